@@ -1,0 +1,53 @@
+"""What an asynchronous, event-driven algorithm is, for every engine.
+
+An algorithm is a bundle of node-local, numba-compiled functions over one node's state ``s``, an
+array of shape (S, d) (S named vectors in R^d), and a namedtuple ``k`` of float constants:
+
+    flow(s, dt, k)                          follow the between-event dynamics for dt time units
+    on_gradient(s, k, oracle, i, work)      node i's gradient clock ticks (s already flowed)
+    message(s, k, out)                      the d-vector node sends on a gossip event
+    on_message(s, k, own, peer)             apply a gossip event given both messages
+    primal(s, k, oracle, i, out)            the node's current estimate of x*
+
+No function reads another node's state: on a gossip event each side calls ``message`` on its own
+state, the two vectors are exchanged (over MPI, a link, or nothing at all), and each side calls
+``on_message`` on its own state. Engines own the event loop, the clocks and the lazy time
+bookkeeping (tau_i = time of node i's last update); algorithms own the maths.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+import numpy as np
+
+
+@dataclass(frozen=True)
+class AsyncAlgorithm:
+    """An event-driven method, as engines see it.
+
+    ``constants(problem, chi_1, chi_2)`` returns the namedtuple ``k`` passed to every compiled
+    function; ``chi_1`` and ``chi_2`` are those of the actual rate Laplacian (time unit: expected
+    gradient steps per node). ``init_state(n, d, x0)`` returns the (n, S, d) initial state.
+    """
+
+    name: str
+    state_names: tuple[str, ...]
+    constants: Callable[..., Any]
+    init_state: Callable[..., np.ndarray]
+    flow: Any
+    on_gradient: Any
+    message: Any
+    on_message: Any
+    primal: Any
+    #: accounting: gradient computations charged per gradient event and per gossip event
+    #: (DADAO: 1 and 0; the Continuized method computes two conjugate gradients per gossip)
+    gradients_per_gradient_event: int = 1
+    gradients_per_gossip_event: int = 0
+    reference: str = ""
+    theory: dict = field(default_factory=dict)
+
+    @property
+    def state_size(self) -> int:
+        return len(self.state_names)
