@@ -1,0 +1,86 @@
+"""Local objectives f_i of decentralized optimization problems, their constants and optimum.
+
+    from dadao.problems import make_problem, local_gradient
+    P = make_problem("least_squares", 300, dim=2, seed=0)
+    P.L, P.mu, P.kappa, P.x_star          # computed from the data; x* certified to 1e-10
+    local_gradient(P.oracle, i, x, out)   # numba-compiled, for event loops
+
+Problem.params holds exactly the keyword arguments that rebuild the problem:
+make_problem(**P.params) returns the same problem.
+"""
+
+import difflib
+import inspect
+
+from .base import Problem, ProblemError
+from .libsvm import libsvm, read_libsvm
+from .oracle import (
+    LEAST_SQUARES,
+    LOGISTIC,
+    QUADRATIC,
+    Oracle,
+    local_conjugate_gradient,
+    local_gradient,
+    local_value,
+)
+from .synthetic import averaging, least_squares, logistic, quadratic
+
+CONSTRUCTORS = {
+    "quadratic": quadratic,
+    "least_squares": least_squares,
+    "logistic": logistic,
+    "libsvm": libsvm,
+    "averaging": averaging,
+}
+
+
+def _hint(word, choices):
+    close = difflib.get_close_matches(word, choices, n=1)
+    return f"did you mean {close[0]!r}? " if close else ""
+
+
+def make_problem(kind: str, n: int, *, seed=None, **params) -> Problem:
+    """Build the problem `kind` ("quadratic", "least_squares", "logistic", "libsvm", "averaging").
+
+    params are the constructor's keyword arguments (libsvm: path, loss, split, reg, zero_based).
+    Unknown kinds, unknown or missing parameters raise ProblemError with a "did you mean" hint.
+    """
+    if kind not in CONSTRUCTORS:
+        known = ", ".join(CONSTRUCTORS)
+        raise ProblemError(
+            f"problem.kind: unknown problem {kind!r}; {_hint(str(kind), list(CONSTRUCTORS))}"
+            f"(known: {known})"
+        )
+    make = CONSTRUCTORS[kind]
+    sig = inspect.signature(make)
+    accepted = [p for p in sig.parameters if p not in ("n", "seed")]
+    for name in params:
+        if name not in accepted:
+            raise ProblemError(
+                f"problem.{name}: unknown parameter for {kind}; {_hint(name, accepted)}"
+                f"(accepted: {', '.join(accepted)})"
+            )
+    for name, p in sig.parameters.items():
+        if p.default is inspect.Parameter.empty and name not in ("n",) and name not in params:
+            raise ProblemError(f"problem.{name}: required for {kind}")
+    return make(n=n, seed=seed, **params)
+
+
+__all__ = [
+    "Problem",
+    "ProblemError",
+    "Oracle",
+    "QUADRATIC",
+    "LEAST_SQUARES",
+    "LOGISTIC",
+    "local_gradient",
+    "local_conjugate_gradient",
+    "local_value",
+    "make_problem",
+    "quadratic",
+    "least_squares",
+    "logistic",
+    "libsvm",
+    "read_libsvm",
+    "averaging",
+]

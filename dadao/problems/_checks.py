@@ -1,0 +1,43 @@
+"""Validation of user parameters: every failure is one ProblemError line naming the field."""
+
+import math
+import numbers
+
+import numpy as np
+
+from .base import ProblemError
+
+
+def check_int(field, value, *, minimum=1):
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+        raise ProblemError(f"problem.{field}: expected an integer >= {minimum}, got {value!r}")
+    if value < minimum:
+        raise ProblemError(f"problem.{field}: must be >= {minimum}, got {value}")
+    return int(value)
+
+
+def check_float(field, value, *, minimum=None, strict=False):
+    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not math.isfinite(value):
+        raise ProblemError(f"problem.{field}: expected a finite number, got {value!r}")
+    value = float(value)
+    if minimum is not None and (value < minimum or (strict and value == minimum)):
+        op = ">" if strict else ">="
+        raise ProblemError(f"problem.{field}: must be {op} {minimum:g}, got {value:g}")
+    return value
+
+
+def check_choice(field, value, choices):
+    if value not in choices:
+        raise ProblemError(
+            f"problem.{field}: must be one of {', '.join(map(repr, choices))}, got {value!r}"
+        )
+    return value
+
+
+def resolve_seed(seed):
+    """An integer seed for numpy.random.default_rng; None draws a fresh one (stored in params)."""
+    if seed is None:
+        return int(np.random.SeedSequence().entropy)
+    if isinstance(seed, bool) or not isinstance(seed, numbers.Integral) or seed < 0:
+        raise ProblemError(f"problem.seed: expected a non-negative integer or None, got {seed!r}")
+    return int(seed)

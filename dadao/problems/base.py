@@ -1,0 +1,314 @@
+"""The Problem object: n local functions, their constants, and the centrally solved optimum.
+
+A Problem is built once from an :class:`~dadao.problems.oracle.Oracle` by :func:`build_problem`,
+which computes every constant from the data (never guessed):
+
+- L_i, mu_i: the extreme eigenvalues of the Hessian of f_i (quadratic and least squares: exact;
+  logistic: L_i = lambda_max(A_i^T A_i)/(4 m_i) + reg_i and mu_i = reg_i, valid bounds on the
+  Hessian everywhere); L = max_i L_i, mu = min_i mu_i, kappa = L/mu;
+- x* = argmin sum_i f_i, solved centrally and *certified*: for f = sum f_i, strongly convex with
+  modulus at least sum_i mu_i, ||x - x*|| <= ||grad f(x)|| / sum_i mu_i, and we require this bound
+  to be <= 1e-10 ||x||.
+"""
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import scipy.linalg
+from scipy.special import expit
+
+from .oracle import KIND_NAMES, LEAST_SQUARES, LOGISTIC, QUADRATIC, Oracle
+
+X_STAR_RTOL = 1e-10
+KAPPA_MAX = 1e12  # beyond this a problem is not strongly convex in double precision
+
+
+class ProblemError(ValueError):
+    """A user mistake in a problem's parameters or data; the message is one line naming the field."""
+
+
+@dataclass(frozen=True, eq=False)
+class Problem:
+    """min_x f(x) = sum_i f_i(x) over n nodes; see the module docstring for the constants."""
+
+    name: str
+    n: int
+    dim: int
+    oracle: Oracle = field(repr=False)
+    L_local: np.ndarray = field(repr=False)
+    mu_local: np.ndarray = field(repr=False)
+    L: float
+    mu: float
+    kappa: float
+    x_star: np.ndarray = field(repr=False)
+    f_star: float
+    params: dict
+    const: np.ndarray = field(repr=False)  # constant term of f_i for QUADRATIC oracles, (n,)
+    x_star_error_bound: float = field(repr=False)  # certified ||x - x*|| / ||x*|| of x_star
+
+    @property
+    def has_conjugate(self) -> bool:
+        """True when grad f_i^* is available (Problem.conjugate_gradients, local_conjugate_gradient)."""
+        return self.oracle.Hinv.size > 0
+
+    @property
+    def _rows(self):
+        return np.repeat(np.arange(self.n), np.diff(self.oracle.offsets))
+
+    def _margins(self, X):
+        """Row-wise a_k^T X[node(k)], (M,)."""
+        o = self.oracle
+        return np.einsum("kd,kd->k", o.A, X[self._rows])
+
+    def _per_node_sum(self, v):
+        """sum over the rows of each node of v (M, ...) -> (n, ...)."""
+        return np.add.reduceat(v, self.oracle.offsets[:-1], axis=0)
+
+    def _check_X(self, X):
+        X = np.asarray(X, dtype=np.float64)
+        if X.shape != (self.n, self.dim):
+            raise ValueError(f"expected an array of shape ({self.n}, {self.dim}), got {X.shape}")
+        return X
+
+    def local_values(self, X) -> np.ndarray:
+        """(n,) array of f_i(X[i])."""
+        X = self._check_X(X)
+        o = self.oracle
+        if o.kind == QUADRATIC:
+            HX = np.einsum("nij,nj->ni", o.H, X)
+            return 0.5 * np.einsum("ni,ni->n", X, HX) - np.einsum("ni,ni->n", o.c, X) + self.const
+        z = self._margins(X)
+        m = np.diff(o.offsets)
+        if o.kind == LEAST_SQUARES:
+            loss = (z - o.b) ** 2
+        else:
+            loss = np.logaddexp(0.0, -o.b * z)
+        return self._per_node_sum(loss) / m + 0.5 * o.reg * np.einsum("ni,ni->n", X, X)
+
+    def f(self, x) -> float:
+        """f(x) = sum_i f_i(x) at one point x (d,)."""
+        x = np.asarray(x, dtype=np.float64)
+        if x.shape != (self.dim,):
+            raise ValueError(f"expected a point of shape ({self.dim},), got {x.shape}")
+        return float(self.local_values(np.broadcast_to(x, (self.n, self.dim))).sum())
+
+    def local_gradients(self, X) -> np.ndarray:
+        """(n, d) array whose row i is grad f_i(X[i])."""
+        X = self._check_X(X)
+        o = self.oracle
+        if o.kind == QUADRATIC:
+            return np.einsum("nij,nj->ni", o.H, X) - o.c
+        z = self._margins(X)
+        m = np.diff(o.offsets)
+        if o.kind == LEAST_SQUARES:
+            w = 2.0 * (z - o.b)
+        else:
+            w = -o.b * expit(-o.b * z)
+        return self._per_node_sum(w[:, None] * o.A) / m[:, None] + o.reg[:, None] * X
+
+    def local_hessians(self, X) -> np.ndarray:
+        """(n, d, d) array whose entry i is the Hessian of f_i at X[i]."""
+        X = self._check_X(X)
+        o = self.oracle
+        if o.kind == QUADRATIC:
+            return np.array(o.H)
+        m = np.diff(o.offsets)
+        if o.kind == LEAST_SQUARES:
+            w = np.full(o.b.shape, 2.0)
+        else:
+            s = expit(self._margins(X))
+            w = s * (1.0 - s)
+        H = self._per_node_sum(np.einsum("k,ki,kj->kij", w, o.A, o.A)) / m[:, None, None]
+        return H + o.reg[:, None, None] * np.eye(self.dim)
+
+    def conjugate_gradients(self, Y) -> np.ndarray:
+        """(n, d) array whose row i is grad f_i^*(Y[i]) = argmin_x f_i(x) - Y[i]^T x."""
+        if not self.has_conjugate:
+            raise NotImplementedError(
+                f"{self.name}: no closed-form conjugate gradient for this problem"
+            )
+        Y = self._check_X(Y)
+        return np.einsum("nij,nj->ni", self.oracle.Hinv, Y + self.oracle.c)
+
+    def describe(self) -> dict:
+        """Plain-Python summary for run metadata."""
+        return {
+            "name": self.name,
+            "n": self.n,
+            "dim": self.dim,
+            "oracle": KIND_NAMES[self.oracle.kind],
+            "L": self.L,
+            "mu": self.mu,
+            "kappa": self.kappa,
+            "L_local_range": [float(self.L_local.min()), float(self.L_local.max())],
+            "mu_local_range": [float(self.mu_local.min()), float(self.mu_local.max())],
+            "x_star_norm": float(np.linalg.norm(self.x_star)),
+            "x_star_rel_error_bound": self.x_star_error_bound,
+            "f_star": self.f_star,
+            "has_conjugate": self.has_conjugate,
+            "params": dict(self.params),
+        }
+
+
+# ---------------------------------------------------------------------------------------------
+# constants
+
+
+def local_constants(oracle: Oracle):
+    """(L_local, mu_local) computed from the oracle's data."""
+    o = oracle
+    if o.kind == QUADRATIC:
+        ev = np.linalg.eigvalsh(o.H)  # ascending, (n, d)
+        return ev[:, -1].copy(), ev[:, 0].copy()
+    n = o.offsets.shape[0] - 1
+    d = o.A.shape[1]
+    L = np.empty(n)
+    mu = np.empty(n)
+    for i in range(n):
+        Ai = o.A[o.offsets[i] : o.offsets[i + 1]]
+        m = Ai.shape[0]
+        s = np.linalg.svd(Ai, compute_uv=False)  # singular values, descending
+        smax2 = s[0] ** 2 if s.size else 0.0
+        smin2 = s[-1] ** 2 if m >= d else 0.0
+        if o.kind == LEAST_SQUARES:
+            L[i] = 2.0 * smax2 / m + o.reg[i]
+            mu[i] = 2.0 * smin2 / m + o.reg[i]
+        else:
+            L[i] = smax2 / (4.0 * m) + o.reg[i]
+            mu[i] = o.reg[i]
+    return L, mu
+
+
+# ---------------------------------------------------------------------------------------------
+# the central solution
+
+
+def _full_gradient(problem, x):
+    """grad f(x) = sum_i grad f_i(x)."""
+    return problem.local_gradients(np.broadcast_to(x, (problem.n, problem.dim))).sum(axis=0)
+
+
+def _solve_quadratic(o):
+    Hs = o.H.sum(axis=0)
+    cs = o.c.sum(axis=0)
+    x = scipy.linalg.solve(Hs, cs, assume_a="pos")
+    r = cs - Hs @ x  # one step of iterative refinement
+    return x + scipy.linalg.solve(Hs, r, assume_a="pos")
+
+
+def _solve_least_squares_rows(o):
+    d = o.A.shape[1]
+    m = np.diff(o.offsets)
+    w = np.repeat(1.0 / np.sqrt(m), m)
+    As = o.A * w[:, None]
+    bs = o.b * w
+    r = o.reg.sum()
+    if r > 0:  # (sum reg_i / 2) ||x||^2 as d extra rows
+        As = np.vstack([As, np.sqrt(r / 2.0) * np.eye(d)])
+        bs = np.concatenate([bs, np.zeros(d)])
+    x = scipy.linalg.lstsq(As, bs)[0]
+    dx = scipy.linalg.lstsq(As, bs - As @ x)[0]  # one step of iterative refinement
+    return x + dx
+
+
+def _solve_logistic(problem):
+    """Damped Newton from 0 on f = sum f_i, until ||grad f|| <= 1e-13 ||grad f(0)|| or stalled."""
+    d = problem.dim
+    x = np.zeros(d)
+    g = _full_gradient(problem, x)
+    g0 = np.linalg.norm(g)
+    fx = problem.f(x)
+    if g0 == 0.0:
+        return x
+    stalls = 0
+    for _ in range(200):
+        gn = np.linalg.norm(g)
+        if gn <= 1e-13 * g0:
+            break
+        X = np.broadcast_to(x, (problem.n, d))
+        H = problem.local_hessians(X).sum(axis=0)
+        step = scipy.linalg.solve(H, -g, assume_a="pos")
+        t = 1.0
+        while True:
+            x_new = x + t * step
+            f_new = problem.f(x_new)
+            if f_new <= fx + 1e-4 * t * (g @ step):
+                break
+            t *= 0.5
+            if t < 1e-12:
+                x_new = x + step  # near the optimum f is flat to rounding: judge by the gradient
+                f_new = problem.f(x_new)
+                break
+        g_new = _full_gradient(problem, x_new)
+        if np.linalg.norm(g_new) >= gn:
+            stalls += 1
+            if stalls >= 3:
+                break
+            if t < 1e-12:
+                break
+        else:
+            stalls = 0
+        if np.linalg.norm(g_new) < gn or f_new < fx:
+            x, g, fx = x_new, g_new, f_new
+    return x
+
+
+def build_problem(name, oracle, *, params, const=None, field="problem.reg"):
+    """Compute constants and x* of an oracle and return the Problem.
+
+    Raises ProblemError (naming `field`) if the problem is not strongly convex, and a ProblemError
+    naming problem.x_star if the central solver cannot certify x* to 1e-10 relative accuracy.
+    """
+    o = oracle
+    if o.kind == QUADRATIC:
+        n, d = o.c.shape
+    else:
+        n, d = o.offsets.shape[0] - 1, o.A.shape[1]
+    if const is None:
+        const = np.zeros(n if o.kind == QUADRATIC else 0)
+    const = np.array(const, dtype=np.float64)
+    const.flags.writeable = False
+
+    L_local, mu_local = local_constants(o)
+    L = float(L_local.max())
+    mu = float(mu_local.min())
+    worst = int(np.argmin(mu_local))
+    if not mu > 0.0 or not np.isfinite(L) or L / mu > KAPPA_MAX:
+        raise ProblemError(
+            f"{field}: {name} is not strongly convex: mu_{worst} = {mu:.3g} at node {worst}"
+            f" (L = {L:.3g}); set reg > 0 or give every node more samples than dim = {d}"
+        )
+    L_local.flags.writeable = False
+    mu_local.flags.writeable = False
+
+    # A provisional Problem gives the numpy oracles to the solvers.
+    proto = Problem(
+        name=name, n=n, dim=d, oracle=o, L_local=L_local, mu_local=mu_local, L=L, mu=mu,
+        kappa=L / mu, x_star=np.zeros(d), f_star=0.0, params=dict(params), const=const,
+        x_star_error_bound=np.inf,
+    )
+    try:
+        if o.kind == QUADRATIC:
+            x = _solve_quadratic(o)
+        elif o.kind == LEAST_SQUARES:
+            x = _solve_least_squares_rows(o)
+        else:
+            x = _solve_logistic(proto)
+    except (np.linalg.LinAlgError, ValueError) as e:
+        raise ProblemError(f"problem.x_star: central solver failed for {name}: {e}") from None
+
+    g = _full_gradient(proto, x)
+    bound = float(np.linalg.norm(g) / mu_local.sum())
+    xn = float(np.linalg.norm(x))
+    rel = bound / xn if xn > 0 else bound
+    if not rel <= X_STAR_RTOL:
+        raise ProblemError(
+            f"problem.x_star: could not solve {name} to {X_STAR_RTOL:g} relative accuracy"
+            f" (certified bound {rel:.2g}; kappa = {L / mu:.3g})"
+        )
+    x.flags.writeable = False
+    return Problem(
+        name=name, n=n, dim=d, oracle=o, L_local=L_local, mu_local=mu_local, L=L, mu=mu,
+        kappa=L / mu, x_star=x, f_star=proto.f(x), params=dict(params), const=const,
+        x_star_error_bound=rel,
+    )

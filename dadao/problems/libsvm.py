@@ -1,0 +1,136 @@
+"""Problems from a LIBSVM / svmlight data file, its samples split across the n nodes.
+
+Format, one sample per line: `<label> <index>:<value> <index>:<value> ... [# comment]`. Indices
+are one-based by default in LIBSVM; zero_based="auto" treats the file as zero-based when an index
+0 occurs (the heuristic of sklearn.datasets.load_svmlight_file). `qid:` tokens are ignored.
+Blank lines and lines starting with '#' are skipped. Features are stored densely.
+"""
+
+import math
+from pathlib import Path
+
+import numpy as np
+
+from ._checks import check_choice, check_int, resolve_seed
+from .base import ProblemError
+from .synthetic import rows_problem
+
+MAX_DENSE_ENTRIES = 200_000_000
+
+
+def read_libsvm(path, *, zero_based="auto"):
+    """(X (M, d) float64 dense, y (M,) float64, zero_based: bool) from a LIBSVM file."""
+    path = Path(path)
+    if not path.is_file():
+        raise ProblemError(f"problem.path: no such data file: {path}")
+    labels, rows, cols, vals = [], [], [], []
+    try:
+        with open(path, encoding="utf-8") as fh:
+            for lineno, line in enumerate(fh, start=1):
+                line = line.split("#", 1)[0].strip()
+                if not line:
+                    continue
+                tokens = line.split()
+                where = f"problem.path: {path}, line {lineno}"
+                try:
+                    label = float(tokens[0])
+                except ValueError:
+                    raise ProblemError(f"{where}: label {tokens[0]!r} is not a number") from None
+                if not math.isfinite(label):
+                    raise ProblemError(f"{where}: label {tokens[0]!r} is not finite")
+                r = len(labels)
+                labels.append(label)
+                for tok in tokens[1:]:
+                    if tok.startswith("qid:"):
+                        continue
+                    idx, sep, val = tok.partition(":")
+                    try:
+                        if not sep:
+                            raise ValueError
+                        j = int(idx)
+                        v = float(val)
+                    except ValueError:
+                        raise ProblemError(
+                            f"{where}: expected <index>:<value>, got {tok!r}"
+                        ) from None
+                    if j < 0 or not math.isfinite(v):
+                        raise ProblemError(f"{where}: bad feature {tok!r}")
+                    rows.append(r)
+                    cols.append(j)
+                    vals.append(v)
+    except UnicodeDecodeError:
+        raise ProblemError(f"problem.path: {path} is not a text LIBSVM file") from None
+    except OSError as e:
+        raise ProblemError(f"problem.path: cannot read {path}: {e.strerror}") from None
+    if not labels:
+        raise ProblemError(f"problem.path: {path} contains no samples")
+    cols = np.asarray(cols, dtype=np.int64)
+    if zero_based == "auto":
+        zero_based = bool(cols.size and cols.min() == 0)
+    if not zero_based:
+        if cols.size and cols.min() == 0:
+            raise ProblemError(f"problem.path: {path} has feature index 0 but zero_based=False")
+        cols = cols - 1
+    M = len(labels)
+    d = int(cols.max()) + 1 if cols.size else 0
+    if d == 0:
+        raise ProblemError(f"problem.path: {path} has no features")
+    if M * d > MAX_DENSE_ENTRIES:
+        raise ProblemError(
+            f"problem.path: {path} is too large to store densely ({M} samples x {d} features)"
+        )
+    X = np.zeros((M, d))
+    X[np.asarray(rows, dtype=np.int64), cols] = vals
+    return X, np.asarray(labels), zero_based
+
+
+def libsvm(path, n, *, loss="logistic", split="iid", reg=None, seed=None, zero_based="auto"):
+    """The samples of a LIBSVM file split over n nodes, with a logistic or least-squares loss.
+
+    split="iid": random shuffle, then n near-equal contiguous chunks. split="label": shuffle, sort
+    by label (stable), then n near-equal contiguous chunks, so most nodes see a single label
+    (non-iid). loss="logistic" maps the two distinct labels to -1 (smaller) and +1 (larger).
+    reg=None: 0 for least squares, 0.1 * mean_i lambda_max(A_i^T A_i)/(4 m_i) for logistic
+    (see rows_problem). Name: "libsvm:<file name>:<loss>".
+    """
+    n = check_int("n", n)
+    loss = check_choice("loss", loss, ("logistic", "least_squares"))
+    split = check_choice("split", split, ("iid", "label"))
+    check_choice("zero_based", zero_based, ("auto", True, False))
+    seed = resolve_seed(seed)
+    X, y, zero_based = read_libsvm(path, zero_based=zero_based)
+    M, d = X.shape
+    if M < n:
+        raise ProblemError(f"problem.n: {path} has {M} samples, fewer than n = {n} nodes")
+    if loss == "logistic":
+        values = np.unique(y)
+        if values.size != 2:
+            shown = ", ".join(f"{v:g}" for v in values[:5]) + (", ..." if values.size > 5 else "")
+            raise ProblemError(
+                f"problem.path: {path}: logistic loss needs exactly two distinct labels,"
+                f" found {values.size} ({shown})"
+            )
+        y = np.where(y == values[1], 1.0, -1.0)
+    rng = np.random.default_rng(seed)
+    order = rng.permutation(M)
+    if split == "label":
+        order = order[np.argsort(y[order], kind="stable")]
+    chunks = np.array_split(order, n)
+    if loss == "least_squares" and (reg is None or reg == 0) and min(map(len, chunks)) < d:
+        raise ProblemError(
+            f"problem.reg: least squares on {path} with {M} samples over n = {n} nodes leaves"
+            f" {min(map(len, chunks))} samples on a node for dim = {d}: not strongly convex;"
+            " set reg > 0 or use fewer nodes"
+        )
+    params = {
+        "kind": "libsvm", "path": str(path), "n": n, "loss": loss, "split": split,
+        "zero_based": zero_based, "seed": seed,
+    }
+    return rows_problem(
+        f"libsvm:{Path(path).name}:{loss}",
+        [X[c] for c in chunks],
+        [y[c] for c in chunks],
+        loss=loss,
+        reg=reg,
+        params=params,
+    )

@@ -1,0 +1,178 @@
+"""The compiled node-local oracle: plain arrays in a named tuple, read by numba-compiled loops.
+
+An :class:`Oracle` describes the n local functions f_i: R^d -> R of a problem. Every field is
+always present; a field that a kind does not use is an empty array of the right ndim, so that
+every problem gives numba the same type and the event loop is compiled once.
+
+kind = QUADRATIC (0)
+    f_i(x) = 1/2 x^T H_i x - c_i^T x (+ a constant kept by the Problem),
+    grad f_i(x) = H_i x - c_i,      grad f_i^*(y) = H_i^{-1} (y + c_i) = Hinv_i (y + c_i).
+    Uses H (n, d, d), c (n, d), Hinv (n, d, d).
+kind = LEAST_SQUARES (1)
+    f_i(x) = (1/m_i) ||A_i x - b_i||^2 + (reg_i/2) ||x||^2,   A_i = A[offsets[i]:offsets[i+1]],
+    grad f_i(x) = (2/m_i) A_i^T (A_i x - b_i) + reg_i x.
+    The (1/m) sum of squares without a 1/2 is the normalisation of the DADAO authors' code: it
+    gives L_i = (2/m_i) lambda_max(A_i^T A_i) + reg_i. Uses A, b, offsets, reg; when the conjugate
+    is available, also c_i = (2/m_i) A_i^T b_i and Hinv_i = ((2/m_i) A_i^T A_i + reg_i I)^{-1}, so
+    grad f_i^*(y) = Hinv_i (y + c_i) exactly as for QUADRATIC.
+kind = LOGISTIC (2)
+    f_i(x) = (1/m_i) sum_k log(1 + exp(-b_k a_k^T x)) + (reg_i/2) ||x||^2,  b_k in {-1, +1},
+    grad f_i(x) = -(1/m_i) A_i^T (b * sigmoid(-b * A_i x)) + reg_i x. No conjugate in closed form.
+
+All arrays are C-contiguous float64 (offsets: int64).
+"""
+
+import collections
+import math
+
+import numba
+import numpy as np
+
+QUADRATIC = 0
+LEAST_SQUARES = 1
+LOGISTIC = 2
+KIND_NAMES = {QUADRATIC: "quadratic", LEAST_SQUARES: "least_squares", LOGISTIC: "logistic"}
+
+Oracle = collections.namedtuple("Oracle", "kind H c A b offsets reg Hinv")
+Oracle.__doc__ = """Node-local oracle arrays (see the module docstring for each kind's formulas).
+
+kind: int (QUADRATIC, LEAST_SQUARES or LOGISTIC); H (n, d, d); c (n, d); A (M, d); b (M,);
+offsets (n + 1,) int64; reg (n,); Hinv (n, d, d). Unused fields are empty arrays.
+"""
+
+
+def _f64(a, ndim):
+    a = np.ascontiguousarray(a, dtype=np.float64)
+    if a.ndim != ndim:
+        raise ValueError(f"oracle array has ndim {a.ndim}, expected {ndim}")
+    return a
+
+
+def make_oracle(kind, *, H=None, c=None, A=None, b=None, offsets=None, reg=None, Hinv=None):
+    """Build an Oracle with every field present, contiguous and of the right dtype and ndim.
+
+    Missing fields become empty arrays. The arrays are made read-only, so a Problem cannot be
+    changed behind the back of the constants computed from it.
+    """
+    fields = dict(
+        H=_f64(np.zeros((0, 0, 0)) if H is None else H, 3),
+        c=_f64(np.zeros((0, 0)) if c is None else c, 2),
+        A=_f64(np.zeros((0, 0)) if A is None else A, 2),
+        b=_f64(np.zeros(0) if b is None else b, 1),
+        offsets=np.ascontiguousarray(np.zeros(0) if offsets is None else offsets, dtype=np.int64),
+        reg=_f64(np.zeros(0) if reg is None else reg, 1),
+        Hinv=_f64(np.zeros((0, 0, 0)) if Hinv is None else Hinv, 3),
+    )
+    for name, value in fields.items():
+        value = value.copy()  # never freeze (or alias) an array the caller still holds
+        value.flags.writeable = False
+        fields[name] = value
+    return Oracle(kind=int(kind), **fields)
+
+
+@numba.njit(cache=True, inline="always")
+def _log1pexp_neg(z):
+    """log(1 + exp(-z)) without overflow."""
+    if z > 0.0:
+        return math.log1p(math.exp(-z))
+    return -z + math.log1p(math.exp(z))
+
+
+@numba.njit(cache=True, inline="always")
+def _sigmoid_neg(z):
+    """sigmoid(-z) = 1 / (1 + exp(z)) without overflow."""
+    if z > 0.0:
+        e = math.exp(-z)
+        return e / (1.0 + e)
+    return 1.0 / (1.0 + math.exp(z))
+
+
+@numba.njit(cache=True)
+def local_gradient(oracle, i, x, out):
+    """Write grad f_i(x) into out (d,). No allocation."""
+    d = x.shape[0]
+    if oracle.kind == 0:  # QUADRATIC
+        H = oracle.H
+        c = oracle.c
+        for p in range(d):
+            s = -c[i, p]
+            for q in range(d):
+                s += H[i, p, q] * x[q]
+            out[p] = s
+        return
+    A = oracle.A
+    b = oracle.b
+    lo = oracle.offsets[i]
+    hi = oracle.offsets[i + 1]
+    r = oracle.reg[i]
+    for p in range(d):
+        out[p] = 0.0
+    if oracle.kind == 1:  # LEAST_SQUARES
+        for k in range(lo, hi):
+            res = -b[k]
+            for p in range(d):
+                res += A[k, p] * x[p]
+            for p in range(d):
+                out[p] += res * A[k, p]
+        scale = 2.0 / (hi - lo)
+    else:  # LOGISTIC
+        for k in range(lo, hi):
+            z = 0.0
+            for p in range(d):
+                z += A[k, p] * x[p]
+            w = -b[k] * _sigmoid_neg(b[k] * z)
+            for p in range(d):
+                out[p] += w * A[k, p]
+        scale = 1.0 / (hi - lo)
+    for p in range(d):
+        out[p] = scale * out[p] + r * x[p]
+
+
+@numba.njit(cache=True)
+def local_conjugate_gradient(oracle, i, y, out):
+    """Write grad f_i^*(y) = argmin_x f_i(x) - y^T x = Hinv_i (y + c_i) into out (d,).
+
+    Valid when the problem has a conjugate (Problem.has_conjugate): QUADRATIC oracles, and
+    LEAST_SQUARES oracles whose Hinv is filled. Never call it on a LOGISTIC oracle.
+    """
+    d = y.shape[0]
+    Hinv = oracle.Hinv
+    c = oracle.c
+    for p in range(d):
+        s = 0.0
+        for q in range(d):
+            s += Hinv[i, p, q] * (y[q] + c[i, q])
+        out[p] = s
+
+
+@numba.njit(cache=True)
+def local_value(oracle, i, x):
+    """f_i(x), without the constant term of QUADRATIC oracles (see Problem.local_values)."""
+    d = x.shape[0]
+    if oracle.kind == 0:
+        H = oracle.H
+        c = oracle.c
+        v = 0.0
+        for p in range(d):
+            hx = 0.0
+            for q in range(d):
+                hx += H[i, p, q] * x[q]
+            v += 0.5 * x[p] * hx - c[i, p] * x[p]
+        return v
+    A = oracle.A
+    b = oracle.b
+    lo = oracle.offsets[i]
+    hi = oracle.offsets[i + 1]
+    v = 0.0
+    for k in range(lo, hi):
+        z = 0.0
+        for p in range(d):
+            z += A[k, p] * x[p]
+        if oracle.kind == 1:
+            v += (z - b[k]) ** 2
+        else:
+            v += _log1pexp_neg(b[k] * z)
+    sq = 0.0
+    for p in range(d):
+        sq += x[p] * x[p]
+    return v / (hi - lo) + 0.5 * oracle.reg[i] * sq

@@ -1,0 +1,204 @@
+"""Synthetic problems: quadratic, least squares, logistic regression, averaging.
+
+Every constructor takes `seed` and draws everything from numpy.random.default_rng(seed): the same
+seed gives the same problem, different seeds different data. seed=None draws a fresh seed, which
+is recorded in Problem.params so the problem can be rebuilt.
+"""
+
+import numpy as np
+
+from ._checks import check_choice, check_float, check_int, resolve_seed
+from .base import ProblemError, build_problem
+from .oracle import LEAST_SQUARES, LOGISTIC, QUADRATIC, make_oracle
+
+# Largest n d^2 for which a rows-form least-squares oracle also stores Hinv (the conjugate).
+HINV_MAX_ENTRIES = 10_000_000
+# Default logistic regularisation: reg = LOGISTIC_REG_FACTOR * mean_i lambda_max(A_i^T A_i)/(4 m_i),
+# so kappa = L/mu = 1 + max_i L_loss_i / reg ~ 1/LOGISTIC_REG_FACTOR (x heterogeneity of scales).
+LOGISTIC_REG_FACTOR = 0.1
+
+
+def _random_rotation(rng, d):
+    """Haar-distributed orthogonal matrix (QR of a Gaussian matrix with the sign fix)."""
+    Q, R = np.linalg.qr(rng.standard_normal((d, d)))
+    return Q * np.sign(np.diag(R))
+
+
+def _spd_inverse(H):
+    """Inverses of a stack of symmetric matrices (n, d, d), or None if one is not positive definite."""
+    e, V = np.linalg.eigh(H)
+    if not np.all(e > 0):
+        return None
+    return np.einsum("nij,nj,nkj->nik", V, 1.0 / e, V)
+
+
+def _quadratic_problem(name, H, c, const, params):
+    H = 0.5 * (H + np.swapaxes(H, 1, 2))
+    Hinv = _spd_inverse(H)
+    oracle = make_oracle(QUADRATIC, H=H, c=c, Hinv=Hinv)
+    return build_problem(name, oracle, params=params, const=const)
+
+
+def quadratic(n, dim, *, kappa=10.0, seed=None):
+    """f_i(x) = 1/2 (x - x_i)^T H_i (x - x_i), H_i = Q_i diag(e_i) Q_i^T with Q_i a random rotation.
+
+    Each node's eigenvalues e_i lie in [1, kappa] (log-uniform), with 1 and kappa both attained at
+    every node when dim >= 2 (dim = 1: at node 0 and node 1), so the global L/mu is exactly kappa.
+    Local optima x_i = x_c + 5 N(0, I) around a common centre x_c = 10 N(0, I): the nodes disagree,
+    and ||x*|| ~ 10 sqrt(dim).
+    """
+    n = check_int("n", n)
+    dim = check_int("dim", dim)
+    kappa = check_float("kappa", kappa, minimum=1.0)
+    if dim == 1 and n == 1 and kappa != 1.0:
+        raise ProblemError(
+            f"problem.kappa: a single node with dim = 1 has kappa = 1, got kappa = {kappa:g}"
+        )
+    seed = resolve_seed(seed)
+    rng = np.random.default_rng(seed)
+    logk = np.log(kappa)
+    E = np.exp(rng.uniform(0.0, logk, size=(n, dim)))
+    if dim >= 2:
+        E[:, 0], E[:, 1] = 1.0, kappa
+    else:
+        E[0, 0] = 1.0
+        if n > 1:
+            E[1, 0] = kappa
+    H = np.empty((n, dim, dim))
+    for i in range(n):
+        Q = _random_rotation(rng, dim)
+        H[i] = (Q * E[i]) @ Q.T
+    centre = 10.0 * rng.standard_normal(dim)
+    X_loc = centre + 5.0 * rng.standard_normal((n, dim))
+    c = np.einsum("nij,nj->ni", H, X_loc)
+    const = 0.5 * np.einsum("ni,ni->n", X_loc, c)
+    params = {"kind": "quadratic", "n": n, "dim": dim, "kappa": kappa, "seed": seed}
+    return _quadratic_problem("quadratic", H, c, const, params)
+
+
+def averaging(n, dim, *, seed=None):
+    """f_i(x) = 1/2 ||x - a_i||^2 (H_i = I), x* = mean_i a_i; a_i = x_c + N(0, I), x_c = 10 N(0, I)."""
+    n = check_int("n", n)
+    dim = check_int("dim", dim)
+    seed = resolve_seed(seed)
+    rng = np.random.default_rng(seed)
+    a = 10.0 * rng.standard_normal(dim) + rng.standard_normal((n, dim))
+    H = np.broadcast_to(np.eye(dim), (n, dim, dim)).copy()
+    params = {"kind": "averaging", "n": n, "dim": dim, "seed": seed}
+    return _quadratic_problem("averaging", H, a, 0.5 * np.einsum("ni,ni->n", a, a), params)
+
+
+def rows_problem(name, A_list, b_list, *, loss, reg, params, form="auto"):
+    """A least-squares or logistic problem from per-node data (A_i (m_i, d), b_i (m_i,)).
+
+    Least squares with form="auto" is built as a QUADRATIC oracle (H_i = (2/m_i) A_i^T A_i + reg I,
+    c_i = (2/m_i) A_i^T b_i, const_i = ||b_i||^2/m_i) when d <= 2 min_i m_i (a d x d mat-vec is
+    cheaper than two passes over the rows), otherwise as LEAST_SQUARES rows. reg=None: 0 for least
+    squares, LOGISTIC_REG_FACTOR * mean_i lambda_max(A_i^T A_i)/(4 m_i) for logistic.
+    params["reg"] records the value used.
+    """
+    n = len(A_list)
+    d = A_list[0].shape[1]
+    m = np.array([Ai.shape[0] for Ai in A_list])
+    offsets = np.concatenate([[0], np.cumsum(m)])
+    if loss == "logistic" and reg is None:
+        lmax = np.array([np.linalg.norm(Ai, 2) ** 2 for Ai in A_list])
+        reg = LOGISTIC_REG_FACTOR * float(np.mean(lmax / (4.0 * m)))
+        if reg == 0.0:
+            raise ProblemError(f"problem.reg: {name}: every feature is zero; set reg > 0")
+    elif reg is None:
+        reg = 0.0
+    reg = check_float("reg", reg, minimum=0.0)
+    params = dict(params, reg=reg)
+    form = check_choice("form", form, ("auto", "quadratic", "rows"))
+    if loss == "least_squares":
+        if form == "quadratic" or (form == "auto" and d <= 2 * m.min()):
+            params["form"] = "quadratic"
+            H = np.stack([(2.0 / mi) * (Ai.T @ Ai) for Ai, mi in zip(A_list, m)])
+            H += reg * np.eye(d)
+            c = np.stack([(2.0 / mi) * (Ai.T @ bi) for Ai, bi, mi in zip(A_list, b_list, m)])
+            const = np.array([bi @ bi / mi for bi, mi in zip(b_list, m)])
+            return _quadratic_problem(name, H, c, const, params)
+        params["form"] = "rows"
+        kind = LEAST_SQUARES
+    else:
+        kind = LOGISTIC
+    A = np.concatenate(A_list, axis=0)
+    b = np.concatenate(b_list)
+    extra = {}
+    if kind == LEAST_SQUARES and n * d * d <= HINV_MAX_ENTRIES:
+        H = np.stack([(2.0 / mi) * (Ai.T @ Ai) for Ai, mi in zip(A_list, m)]) + reg * np.eye(d)
+        Hinv = _spd_inverse(0.5 * (H + np.swapaxes(H, 1, 2)))
+        if Hinv is not None:
+            c = np.stack([(2.0 / mi) * (Ai.T @ bi) for Ai, bi, mi in zip(A_list, b_list, m)])
+            extra = {"c": c, "Hinv": Hinv}
+    oracle = make_oracle(kind, A=A, b=b, offsets=offsets, reg=np.full(n, reg), **extra)
+    return build_problem(name, oracle, params=params)
+
+
+def least_squares(n, dim, *, samples_per_node=100, reg=0.0, seed=None, form="auto"):
+    """Linear regression, f_i(x) = (1/m) ||A_i x - b_i||^2 + (reg/2) ||x||^2, m = samples_per_node.
+
+    Heterogeneous data as in the DADAO authors' code (sklearn.make_regression per node, without
+    sklearn): A_i ~ N(0, I); ground truth w_i = 100 U(0, 1) on min(10, dim) random coordinates
+    (0 elsewhere); b_i = s_i (A_i w_i + 10 N(0, 1)) with a per-node slope s_i ~ U(0.01, 5).
+    With n = 300, m = 100, dim = 2 (the paper's reference run) mu ~ 1.2 and L ~ 3.
+    form: "auto" | "quadratic" | "rows", the oracle representation (see rows_problem).
+    """
+    n = check_int("n", n)
+    dim = check_int("dim", dim)
+    m = check_int("samples_per_node", samples_per_node)
+    reg = check_float("reg", reg, minimum=0.0)
+    if reg == 0.0 and dim >= m:
+        raise ProblemError(
+            f"problem.dim: least squares with dim = {dim} >= samples_per_node = {m} is not strongly"
+            " convex; set reg > 0 or samples_per_node > dim"
+        )
+    seed = resolve_seed(seed)
+    rng = np.random.default_rng(seed)
+    A_list, b_list = [], []
+    k = min(10, dim)
+    for _ in range(n):
+        A = rng.standard_normal((m, dim))
+        w = np.zeros(dim)
+        w[rng.choice(dim, size=k, replace=False)] = 100.0 * rng.uniform(size=k)
+        b = A @ w + 10.0 * rng.standard_normal(m)
+        b *= rng.uniform(0.01, 5.0)
+        A_list.append(A)
+        b_list.append(b)
+    params = {"kind": "least_squares", "n": n, "dim": dim, "samples_per_node": m, "seed": seed}
+    return rows_problem(
+        "least_squares", A_list, b_list, loss="least_squares", reg=reg, params=params, form=form
+    )
+
+
+def logistic(n, dim, *, samples_per_node=100, reg=None, seed=None):
+    """Logistic regression with heterogeneous nodes, labels in {-1, +1}.
+
+    Node i: features A_i = s_i (N(0, I) + 0.5 u_i) with a feature scale s_i log-uniform in
+    [0.5, 2] and a node-specific mean shift u_i ~ N(0, I); its true direction w_i = w_0 + 0.5 v_i
+    (||w_0|| = 3, v_i ~ N(0, I)); labels drawn from the logistic model P(b = 1) =
+    sigmoid(a^T w_i), then 5% flipped. reg=None: reg = 0.1 * mean_i lambda_max(A_i^T A_i)/(4 m)
+    (kappa typically 15-40). L_i = lambda_max(A_i^T A_i)/(4 m) + reg, mu_i = reg.
+    """
+    n = check_int("n", n)
+    dim = check_int("dim", dim)
+    m = check_int("samples_per_node", samples_per_node)
+    if reg is not None:
+        reg = check_float("reg", reg, minimum=0.0, strict=True)
+    seed = resolve_seed(seed)
+    rng = np.random.default_rng(seed)
+    w0 = rng.standard_normal(dim)
+    w0 *= 3.0 / np.linalg.norm(w0)
+    A_list, b_list = [], []
+    for _ in range(n):
+        s = np.exp(rng.uniform(np.log(0.5), np.log(2.0)))
+        A = s * (rng.standard_normal((m, dim)) + 0.5 * rng.standard_normal(dim))
+        w = w0 + 0.5 * rng.standard_normal(dim)
+        p = 1.0 / (1.0 + np.exp(-np.clip(A @ w, -500, 500)))
+        b = np.where(rng.uniform(size=m) < p, 1.0, -1.0)
+        b[rng.uniform(size=m) < 0.05] *= -1.0
+        A_list.append(A)
+        b_list.append(b)
+    params = {"kind": "logistic", "n": n, "dim": dim, "samples_per_node": m, "seed": seed}
+    return rows_problem("logistic", A_list, b_list, loss="logistic", reg=reg, params=params)
