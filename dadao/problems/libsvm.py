@@ -13,7 +13,7 @@ import numpy as np
 
 from ._checks import check_choice, check_int, resolve_seed
 from .base import ProblemError
-from .synthetic import rows_problem
+from .synthetic import LOGISTIC_REG_FACTOR, rows_problem
 
 MAX_DENSE_ENTRIES = 200_000_000
 
@@ -84,14 +84,18 @@ def read_libsvm(path, *, zero_based="auto"):
     return X, np.asarray(labels), zero_based
 
 
-def libsvm(path, n, *, loss="logistic", split="iid", reg=None, seed=None, zero_based="auto"):
+def libsvm(
+    path, n, *, loss="logistic", split="iid", reg=None, seed=None, zero_based="auto", form="auto"
+):
     """The samples of a LIBSVM file split over n nodes, with a logistic or least-squares loss.
 
     split="iid": random shuffle, then n near-equal contiguous chunks. split="label": shuffle, sort
     by label (stable), then n near-equal contiguous chunks, so most nodes see a single label
     (non-iid). loss="logistic" maps the two distinct labels to -1 (smaller) and +1 (larger).
-    reg=None: 0 for least squares, 0.1 * mean_i lambda_max(A_i^T A_i)/(4 m_i) for logistic
-    (see rows_problem). Name: "libsvm:<file name>:<loss>".
+    reg=None: 0 for least squares; for logistic 0.1 lambda_max(A^T A)/(4 M) of the whole data
+    set (A all M samples), so that the iid and label splits of a file solve the same problem.
+    form: oracle representation of least squares (see rows_problem). Name:
+    "libsvm:<file name>:<loss>".
     """
     n = check_int("n", n)
     loss = check_choice("loss", loss, ("logistic", "least_squares"))
@@ -111,6 +115,10 @@ def libsvm(path, n, *, loss="logistic", split="iid", reg=None, seed=None, zero_b
                 f" found {values.size} ({shown})"
             )
         y = np.where(y == values[1], 1.0, -1.0)
+        if reg is None:
+            reg = LOGISTIC_REG_FACTOR * np.linalg.norm(X, 2) ** 2 / (4.0 * M)
+            if reg == 0.0:
+                raise ProblemError(f"problem.reg: {path}: every feature is zero; set reg > 0")
     rng = np.random.default_rng(seed)
     order = rng.permutation(M)
     if split == "label":
@@ -133,4 +141,5 @@ def libsvm(path, n, *, loss="logistic", split="iid", reg=None, seed=None, zero_b
         loss=loss,
         reg=reg,
         params=params,
+        form=form,
     )
