@@ -224,6 +224,8 @@ def test_logistic_has_no_conjugate(key, tmp_path_factory):
     assert not P.has_conjugate
     with pytest.raises(NotImplementedError):
         P.conjugate_gradients(np.zeros((P.n, P.dim)))
+    with pytest.raises(ValueError, match="no conjugate"):
+        local_conjugate_gradient(P.oracle, 0, np.zeros(P.dim), np.empty(P.dim))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -297,6 +299,7 @@ def test_paper_reference_least_squares_constants(seed):
 
 def test_logistic_default_regularisation_gives_moderate_kappa():
     P = problem("logistic")
+    assert P.oracle.kind == LOGISTIC
     loss_L = P.L_local - P.mu_local
     assert P.params["reg"] == pytest.approx(0.1 * loss_L.mean(), rel=1e-10)
     assert 5 < P.kappa < 200
@@ -463,6 +466,7 @@ ERRORS = [
     (lambda: quadratic(3, True), ["problem.dim", "integer"]),
     (lambda: quadratic(3, 2, kappa=0.5), ["problem.kappa", ">= 1"]),
     (lambda: quadratic(3, 2, kappa=float("inf")), ["problem.kappa", "finite"]),
+    (lambda: quadratic(3, 2, kappa=1e13), ["problem.kappa", "<= 1e+12"]),
     (lambda: quadratic(1, 1, kappa=10.0), ["problem.kappa", "dim = 1"]),
     (lambda: quadratic(3, 2, seed=-1), ["problem.seed"]),
     (lambda: least_squares(3, 50, samples_per_node=20),
@@ -604,3 +608,17 @@ def test_libsvm_file_errors(tmp_path):
         libsvm(few, 1, loss="hinge")
     with pytest.raises(ProblemError, match=r"^problem\.split"):
         libsvm(few, 1, split="random")
+    with pytest.raises(ProblemError, match=r"^problem\.zero_based"):
+        libsvm(few, 1, zero_based="yes")
+    zeros = tmp_path / "zeros.svm"
+    zeros.write_text("1 1:0\n-1 2:0\n")
+    with pytest.raises(ProblemError, match=r"^problem\.reg: .*zeros\.svm: every feature is zero"):
+        libsvm(zeros, 1)
+    binary = tmp_path / "binary.svm"
+    binary.write_bytes(b"\xff\xfe\x00\x81 1:2\n")
+    with pytest.raises(ProblemError, match=r"^problem\.path: .*binary\.svm is not a text LIBSVM file"):
+        libsvm(binary, 1)
+    no_features = tmp_path / "nofeat.svm"
+    no_features.write_text("1\n-1\n")
+    with pytest.raises(ProblemError, match=r"^problem\.path: .*nofeat\.svm has no features"):
+        libsvm(no_features, 1)

@@ -17,7 +17,7 @@ import numpy as np
 import scipy.linalg
 from scipy.special import expit
 
-from .oracle import KIND_NAMES, LEAST_SQUARES, LOGISTIC, QUADRATIC, Oracle
+from .oracle import KIND_NAMES, LEAST_SQUARES, QUADRATIC, Oracle
 
 X_STAR_RTOL = 1e-10
 KAPPA_MAX = 1e12  # beyond this a problem is not strongly convex in double precision

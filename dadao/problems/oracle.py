@@ -133,8 +133,10 @@ def local_conjugate_gradient(oracle, i, y, out):
     """Write grad f_i^*(y) = argmin_x f_i(x) - y^T x = Hinv_i (y + c_i) into out (d,).
 
     Valid when the problem has a conjugate (Problem.has_conjugate): QUADRATIC oracles, and
-    LEAST_SQUARES oracles whose Hinv is filled. Never call it on a LOGISTIC oracle.
+    LEAST_SQUARES oracles whose Hinv is filled; raises ValueError otherwise.
     """
+    if oracle.Hinv.shape[0] <= i:
+        raise ValueError("local_conjugate_gradient: this problem has no conjugate oracle")
     d = y.shape[0]
     Hinv = oracle.Hinv
     c = oracle.c

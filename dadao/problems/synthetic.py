@@ -8,7 +8,7 @@ is recorded in Problem.params so the problem can be rebuilt.
 import numpy as np
 
 from ._checks import check_choice, check_float, check_int, resolve_seed
-from .base import ProblemError, build_problem
+from .base import KAPPA_MAX, ProblemError, build_problem
 from .oracle import LEAST_SQUARES, LOGISTIC, QUADRATIC, make_oracle
 
 # Largest n d^2 for which a rows-form least-squares oracle also stores Hinv (the conjugate).
@@ -50,6 +50,8 @@ def quadratic(n, dim, *, kappa=10.0, seed=None):
     n = check_int("n", n)
     dim = check_int("dim", dim)
     kappa = check_float("kappa", kappa, minimum=1.0)
+    if kappa > KAPPA_MAX:
+        raise ProblemError(f"problem.kappa: must be <= {KAPPA_MAX:g} in double precision, got {kappa:g}")
     if dim == 1 and n == 1 and kappa != 1.0:
         raise ProblemError(
             f"problem.kappa: a single node with dim = 1 has kappa = 1, got kappa = {kappa:g}"
