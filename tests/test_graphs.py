@@ -1,0 +1,341 @@
+"""Graph families, loaders, Laplacians and the constants chi, chi_1, chi_2 (algorithms.md 1, 7)."""
+
+import math
+import time
+
+import networkx as nx
+import numpy as np
+import pytest
+
+from dadao.graphs import (
+    FAMILIES,
+    GraphError,
+    chi_1,
+    chi_2,
+    check_connected,
+    edge_array,
+    effective_resistances,
+    from_networkx,
+    graph_chi,
+    laplacian,
+    load_edge_list,
+    make_graph,
+    rate_constants,
+)
+from dadao.rates import RateError
+
+# algorithms.md, section 7: (family, n, params, E, chi, chi_1, chi_2, ceil(chi ln2),
+# floor(sqrt chi), sqrt(2 chi_1 chi_2)), chi's of Lp = L_G / |E|.
+TABLE = [
+    ("star", 16, {}, 15, 16.000, 15.000, 7.500, 12, 4, 15.000),
+    ("complete", 16, {}, 120, 1.000, 7.500, 7.500, 1, 1, 10.607),
+    ("cycle", 16, {}, 16, 26.274, 105.097, 7.500, 19, 5, 39.705),
+    ("path", 16, {}, 15, 103.087, 390.326, 7.500, 72, 10, 76.517),
+    ("grid_2d", 16, {}, 24, 11.657, 40.971, 8.411, 9, 3, 26.252),
+    ("barbell", 16, {}, 57, 47.979, 279.181, 28.500, 34, 6, 126.148),
+    ("star", 300, {}, 299, 300.0, 299.0, 149.5, 208, 17, 299.0),
+]
+
+
+@pytest.mark.parametrize("method", ["dense", "sparse"])
+@pytest.mark.parametrize("row", TABLE, ids=[f"{r[0]}-{r[1]}" for r in TABLE])
+def test_table_of_section_7(row, method):
+    family, n, params, E, chi, c1, c2, rounds_adom, k_cheb, lam_com = row
+    G = make_graph(family, n, **params)
+    edges = edge_array(G)
+    assert len(edges) == E
+    g = graph_chi(G, method=method)
+    c = rate_constants(edges, np.full(E, 1.0 / E), n, method=method)
+    assert g == pytest.approx(chi, abs=5e-4)
+    assert c["chi_1"] == pytest.approx(c1, abs=5e-4)
+    assert c["chi_2"] == pytest.approx(c2, abs=5e-4)
+    assert math.ceil(g * math.log(2) - 1e-9) == rounds_adom
+    assert math.floor(math.sqrt(g) + 1e-9) == k_cheb
+    assert math.sqrt(2 * c["chi_1"] * c["chi_2"]) == pytest.approx(lam_com, abs=5e-4)
+
+
+def _graphs_for_agreement():
+    yield "path-300", make_graph("path", 300)
+    yield "path-2000", make_graph("path", 2000)
+    yield "cycle-500", make_graph("cycle", 500)
+    yield "torus-40x50", make_graph("torus_2d", 2000, rows=40, cols=50)
+    yield "grid-30x40", make_graph("grid_2d", 1200, rows=30, cols=40)
+    yield "rgg-2000", make_graph("random_geometric", 2000, seed=7)
+    yield "er-400", make_graph("erdos_renyi", 400, seed=3)
+    yield "barbell-40", make_graph("barbell", 40)
+    yield "hypercube-256", make_graph("hypercube", 256)
+    yield "star-500", make_graph("star", 500)
+
+
+@pytest.mark.parametrize("name,G", list(_graphs_for_agreement()),
+                         ids=[name for name, _ in _graphs_for_agreement()])
+def test_dense_and_sparse_agree(name, G):
+    n = G.number_of_nodes()
+    edges = edge_array(G)
+    rng = np.random.default_rng(0)
+    choices = [rng.uniform(0.05, 5.0, len(edges))]
+    if n < 1500:  # the O(n^3) dense reference dominates the run time; one rate vector is enough
+        choices.append(np.ones(len(edges)))
+    for rates in choices:
+        d = rate_constants(edges, rates, n, method="dense")
+        s = rate_constants(edges, rates, n, method="sparse")
+        for key in d:
+            assert s[key] == pytest.approx(d[key], rel=1e-9), key
+        Rd = effective_resistances(edges, rates, n, method="dense")
+        Rs = effective_resistances(edges, rates, n, method="sparse")
+        np.testing.assert_allclose(Rs, Rd, rtol=1e-9)
+        # Foster's theorem: sum_e lambda_e R_e = n - 1.
+        assert float(rates @ Rs) == pytest.approx(n - 1, rel=1e-10)
+
+
+@pytest.mark.parametrize("method", ["dense", "sparse"])
+def test_closed_forms(method):
+    rng = np.random.default_rng(1)
+    # A tree: R_e = 1 / lambda_e exactly (a path of 3000 nodes is very badly conditioned).
+    n = 3000 if method == "sparse" else 800
+    edges = edge_array(make_graph("path", n))
+    lam = rng.uniform(0.1, 10.0, len(edges))
+    np.testing.assert_allclose(effective_resistances(edges, lam, n, method=method), 1 / lam,
+                               rtol=1e-10)
+    # Unit cycle: R = (n-1)/n; complete graph: R = 2/n; lambda_2 of the cycle 2 - 2 cos(2 pi/n).
+    c = rate_constants(edge_array(make_graph("cycle", n)), np.ones(n), n, method=method)
+    assert c["max_resistance"] == pytest.approx((n - 1) / n, rel=1e-10)
+    assert c["lambda_2"] == pytest.approx(2 - 2 * math.cos(2 * math.pi / n), rel=1e-9)
+    assert c["lambda_max"] == pytest.approx(4.0, rel=1e-12)
+    m = 60
+    ce = edge_array(make_graph("complete", m))
+    np.testing.assert_allclose(effective_resistances(ce, np.ones(len(ce)), m, method=method),
+                               2 / m, rtol=1e-12)
+
+
+@pytest.mark.parametrize("family,n,params", [
+    ("cycle", 20, {}), ("grid_2d", 25, {}), ("barbell", 12, {}),
+    ("random_geometric", 60, {"seed": 4}), ("erdos_renyi", 50, {"seed": 2}),
+])
+def test_chi_properties(family, n, params):
+    G = make_graph(family, n, **params)
+    edges = edge_array(G)
+    rates = np.random.default_rng(5).uniform(0.2, 3.0, len(edges))
+    a1, a2 = chi_1(edges, rates, n), chi_2(edges, rates, n)
+    assert a2 <= a1 * (1 + 1e-12)
+    for c in (0.1, 7.0):
+        assert chi_1(edges, c * rates, n) == pytest.approx(a1 / c, rel=1e-11)
+        assert chi_2(edges, c * rates, n) == pytest.approx(a2 / c, rel=1e-11)
+
+
+def test_zero_rate_edges_count_in_chi_2_but_not_in_laplacian():
+    G = make_graph("cycle", 10)
+    edges = edge_array(G)
+    rates = np.ones(10)
+    rates[0] = 0.0  # the cycle becomes a path; edge 0 still counts in the max of chi_2
+    for method in ("dense", "sparse"):
+        R = effective_resistances(edges, rates, 10, method=method)
+        assert R[0] == pytest.approx(9.0)  # its endpoints are 9 unit edges apart
+        assert chi_2(edges, rates, 10, method=method) == pytest.approx(4.5)
+    rates[1] = 0.0  # now node 1 is cut off
+    with pytest.raises(RateError, match="rate Laplacian is disconnected"):
+        rate_constants(edges, rates, 10)
+
+
+def test_bad_rate_arrays_are_refused():
+    edges = edge_array(make_graph("path", 4))
+    with pytest.raises(RateError, match=r"edge \(1, 2\).*>= 0"):
+        rate_constants(edges, [1.0, -1.0, 1.0], 4)
+    with pytest.raises(RateError, match="one entry per edge"):
+        rate_constants(edges, [1.0, 1.0], 4)
+    with pytest.raises(RateError, match=r"edge \(2, 3\)"):
+        chi_1(edges, [1.0, 1.0, np.nan], 4)
+    with pytest.raises(GraphError, match="method"):
+        chi_1(edges, [1.0, 1.0, 1.0], 4, method="lu")
+
+
+def test_large_torus_sparse_is_exact_and_fast():
+    rows = cols = 141
+    n = rows * cols
+    G = make_graph("torus_2d", n)
+    edges = edge_array(G)
+    rate_constants(edge_array(make_graph("torus_2d", 9)), np.ones(18), 9, method="sparse")
+    t0 = time.perf_counter()
+    c = rate_constants(edges, np.ones(len(edges)), n, method="sparse")
+    seconds = time.perf_counter() - t0
+    print(f"torus {rows}x{cols} (n = {n}, E = {len(edges)}): sparse constants in {seconds:.1f} s")
+    # By symmetry every edge of the square torus has the same resistance, so Foster's theorem
+    # gives it exactly: R = (n - 1) / E.
+    assert c["max_resistance"] == pytest.approx((n - 1) / len(edges), rel=1e-10)
+    assert c["lambda_2"] == pytest.approx(2 - 2 * math.cos(2 * math.pi / rows), rel=1e-9)
+    assert c["lambda_max"] == pytest.approx(4 - 4 * math.cos(2 * math.pi * 70 / 141), rel=1e-9)
+    assert seconds < 60
+
+
+# ---------------------------------------------------------------------------------------------
+# Families
+
+
+@pytest.mark.parametrize("family", FAMILIES)
+def test_every_family_builds_connected_graph_on_0_to_n_minus_1(family):
+    n = 16
+    G = make_graph(family, n, seed=0)
+    assert sorted(G.nodes) == list(range(n))
+    assert nx.is_connected(G)
+    assert nx.number_of_selfloops(G) == 0
+
+
+def test_family_shapes():
+    assert make_graph("complete", 7).number_of_edges() == 21
+    assert make_graph("cycle", 7).number_of_edges() == 7
+    assert make_graph("path", 7).number_of_edges() == 6
+    star = make_graph("star", 7)
+    assert star.degree[0] == 6 and all(star.degree[i] == 1 for i in range(1, 7))
+    g = make_graph("grid_2d", 12, rows=3, cols=4)
+    assert g.number_of_edges() == 3 * 3 + 2 * 4
+    assert g.has_edge(0, 1) and g.has_edge(0, 4) and not g.has_edge(3, 4)
+    assert make_graph("grid_2d", 12, rows=3).number_of_edges() == 17
+    t = make_graph("torus_2d", 12, rows=3, cols=4)
+    assert t.number_of_edges() == 24 and all(d == 4 for _, d in t.degree)
+    h = make_graph("hypercube", 32)
+    assert h.number_of_edges() == 80 and h.has_edge(5, 7) and not h.has_edge(5, 6)
+    b = make_graph("barbell", 10)
+    assert b.number_of_edges() == 2 * 10 + 1
+    assert nx.is_isomorphic(b, nx.barbell_graph(5, 0))
+
+
+@pytest.mark.parametrize("family,n,params,needle", [
+    ("cycle", 2, {}, "n >= 3"),
+    ("path", 1, {}, "n must be >= 2"),
+    ("complete", 0, {}, "n must be >= 2"),
+    ("star", 2.5, {}, "n must be an integer"),
+    ("grid_2d", 15, {}, "perfect square"),
+    ("grid_2d", 15, {}, "rows and cols"),
+    ("grid_2d", 12, {"rows": 5}, "5 does not divide 12"),
+    ("grid_2d", 12, {"rows": 2, "cols": 5}, "rows * cols must equal n"),
+    ("torus_2d", 8, {"rows": 2, "cols": 4}, "rows >= 3 and cols >= 3"),
+    ("torus_2d", 10, {}, "perfect square"),
+    ("hypercube", 12, {}, "power of 2"),
+    ("hypercube", 12, {}, "8 or 16"),
+    ("barbell", 9, {}, "n even and >= 6"),
+    ("barbell", 4, {}, "got n = 4"),
+    ("erdos_renyi", 10, {"p": 1.5}, "p must be a probability"),
+    ("random_geometric", 10, {"radius": -1}, "radius must be"),
+    ("cycle", 10, {"p": 0.3}, "'cycle' takes no parameters"),
+    ("grid_2d", 16, {"row": 4}, "unknown parameter(s) row"),
+    ("erdos_renyi", 16, {"radius": 0.3}, "takes only p"),
+])
+def test_family_errors_name_the_problem(family, n, params, needle):
+    with pytest.raises(GraphError) as info:
+        make_graph(family, n, **params)
+    assert needle in str(info.value)
+    assert "\n" not in str(info.value)
+
+
+def test_unknown_family_lists_families_and_suggests():
+    with pytest.raises(GraphError) as info:
+        make_graph("torus", 16)
+    msg = str(info.value)
+    assert "unknown graph family 'torus'" in msg and "did you mean 'torus_2d'" in msg
+    assert all(f in msg for f in FAMILIES)
+    assert isinstance(info.value, ValueError)
+
+
+@pytest.mark.parametrize("family,params", [
+    ("erdos_renyi", {}), ("erdos_renyi", {"p": 0.05}),
+    ("random_geometric", {}), ("random_geometric", {"radius": 0.1}),
+])
+def test_random_families_reproducible_by_seed(family, params):
+    n = 120
+    a = edge_array(make_graph(family, n, seed=11, **params))
+    b = edge_array(make_graph(family, n, seed=11, **params))
+    c = edge_array(make_graph(family, n, seed=12, **params))
+    np.testing.assert_array_equal(a, b)
+    assert a.shape != c.shape or np.any(a != c)
+    make_graph(family, n, seed=None, **params)  # None: fresh entropy, still valid
+
+
+def test_random_geometric_small_radius_is_made_connected():
+    G = make_graph("random_geometric", 200, seed=3, radius=0.02)
+    assert nx.is_connected(G)
+    added = G.graph["edges_added_to_connect"]
+    assert added > 50  # almost every node was isolated
+    # one edge per consecutive pair of components: a tree over the components
+    assert G.number_of_edges() >= added
+    assert G.graph["radius"] == 0.02
+
+
+def test_erdos_renyi_edge_density_matches_p():
+    n, p = 400, 0.05
+    G = make_graph("erdos_renyi", n, p=p, seed=0)
+    m = G.number_of_edges() - G.graph["edges_added_to_connect"]
+    expected = p * n * (n - 1) / 2
+    assert abs(m - expected) < 5 * math.sqrt(expected)
+    assert make_graph("erdos_renyi", 30, p=1.0, seed=0).number_of_edges() == 435
+
+
+# ---------------------------------------------------------------------------------------------
+# Edge order, Laplacian, loaders
+
+
+def test_edge_array_is_canonical():
+    G = nx.Graph([(3, 1), (0, 2), (2, 1), (0, 3)])
+    e = edge_array(G)
+    assert e.dtype == np.int64 and e.shape == (4, 2)
+    np.testing.assert_array_equal(e, [[0, 2], [0, 3], [1, 2], [1, 3]])
+    with pytest.raises(GraphError, match="from_networkx"):
+        edge_array(nx.Graph([("a", "b")]))
+
+
+def test_laplacian_is_sum_of_weighted_b_b_transposed():
+    edges = np.array([[0, 1], [1, 2], [0, 2]])
+    w = np.array([1.0, 2.0, 0.5])
+    L = laplacian(edges, 3, w).toarray()
+    expected = np.zeros((3, 3))
+    for (u, v), we in zip(edges, w):
+        b = np.zeros(3)
+        b[u], b[v] = 1, -1
+        expected += we * np.outer(b, b)
+    np.testing.assert_allclose(L, expected)
+    np.testing.assert_allclose(laplacian(edges, 3).toarray(), nx.laplacian_matrix(
+        nx.Graph([(0, 1), (1, 2), (0, 2)]), nodelist=[0, 1, 2]).toarray())
+
+
+def test_from_networkx_relabels_and_refuses_bad_graphs():
+    G = nx.Graph([("c", "a"), ("a", "b"), ("b", "b")])
+    H = from_networkx(G)
+    assert sorted(H.nodes) == [0, 1, 2]
+    assert [H.nodes[i]["label"] for i in range(3)] == ["a", "b", "c"]
+    assert sorted(H.edges) == [(0, 1), (0, 2)]
+    with pytest.raises(GraphError, match="graph is disconnected: 2 components"):
+        from_networkx(nx.Graph([(0, 1), (2, 3)]))
+    with pytest.raises(GraphError, match=">= 2"):
+        from_networkx(nx.empty_graph(1))
+    check_connected(make_graph("path", 3))
+
+
+def test_load_edge_list(tmp_path):
+    good = tmp_path / "g.txt"
+    good.write_text("# a square with a tail\n10 20\n20,30, 0.5\n30 40  # weight ignored\n"
+                    "\n40 10\n40 50 2.0\n")
+    G = load_edge_list(good)
+    assert G.number_of_nodes() == 5 and G.number_of_edges() == 5
+    assert [G.nodes[i]["label"] for i in range(5)] == [10, 20, 30, 40, 50]
+    np.testing.assert_array_equal(edge_array(G), [[0, 1], [0, 3], [1, 2], [2, 3], [3, 4]])
+
+    missing = tmp_path / "nope.txt"
+    with pytest.raises(GraphError, match="not found") as info:
+        load_edge_list(missing)
+    assert str(missing) in str(info.value)
+
+    bad = tmp_path / "bad.txt"
+    bad.write_text("0 1\n1 2\n2\n")
+    with pytest.raises(GraphError) as info:
+        load_edge_list(bad)
+    assert str(bad) in str(info.value) and "line 3" in str(info.value)
+
+    disc = tmp_path / "disc.txt"
+    disc.write_text("0 1\n2 3\n")
+    with pytest.raises(GraphError) as info:
+        load_edge_list(disc)
+    assert str(disc) in str(info.value) and "disconnected: 2 components" in str(info.value)
+
+    empty = tmp_path / "empty.txt"
+    empty.write_text("# nothing\n")
+    with pytest.raises(GraphError, match="no edges"):
+        load_edge_list(empty)
