@@ -167,8 +167,6 @@ def simulate(problem, edges, edge_rates, *, algorithm="dadao", t_max, seed=0, lo
     progress : callable(t, events, dist_to_opt), optional
         Called at every sample.
     """
-    from dadao.rates import require_rate_condition
-
     algo = get_algorithm(algorithm) if isinstance(algorithm, str) else algorithm
     n = problem.n
     edge_rates = np.asarray(edge_rates, dtype=np.float64)
@@ -179,6 +177,8 @@ def simulate(problem, edges, edge_rates, *, algorithm="dadao", t_max, seed=0, lo
     if not log_every > 0:
         raise ValueError(f"log_every must be positive, got {log_every}")
     if chi_1 is None or chi_2 is None:
+        from dadao.rates import require_rate_condition
+
         condition = require_rate_condition(edges, edge_rates, n, force=force)
         chi_1, chi_2 = condition.chi_1, condition.chi_2
     k = algo.constants(problem, chi_1, chi_2)
