@@ -625,6 +625,29 @@ def _elimination_tree(indptr, indices):
     return parent, True
 
 
+@numba.njit(cache=True)
+def _energy_along(cols, count, y, a, b, indptr, indices, data, D):
+    """sum_k y_k^2 / D_k for y = L^{-1} (e_a - e_b) (b < 0 or a < 0: that entry is absent).
+
+    ``cols[:count]`` is the nonzero pattern of y in increasing order (a valid order for the
+    forward solve). ``y`` must be all zeros on entry; it is all zeros again on exit.
+    """
+    if a >= 0:
+        y[a] = 1.0
+    if b >= 0:
+        y[b] = -1.0
+    acc = 0.0
+    for t in range(count):
+        j = cols[t]
+        yj = y[j]
+        y[j] = 0.0
+        if yj != 0.0:
+            for p in range(indptr[j], indptr[j + 1]):
+                y[indices[p]] -= data[p] * yj
+            acc += yj * yj / D[j]
+    return acc
+
+
 @numba.njit(cache=True, parallel=True)
 def _resistances_etree(indptr, indices, data, D, parent, pu, pv, n_chunks):
     """R_e = sum_k y_k^2 / D_k with y = L^{-1} (e_pu - e_pv); L strictly lower part, CSC, sorted.
@@ -669,19 +692,7 @@ def _resistances_etree(indptr, indices, data, D, parent, pu, pv, n_chunks):
                 else:
                     cols[t] = path_b[ib]
                     ib += 1
-            y[a] = 1.0
-            if b >= 0:
-                y[b] = -1.0
-            acc = 0.0
-            for t in range(na + nb):
-                j = cols[t]
-                yj = y[j]
-                y[j] = 0.0
-                if yj != 0.0:
-                    for p in range(indptr[j], indptr[j + 1]):
-                        y[indices[p]] -= data[p] * yj
-                    acc += yj * yj / D[j]
-            R[e] = acc
+            R[e] = _energy_along(cols, na + nb, y, a, b, indptr, indices, data, D)
     return R
 
 
@@ -716,20 +727,7 @@ def _resistances_reach(indptr, indices, data, D, pu, pv):
                         stack[top] = i
                         top += 1
         cols = np.sort(reach[:count])
-        if pu[e] >= 0:
-            y[pu[e]] = 1.0
-        if pv[e] >= 0:
-            y[pv[e]] = -1.0
-        acc = 0.0
-        for t in range(count):
-            j = cols[t]
-            yj = y[j]
-            y[j] = 0.0
-            if yj != 0.0:
-                for p in range(indptr[j], indptr[j + 1]):
-                    y[indices[p]] -= data[p] * yj
-                acc += yj * yj / D[j]
-        R[e] = acc
+        R[e] = _energy_along(cols, count, y, pu[e], pv[e], indptr, indices, data, D)
     return R
 
 
