@@ -150,3 +150,17 @@ def test_graph_and_problem_sizes_must_agree():
     with pytest.raises(ValueError, match="nodes"):
         dadao.simulate(graphs.make_graph("cycle", 8), problems.least_squares(N, 3, seed=0),
                        t_max=1.0)
+
+
+def test_an_interrupted_run_keeps_its_trace_and_says_interrupted():
+    G = graphs.make_graph("cycle", N)
+    problem = problems.least_squares(N, 3, samples_per_node=20, seed=0)
+
+    def stop_at_10(t, events, dist):
+        if t >= 10.0:
+            raise KeyboardInterrupt
+
+    trace = dadao.simulate(G, problem, t_max=100.0, seed=0, log_every=1.0, progress=stop_at_10)
+    assert trace.status == "interrupted"
+    assert trace["time"][-1] == 10.0 and len(trace) == 11
+    assert trace.final_x.shape == (N, 3) and np.all(np.isfinite(trace.final_x))

@@ -98,6 +98,7 @@ class InProcessRun:
         self.tau = np.zeros(self.n)
         self.counts = np.zeros(2, dtype=np.int64)
         self.clocks = PoissonClocks(seed, grad_rates, self.edges, edge_rates)
+        self.time = 0.0
         self._run_events, self._snapshot = compiled_kernels(algo)
         self._window = {} if events_per_window is None else {"events_per_window": events_per_window}
         # Compile (first run in a process: a few seconds) before anyone times the run: an empty
@@ -108,15 +109,17 @@ class InProcessRun:
         self.snapshot(0.0)
         self.compile_s = wallclock.perf_counter() - t0
 
-    @property
-    def time(self) -> float:
-        return self.clocks.time
-
     def windows(self, t_end, breakpoints=()):
-        """Advance to t_end, yielding after each window (its end time) so callers can sample."""
+        """Advance to t_end, yielding after each window (its end time) so callers can sample.
+
+        ``self.time`` is the end of the last window whose events have all been processed: after a
+        KeyboardInterrupt (which Python delivers between compiled calls) the run is consistent
+        at that time.
+        """
         for end, times, ids in self.clocks.windows(t_end, breakpoints=breakpoints, **self._window):
             self._run_events(times, ids, self.n, self.edges, self.state, self.tau, self.k,
                              self.problem.oracle, self.counts)
+            self.time = end
             yield end
 
     def advance_to(self, t_end) -> None:
@@ -223,6 +226,9 @@ def simulate(problem, edges, edge_rates, *, algorithm="dadao", t_max, seed=0, lo
                 break
     except KeyboardInterrupt:
         status = "interrupted"
+        if run.time > recorder.last("time"):
+            progress = None  # record where the run stopped; a second Ctrl-C must not be asked for
+            sample(run.time)
     wall = wallclock.perf_counter() - wall0
 
     _, X = run.snapshot(recorder.last("time"))
