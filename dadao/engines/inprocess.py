@@ -28,13 +28,14 @@ from dadao.trace import TraceRecorder, metrics
 #: ||x*||^2 + 1 if it starts at 0), or stops being finite.
 DIVERGENCE_FACTOR = 1e8
 
-_LOOPS: dict[str, tuple] = {}
+_LOOPS: dict[tuple, tuple] = {}
 
 
 def compiled_kernels(algo):
-    """(event loop, snapshot) specialised to ``algo``'s node-local functions; built once per name."""
-    if algo.name in _LOOPS:
-        return _LOOPS[algo.name]
+    """(event loop, snapshot) specialised to ``algo``'s node-local functions; built once each."""
+    key = (algo.flow, algo.on_gradient, algo.message, algo.on_message, algo.primal)
+    if key in _LOOPS:
+        return _LOOPS[key]
     flow, on_gradient = algo.flow, algo.on_gradient
     message, on_message, primal = algo.message, algo.on_message, algo.primal
 
@@ -81,8 +82,8 @@ def compiled_kernels(algo):
             flow(flowed[i], t - tau[i], k)
             primal(flowed[i], k, oracle, i, X[i])
 
-    _LOOPS[algo.name] = (run_events, snapshot)
-    return _LOOPS[algo.name]
+    _LOOPS[key] = (run_events, snapshot)
+    return _LOOPS[key]
 
 
 class InProcessRun:
