@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import numbers
+
 import networkx as nx
 import numpy as np
 
@@ -21,7 +23,7 @@ def edge_rates_for(graph: nx.Graph, rates="theory") -> np.ndarray:
             raise ValueError(f"rates: unknown choice {rates!r}; use 'theory', a total rate, "
                              "a mapping {(u, v): rate} or a sequence in edge order")
         return rates_mod.theory_rates(edges, graph.number_of_nodes())
-    if isinstance(rates, (int, float)):
+    if isinstance(rates, numbers.Real) and not isinstance(rates, bool):
         return rates_mod.uniform_rates(edges, float(rates))
     return rates_mod.explicit_rates(edges, rates)
 

@@ -18,6 +18,7 @@ them all by sqrt(2 chi_1 chi_2).
 from __future__ import annotations
 
 import csv
+import hashlib
 import math
 import os
 import warnings
@@ -69,13 +70,18 @@ def theory_rates(edges, n: int, *, method: str = "auto") -> np.ndarray:
     """DADAO's theory rates: lambda_e = lambda_com / |E| with lambda_com = sqrt(2 chi_1 chi_2).
 
     The chi's are those of Lbar = (1/|E|) sum_e b_e b_e^T (unit total rate). Since both chi's
-    scale as 1/c, the result has chi_1 chi_2 = 1/2 exactly: the condition is saturated.
+    scale as 1/c, the result has chi_1 chi_2 = 1/2 exactly: the condition is saturated. The
+    condition of the result is known without another factorisation and is remembered for
+    ``check_rate_condition``.
     """
     e = _edges(edges)
     unit = np.full(len(e), 1.0 / len(e))
-    c = graphs.rate_constants(e, unit, n, method=method)
-    lambda_com = math.sqrt(2.0 * c["chi_1"] * c["chi_2"])
-    return unit * lambda_com
+    unit_condition = check_rate_condition(e, unit, n, method=method)
+    lambda_com = unit_condition.scale_needed
+    lam = unit * lambda_com
+    _remember(e, lam, n, method, _condition(unit_condition.chi_1 / lambda_com,
+                                     unit_condition.chi_2 / lambda_com, float(lam.sum())))
+    return lam
 
 
 def explicit_rates(edges, values) -> np.ndarray:
@@ -196,20 +202,46 @@ class RateCondition:
                 f"multiply every rate by at least {self.scale_needed:.4g}")
 
 
+def _condition(chi_1: float, chi_2: float, total: float) -> RateCondition:
+    product = chi_1 * chi_2
+    return RateCondition(chi_1=chi_1, chi_2=chi_2, product=product, total=total,
+                         satisfied=bool(product <= 0.5 * (1.0 + _SLACK)),
+                         scale_needed=math.sqrt(2.0 * product))
+
+
+# Conditions already computed, by (n, method, edges, rates) digest: the chi's of a 20k-node graph cost
+# seconds, and every run, report and sweep asks for the same few rate vectors again.
+_KNOWN: dict[bytes, RateCondition] = {}
+_KNOWN_MAX = 256
+
+
+def _key(edges: np.ndarray, lam: np.ndarray, n: int, method: str) -> bytes:
+    h = hashlib.blake2b(digest_size=20)
+    h.update(f"{n}:{method}:".encode())
+    h.update(np.ascontiguousarray(edges, dtype=np.int64).tobytes())
+    h.update(np.ascontiguousarray(lam, dtype=np.float64).tobytes())
+    return h.digest()
+
+
+def _remember(edges, lam, n, method, condition: RateCondition) -> None:
+    if len(_KNOWN) >= _KNOWN_MAX:
+        _KNOWN.pop(next(iter(_KNOWN)))
+    _KNOWN[_key(edges, lam, n, method)] = condition
+
+
 def check_rate_condition(edges, rates, n: int, *, method: str = "auto") -> RateCondition:
-    """Evaluate chi_1 chi_2 <= 1/2 for the rate Laplacian of ``rates`` (see RateCondition)."""
+    """Evaluate chi_1 chi_2 <= 1/2 for the rate Laplacian of ``rates`` (see RateCondition).
+
+    Results are remembered by the exact bytes of (n, method, edges, rates), so asking again is
+    free.
+    """
     e = _edges(edges)
     lam = np.asarray(rates, dtype=np.float64)
-    c = graphs.rate_constants(e, lam, n, method=method)
-    product = c["chi_1"] * c["chi_2"]
-    return RateCondition(
-        chi_1=c["chi_1"],
-        chi_2=c["chi_2"],
-        product=product,
-        total=float(lam.sum()),
-        satisfied=bool(product <= 0.5 * (1.0 + _SLACK)),
-        scale_needed=math.sqrt(2.0 * product),
-    )
+    key = _key(e, lam, n, method)
+    if key not in _KNOWN:
+        c = graphs.rate_constants(e, lam, n, method=method)
+        _remember(e, lam, n, method, _condition(c["chi_1"], c["chi_2"], float(lam.sum())))
+    return _KNOWN[key]
 
 
 def require_rate_condition(edges, rates, n: int, *, force: bool = False,

@@ -32,7 +32,7 @@ def metrics(X: np.ndarray, problem) -> tuple[float, float, float]:
     xbar = X.mean(axis=0)
     dist = float(np.mean(np.sum((X - problem.x_star) ** 2, axis=1)))
     consensus = float(np.mean(np.sum((X - xbar) ** 2, axis=1)))
-    subopt = float(problem.f(xbar) - problem.f_star) if np.all(np.isfinite(xbar)) else float("nan")
+    subopt = problem.suboptimality(xbar) if np.all(np.isfinite(xbar)) else float("nan")
     return dist, subopt, consensus
 
 

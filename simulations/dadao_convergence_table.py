@@ -16,12 +16,13 @@ import numpy as np
 
 import dadao
 from dadao import graphs, problems
+from dadao.algorithms.dadao import rate_scale
 
 FAMILIES = ("star", "complete", "cycle", "path", "grid_2d", "barbell")
 
 
 def time_to(problem, G, seed, fraction, horizon_r=200.0, samples=4000):
-    r = math.sqrt(problem.mu / 2 / problem.L)
+    r = rate_scale(problem.L, problem.mu)
     t_max = horizon_r / r
     trace = dadao.simulate(G, problem, t_max=t_max, seed=seed, log_every=t_max / samples)
     t = trace.first_time_below("dist_to_opt", fraction)

@@ -3,16 +3,15 @@
     python simulations/quickstart.py
 """
 
-import math
-
 import dadao
 from dadao import graphs, problems
+from dadao.algorithms.dadao import rate_scale
 
 
 def main():
     G = graphs.make_graph("cycle", 16)
     problem = problems.least_squares(16, 10, samples_per_node=50, seed=0)
-    r = math.sqrt(problem.mu / 2 / problem.L)
+    r = rate_scale(problem.L, problem.mu)
     t_max = round(100 / r)
     print(f"DADAO on a 16-node cycle, least squares d=10: L={problem.L:.3g}, mu={problem.mu:.3g}, "
           f"kappa={problem.kappa:.3g}; horizon t_max={t_max} (100/sqrt(nu/L))")

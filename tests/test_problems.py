@@ -622,3 +622,22 @@ def test_libsvm_file_errors(tmp_path):
     no_features.write_text("1\n-1\n")
     with pytest.raises(ProblemError, match=r"^problem\.path: .*nofeat\.svm has no features"):
         libsvm(no_features, 1)
+
+
+@pytest.mark.parametrize("make", [
+    lambda: quadratic(8, 4, kappa=50.0, seed=3),
+    lambda: least_squares(8, 3, samples_per_node=30, seed=3),
+    lambda: least_squares(8, 3, samples_per_node=30, seed=3, form="rows", reg=0.01),
+    lambda: logistic(8, 3, samples_per_node=30, seed=3),
+])
+def test_suboptimality_is_accurate_near_the_optimum(make):
+    """f(x* + t d) - f* scales as t^2; computed as f(x) - f* it would stall at ~1e-16 |f*|."""
+    P = make()
+    direction = np.random.default_rng(0).normal(size=P.dim)
+    big = P.suboptimality(P.x_star + 1e-2 * direction)
+    np.testing.assert_allclose(big, P.f(P.x_star + 1e-2 * direction) - P.f_star, rtol=1e-6)
+    assert big > 0
+    if P.oracle.kind != 2:  # exact quadratic: the t^2 law holds to rounding far below |f*| eps
+        # x* + t d rounds e = x - x* to ~eps |x*| / t relative: 2e-8 here
+        tiny = P.suboptimality(P.x_star + 1e-6 * direction)
+        np.testing.assert_allclose(tiny, 1e-8 * big, rtol=1e-6)

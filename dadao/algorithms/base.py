@@ -41,6 +41,8 @@ class AsyncAlgorithm:
     message: Any
     on_message: Any
     primal: Any
+    #: refuse (or, when forced, warn about) rates with chi_1 chi_2 > 1/2 (DADAO's condition)
+    enforces_rate_condition: bool = False
     #: accounting: gradient computations charged per gradient event and per gossip event
     #: (DADAO: 1 and 0; the Continuized method computes two conjugate gradients per gossip)
     gradients_per_gradient_event: int = 1

@@ -61,12 +61,21 @@ def particular_response(l: float, alpha: float, theta: float) -> tuple[float, fl
     return -theta * alpha / det, theta * (l - alpha) / det
 
 
+def rate_scale(L: float, mu: float) -> float:
+    """r = sqrt(nu/L) with nu = mu/2, per unit time: DADAO's speed scale.
+
+    Every DADAO constant is a multiple of r or 1/r, and the squared error decays roughly like
+    exp(-0.2 r t) (algorithms.md section 2), so horizons are naturally given as multiples of 1/r.
+    """
+    return math.sqrt(mu / 2.0 / L)
+
+
 def constants(L: float, mu: float, chi_1: float) -> DadaoConstants:
     """DADAO's theory constants for L-smooth, mu-strongly convex f_i and chi_1 of the rate Laplacian."""
     if not (L > 0 and mu > 0 and mu <= L):
         raise ValueError(f"need 0 < mu <= L, got mu = {mu}, L = {L}")
     nu = mu / 2.0
-    r = math.sqrt(nu / L)
+    r = rate_scale(L, mu)
     eta, alpha, alpha_t, theta = r / 8.0, r / 4.0, r / 8.0, 1.0 / (2.0 * r)
     l1, l2 = 2.0 * eta, alpha + alpha_t
     p1 = particular_response(l1, alpha, theta)
@@ -81,7 +90,11 @@ def constants(L: float, mu: float, chi_1: float) -> DadaoConstants:
 
 
 def problem_constants(problem, chi_1: float, chi_2: float = 0.0) -> DadaoConstants:
-    """Constants of ``problem`` (its global L and mu) on a rate Laplacian with this chi_1."""
+    """Constants of ``problem`` (its global L and mu) on a rate Laplacian with this chi_1.
+
+    (chi_2 enters only through the rate condition, which the engine checks; the signature is the
+    one every algorithm's ``constants`` has.)
+    """
     return constants(problem.L, problem.mu, chi_1)
 
 
@@ -198,6 +211,7 @@ ALGORITHM = AsyncAlgorithm(
     message=message,
     on_message=on_message,
     primal=primal,
+    enforces_rate_condition=True,
     reference="Nabli & Oyallon, DADAO, ICML 2023 (arXiv 2208.00779)",
     theory={
         "gradients": "O(n sqrt(kappa) log(1/eps))",

@@ -21,6 +21,7 @@ import numpy as np
 
 from dadao import __version__
 from dadao.algorithms import get_algorithm
+from dadao.engines.arguments import RunArguments, check_run_arguments, rate_constants_for
 from dadao.events import PoissonClocks
 from dadao.trace import TraceRecorder, metrics
 
@@ -88,17 +89,20 @@ def compiled_kernels(algo):
 
 class InProcessRun:
     """One run's state and clocks, advanced window by window. ``simulate`` drives it; tests use it
-    directly to look at the full state at any time (e.g. the sum of z over nodes)."""
+    directly to look at the full state at any time (e.g. the sum of z over nodes).
 
-    def __init__(self, algo, problem, edges, edge_rates, k, *, seed, grad_rates, x0=None,
-                 events_per_window=None):
+    ``args`` are checked ``RunArguments``; ``k`` the algorithm's constants.
+    """
+
+    def __init__(self, algo, problem, args: RunArguments, k, *, events_per_window=None):
         self.algo, self.problem, self.k = algo, problem, k
         self.n, self.d = problem.n, problem.dim
-        self.edges = np.ascontiguousarray(edges, dtype=np.int64).reshape(-1, 2)
-        self.state = np.ascontiguousarray(algo.init_state(self.n, self.d, x0), dtype=np.float64)
+        self.edges = args.edges
+        self.state = np.ascontiguousarray(algo.init_state(self.n, self.d, args.x0),
+                                          dtype=np.float64)
         self.tau = np.zeros(self.n)
         self.counts = np.zeros(2, dtype=np.int64)
-        self.clocks = PoissonClocks(seed, grad_rates, self.edges, edge_rates)
+        self.clocks = PoissonClocks(args.seed, args.grad_rates, self.edges, args.edge_rates)
         self.time = 0.0
         self._run_events, self._snapshot = compiled_kernels(algo)
         self._window = {} if events_per_window is None else {"events_per_window": events_per_window}
@@ -123,13 +127,14 @@ class InProcessRun:
             self.time = end
             yield end
 
-    def advance_to(self, t_end) -> None:
-        for _ in self.windows(t_end):
-            pass
-
     def snapshot(self, t=None):
-        """(states flowed to t, primal iterates X (n, d)), copies; t defaults to the current time."""
-        t = self.time if t is None else t
+        """(states flowed to t, primal iterates X (n, d)), copies; t defaults to the current time.
+
+        t may not precede the run's current time: states cannot be flowed backwards.
+        """
+        t = self.time if t is None else float(t)
+        if t < self.time:
+            raise ValueError(f"snapshot at t = {t} is before the run's current time {self.time}")
         flowed = np.empty_like(self.state)
         X = np.empty((self.n, self.d))
         self._snapshot(self.state, self.tau, t, self.k, self.problem.oracle, flowed, X)
@@ -147,8 +152,7 @@ class InProcessRun:
 
 
 def simulate(problem, edges, edge_rates, *, algorithm="dadao", t_max, seed=0, log_every=None,
-             grad_rates=None, x0=None, chi_1=None, chi_2=None, force=False, progress=None,
-             events_per_window=None):
+             grad_rates=None, x0=None, force=False, progress=None, events_per_window=None):
     """Run one asynchronous simulation and return its ``Trace``.
 
     Parameters
@@ -162,7 +166,7 @@ def simulate(problem, edges, edge_rates, *, algorithm="dadao", t_max, seed=0, lo
     algorithm : str or AsyncAlgorithm
     t_max : float
         Horizon, in expected gradient steps per node.
-    seed : int
+    seed : int >= 0
         Run seed: the whole event schedule derives from it (``dadao.events``).
     log_every : float
         Sampling period of the metrics (default t_max / 200).
@@ -170,31 +174,24 @@ def simulate(problem, edges, edge_rates, *, algorithm="dadao", t_max, seed=0, lo
         Gradient clock rates (default 1 for every node; DADAO's theory assumes 1).
     x0 : array (d,) or (n, d), optional
         Initial iterate (default 0).
-    chi_1, chi_2 : float, optional
-        Constants of the rate Laplacian, when the caller has them; computed otherwise.
     force : bool
         Run even if the rates break the algorithm's rate condition (a RuntimeWarning is emitted);
         divergence is watched for in every run.
     progress : callable(t, events, dist_to_opt), optional
         Called at every sample.
+
+    Raises ``RunArgumentError`` (a ValueError naming the argument) for unusable arguments and
+    ``dadao.rates.RateError`` for rates that break the algorithm's condition.
     """
     algo = get_algorithm(algorithm) if isinstance(algorithm, str) else algorithm
     n = problem.n
-    edge_rates = np.asarray(edge_rates, dtype=np.float64)
-    grad_rates = np.ones(n) if grad_rates is None else np.asarray(grad_rates, dtype=np.float64)
-    if not (t_max > 0 and math.isfinite(t_max)):
-        raise ValueError(f"t_max must be a positive finite time, got {t_max}")
-    log_every = t_max / 200 if log_every is None else float(log_every)
-    if not log_every > 0:
-        raise ValueError(f"log_every must be positive, got {log_every}")
-    if chi_1 is None or chi_2 is None:
-        from dadao.rates import require_rate_condition
-
-        condition = require_rate_condition(edges, edge_rates, n, force=force)
-        chi_1, chi_2 = condition.chi_1, condition.chi_2
+    args = check_run_arguments(problem, edges, edge_rates, grad_rates=grad_rates, x0=x0,
+                               t_max=t_max, log_every=log_every, seed=seed)
+    t_max, log_every = args.t_max, args.log_every
+    condition = rate_constants_for(algo, problem, args, force=force)
+    chi_1, chi_2 = condition.chi_1, condition.chi_2
     k = algo.constants(problem, chi_1, chi_2)
-    run = InProcessRun(algo, problem, edges, edge_rates, k, seed=seed, grad_rates=grad_rates,
-                       x0=x0, events_per_window=events_per_window)
+    run = InProcessRun(algo, problem, args, k, events_per_window=events_per_window)
 
     grid = np.arange(1, int(math.floor(t_max / log_every + 1e-9)) + 1) * log_every
     grid = grid[grid < t_max]
@@ -239,7 +236,7 @@ def simulate(problem, edges, edge_rates, *, algorithm="dadao", t_max, seed=0, lo
         "error": error,
         "engine": "inprocess",
         "algorithm": algo.name,
-        "seed": int(seed),
+        "seed": args.seed,
         "t_max": float(t_max),
         "t_end": recorder.last("time"),
         "log_every": log_every,
@@ -256,8 +253,9 @@ def simulate(problem, edges, edge_rates, *, algorithm="dadao", t_max, seed=0, lo
         "edges": len(run.edges),
         "chi_1": float(chi_1),
         "chi_2": float(chi_2),
-        "total_gossip_rate": float(edge_rates.sum()),
-        "total_gradient_rate": float(grad_rates.sum()),
+        "rate_condition": {"product": condition.product, "satisfied": condition.satisfied},
+        "total_gossip_rate": float(args.edge_rates.sum()),
+        "total_gradient_rate": float(args.grad_rates.sum()),
         "constants": {name: float(v) for name, v in k._asdict().items()},
         "versions": {"dadao": __version__, "python": platform.python_version(),
                      "numpy": np.__version__, "numba": numba.__version__},
