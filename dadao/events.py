@@ -137,14 +137,17 @@ class PoissonClocks:
         order = np.lexsort((ids, times))
         return times[order], ids[order]
 
-    def windows(self, t_end: float, events_per_window: int = EVENTS_PER_WINDOW,
+    def windows(self, t_end: float, events_per_window: int | None = None,
                 breakpoints=()) -> Iterator[tuple[float, np.ndarray, np.ndarray]]:
         """Yield (window end, times, ids) for consecutive windows covering [now, t_end).
 
         Window ends include every value of ``breakpoints`` in range (metric sampling times, say),
         so a consumer can stop exactly there; windows are otherwise sized to hold about
-        ``events_per_window`` events.
+        ``events_per_window`` events (default: EVENTS_PER_WINDOW, or 32 per clock when there are
+        many clocks, so that the Python step per clock and window stays small per event).
         """
+        if events_per_window is None:
+            events_per_window = max(EVENTS_PER_WINDOW, 32 * len(self.clock_ids))
         span = events_per_window / self.total_rate if self.total_rate > 0 else np.inf
         points = np.array(sorted({float(b) for b in breakpoints if self.time < b < t_end}))
         while self.time < t_end:
