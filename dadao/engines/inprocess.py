@@ -32,6 +32,16 @@ DIVERGENCE_FACTOR = 1e8
 _LOOPS: dict[tuple, tuple] = {}
 
 
+def versions() -> dict:
+    """Versions of Python, dadao and every dependency, for run metadata."""
+    import networkx
+    import scipy
+
+    return {"python": platform.python_version(), "dadao": __version__, "numpy": np.__version__,
+            "scipy": scipy.__version__, "networkx": networkx.__version__,
+            "numba": numba.__version__}
+
+
 def compiled_kernels(algo):
     """(event loop, snapshot) specialised to ``algo``'s node-local functions; built once each."""
     key = (algo.flow, algo.on_gradient, algo.message, algo.on_message, algo.primal)
@@ -257,7 +267,6 @@ def simulate(problem, edges, edge_rates, *, algorithm="dadao", t_max, seed=0, lo
         "total_gossip_rate": float(args.edge_rates.sum()),
         "total_gradient_rate": float(args.grad_rates.sum()),
         "constants": {name: float(v) for name, v in k._asdict().items()},
-        "versions": {"dadao": __version__, "python": platform.python_version(),
-                     "numpy": np.__version__, "numba": numba.__version__},
+        "versions": versions(),
     }
     return recorder.trace(meta, final_x=X)
