@@ -23,9 +23,6 @@ import numpy as np
 
 COLUMNS = ("time", "gradients", "communications", "dist_to_opt", "suboptimality", "consensus")
 
-#: Final statuses of a run.
-STATUSES = ("completed", "diverged", "interrupted", "failed")
-
 
 def metrics(X: np.ndarray, problem) -> tuple[float, float, float]:
     """(dist_to_opt, suboptimality, consensus) of the iterates X (n, d); see module docstring."""
@@ -52,6 +49,7 @@ class Trace:
 
     @property
     def status(self) -> str:
+        """How the run ended: "completed", "diverged" (stopped early) or "interrupted"."""
         return self.meta.get("status", "completed")
 
     def first_time_below(self, column: str, fraction: float, x: str = "time") -> float:
@@ -97,9 +95,6 @@ class TraceRecorder:
 
     def add(self, time, gradients, communications, dist, subopt, consensus):
         self._rows.append((time, gradients, communications, dist, subopt, consensus))
-
-    def __len__(self):
-        return len(self._rows)
 
     def last(self, column: str) -> float:
         return self._rows[-1][COLUMNS.index(column)]

@@ -24,7 +24,6 @@ import os
 import platform
 import time
 
-import numpy as np
 
 from dadao import graphs, problems, rates
 from dadao.engines.inprocess import simulate

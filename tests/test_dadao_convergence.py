@@ -2,7 +2,6 @@
 and the rate condition."""
 
 import math
-import warnings
 
 import numpy as np
 import pytest
