@@ -17,7 +17,7 @@ bookkeeping (tau_i = time of node i's last update); algorithms own the maths.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Callable
 
 import numpy as np
@@ -48,7 +48,8 @@ class AsyncAlgorithm:
     gradients_per_gradient_event: int = 1
     gradients_per_gossip_event: int = 0
     reference: str = ""
-    theory: dict = field(default_factory=dict)
+    #: ``dadao.algorithms.theory.Theory``: predicted rate and counts per time unit
+    theory: Any = None
 
     @property
     def state_size(self) -> int:
