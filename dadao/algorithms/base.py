@@ -54,3 +54,34 @@ class AsyncAlgorithm:
     @property
     def state_size(self) -> int:
         return len(self.state_names)
+
+
+class OptionError(ValueError):
+    """An ``[algorithm]`` override the algorithm does not accept (one printable line)."""
+
+
+def apply_overrides(algorithm: str, values: dict, overrides: dict | None,
+                    tunable: tuple[str, ...]) -> dict:
+    """``values`` (the theory constants, by name) with the user's ``overrides`` applied.
+
+    Only names in ``tunable`` may be overridden (derived constants are recomputed by the caller
+    from the result); each override must be a finite number. Errors name the field as it is
+    written in a config file: ``algorithm.<name>``.
+    """
+    import difflib
+    import math
+    import numbers
+
+    out = dict(values)
+    for name, value in (overrides or {}).items():
+        if name not in tunable:
+            close = difflib.get_close_matches(name, tunable, n=1)
+            hint = f"did you mean {close[0]!r}? " if close else ""
+            known = ", ".join(tunable) if tunable else "none"
+            raise OptionError(f"algorithm.{name}: {algorithm} has no such constant; {hint}"
+                              f"(tunable: {known})")
+        if (isinstance(value, bool) or not isinstance(value, numbers.Real)
+                or not math.isfinite(value)):
+            raise OptionError(f"algorithm.{name}: must be a finite number, got {value!r}")
+        out[name] = type(values[name])(value) if name in values else value
+    return out
