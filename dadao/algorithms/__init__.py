@@ -8,6 +8,18 @@ import importlib
 #: name -> module defining ``ALGORITHM``; modules load on first use (each compiles numba code).
 _MODULES = {
     "dadao": "dadao.algorithms.dadao",
+    "continuized": "dadao.algorithms.continuized",
+    "randomized_gossip": "dadao.algorithms.randomized_gossip",
+    "accelerated_gossip": "dadao.algorithms.accelerated_gossip",
+    "async_sgd": "dadao.algorithms.async_sgd",
+    # synchronous methods (SyncAlgorithm; run by dadao.engines.synchronous)
+    "adom_plus": "dadao.algorithms.adom_plus",
+    "adom_plus_mc": "dadao.algorithms.adom_plus:MULTI_CONSENSUS",
+    "msda": "dadao.algorithms.msda",
+    "opapc": "dadao.algorithms.opapc",
+    "extra": "dadao.algorithms.extra",
+    "diging": "dadao.algorithms.diging",
+    "dgd": "dadao.algorithms.dgd",
 }
 
 
@@ -26,4 +38,5 @@ def get_algorithm(name: str):
         hint = f" (did you mean {close[0]!r}?)" if close else ""
         raise UnknownAlgorithmError(
             f"unknown algorithm {name!r}{hint}; known: {', '.join(names())}")
-    return importlib.import_module(_MODULES[name]).ALGORITHM
+    module, _, attribute = _MODULES[name].partition(":")  # "module:ATTRIBUTE" when not ALGORITHM
+    return getattr(importlib.import_module(module), attribute or "ALGORITHM")

@@ -1,0 +1,102 @@
+"""MSDA: multi-step dual accelerated method (Scaman, Bach, Bubeck, Lee, Massoulie, ICML 2017,
+arXiv 1702.08704, Algorithm 2): Nesterov's accelerated gradient on the dual problem, with
+Chebyshev-accelerated gossip. Synchronous, dual: needs grad f_i^* (least squares, quadratics).
+
+Gossip matrix W = L_G / lambda_max(L_G) (the spectrum ratio gamma_W = lambda_2/lambda_max = 1/chi
+is what matters; algorithms.md's W = L_G/|E| gives the same operator). Constants (algorithms.md
+3.3, ``dadao.gossip.chebyshev_constants``): K = floor(1/sqrt(gamma_W)),
+c1 = (1 - sqrt g)/(1 + sqrt g), c2 = (1 + g)/(1 - g), c3 = 2/((1 + g) lambda_max(W)),
+
+    eta = mu (1 + c1^2K)/(1 + c1^K)^2 = mu / lambda_max(P_K(W)),
+    mom = ((1 + c1^K) sqrt(kappa) - 1 + c1^K) / ((1 + c1^K) sqrt(kappa) + 1 - c1^K).
+
+One iteration (n conjugate gradients, K gossip rounds), duals x = y = 0 at start:
+
+    theta = grad F^*(x);   y+ = x - eta AccGossip(theta);   x+ = (1 + mom) y+ - mom y,
+
+AccGossip = P_K(W) (``dadao.gossip.chebyshev_gossip``). The primal estimate of node i is
+grad f_i^*(x_i). On the complete graph gamma_W = 1, K = 1 and AccGossip = W (exact averaging).
+
+Theory: Nesterov's method on the dual, which is (1/L)-strongly convex and (lambda_max(P)/mu)-smooth
+on the range of P, i.e. of condition kappa_P = kappa chi_P with chi_P = ((1 + c1^K)/(1 - c1^K))^2:
+the dual gap, hence dist_to_opt, decays like (1 - 1/sqrt(kappa_P))^t.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import namedtuple
+
+import numpy as np
+
+from dadao import gossip
+from dadao.algorithms.synchronous import (SyncAlgorithm, conjugate_gradients, make_constants,
+                                          zeros_state)
+from dadao.algorithms.theory import Theory
+
+STATE_NAMES = ("x", "y")
+MsdaState = namedtuple("MsdaState", STATE_NAMES)
+MsdaConstants = namedtuple("MsdaConstants",
+                           ["L", "mu", "chi", "K", "gamma_W", "c1", "c2", "c3", "eta", "mom"])
+TUNABLES = ("eta", "mom")
+
+
+def theory_values(L: float, mu: float, chi: float) -> dict:
+    cheb = gossip.chebyshev_constants(chi)
+    c1K = cheb.c1 ** cheb.K
+    sk = math.sqrt(L / mu)
+    return dict(L=float(L), mu=float(mu), chi=float(chi), K=cheb.K, gamma_W=cheb.gamma,
+                c1=cheb.c1, c2=cheb.c2, c3=cheb.c3,
+                eta=mu * (1.0 + c1K ** 2) / (1.0 + c1K) ** 2,
+                mom=((1.0 + c1K) * sk - 1.0 + c1K) / ((1.0 + c1K) * sk + 1.0 - c1K))
+
+
+def constants(problem, network, overrides=None) -> MsdaConstants:
+    return make_constants(MsdaConstants, "msda", theory_values(problem.L, problem.mu, network.chi),
+                          overrides, TUNABLES, lambda v: {})
+
+
+def init_state(n: int, d: int, x0, k) -> MsdaState:
+    return zeros_state(MsdaState, n, d, None)
+
+
+def step(s: MsdaState, k: MsdaConstants, local, mix) -> MsdaState:
+    theta = local.conjugate_gradient(s.x)
+    cheb = gossip.ChebyshevConstants(gamma=k.gamma_W, K=k.K, c1=k.c1, c2=k.c2, c3=k.c3)
+    y = s.x - k.eta * gossip.chebyshev_gossip(mix, theta, cheb)
+    return MsdaState(x=(1.0 + k.mom) * y - k.mom * s.y, y=y)
+
+
+def primal(s: MsdaState, k, problem) -> np.ndarray:
+    out = np.empty_like(s.x)
+    conjugate_gradients(problem.oracle, s.x, out)
+    return out
+
+
+def theory_rate(s) -> float:
+    """-ln(1 - 1/sqrt(kappa chi_P)) per iteration (Nesterov's rate on the dual)."""
+    cheb = gossip.chebyshev_constants(s.chi)
+    return -math.log1p(-1.0 / math.sqrt(s.kappa * cheb.chi))
+
+
+ALGORITHM = SyncAlgorithm(
+    name="msda",
+    state_names=STATE_NAMES,
+    constants=constants,
+    init_state=init_state,
+    step=step,
+    primal=primal,
+    tunables=TUNABLES,
+    gossip="laplacian",
+    oracle="conjugate",
+    accepts_x0=False,
+    reference="Scaman et al., MSDA, ICML 2017 (arXiv 1702.08704), Algorithm 2",
+    theory=Theory(
+        gradients_per_time=lambda s: float(s.n),
+        communications_per_time=lambda s: gossip.chebyshev_order(s.chi) * float(s.edges),
+        rate=theory_rate,
+        gradients="O(sqrt(kappa) log(1/eps)) rounds of n conjugate gradients",
+        communications="O(sqrt(kappa chi) log(1/eps)) rounds of |E|",
+        note="K = floor(sqrt(chi)) gossip rounds per iteration (Chebyshev)",
+    ),
+)
