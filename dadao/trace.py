@@ -15,11 +15,12 @@ Whatever engine ran it, the fields are the same (the scipy ``OptimizeResult`` le
 from __future__ import annotations
 
 import csv
-import os
-import tempfile
+import io
 from dataclasses import dataclass, field
 
 import numpy as np
+
+from dadao.atomic import write_atomic
 
 COLUMNS = ("time", "gradients", "communications", "dist_to_opt", "suboptimality", "consensus")
 
@@ -63,21 +64,13 @@ class Trace:
 
     def write_csv(self, path) -> None:
         """Write the table to ``path`` atomically (temporary file in the same folder, then rename)."""
-        path = os.fspath(path)
-        folder = os.path.dirname(os.path.abspath(path))
-        fd, tmp = tempfile.mkstemp(prefix=".trace-", suffix=".tmp", dir=folder)
-        try:
-            with os.fdopen(fd, "w", newline="") as fh:
-                writer = csv.writer(fh)
-                names = list(self.columns)
-                writer.writerow(names)
-                for row in zip(*(self.columns[c] for c in names)):
-                    writer.writerow([repr(float(v)) for v in row])
-            os.replace(tmp, path)
-        except BaseException:
-            if os.path.exists(tmp):
-                os.unlink(tmp)
-            raise
+        buf = io.StringIO(newline="")
+        writer = csv.writer(buf)
+        names = list(self.columns)
+        writer.writerow(names)
+        for row in zip(*(self.columns[c] for c in names)):
+            writer.writerow([repr(float(v)) for v in row])
+        write_atomic(path, buf.getvalue())
 
     @classmethod
     def read_csv(cls, path) -> "Trace":

@@ -1,0 +1,33 @@
+"""Atomic file writes: a temporary file in the target's folder, then a rename.
+
+A reader (or a run killed half-way) sees either the old file or the new one, never a half-written
+file that looks complete.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+def write_atomic(path, data: str | bytes) -> None:
+    """Write ``data`` to ``path`` atomically, with the permissions a plain open() would give."""
+    path = os.fspath(path)
+    folder = os.path.dirname(os.path.abspath(path))
+    fd, tmp = tempfile.mkstemp(prefix="." + os.path.basename(path) + "-", suffix=".tmp",
+                               dir=folder)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data.encode() if isinstance(data, str) else data)
+        os.chmod(tmp, 0o666 & ~_umask())
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise

@@ -1,0 +1,370 @@
+"""The `dadao` command: run a config, inspect a graph, plot runs. Thin: parse, call, print.
+
+Exit codes: 0 done (or already done), 1 the run failed or diverged, 2 a user mistake (one line on
+stderr, nothing written that looks like a result), 130 interrupted by Ctrl-C (the trace so far is
+kept).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import sys
+import traceback
+
+EXAMPLES_RUN = """\
+examples:
+  dadao run configs/quickstart.toml
+  dadao run configs/quickstart.toml --seed 3 --out runs/qs-seed3
+  dadao run configs/cycle.toml --set graph.n=64 --set run.t_max=2000
+  dadao run configs/paper_star300.toml --dry-run
+
+The run directory (default runs/<config name>-<hash of the resolved config>/) holds config.toml,
+trace.csv, meta.json, convergence.png and convergence.pdf. Running the same resolved config and
+seed again finds the finished directory and stops (use --rerun to run it anyway).
+"""
+
+EXAMPLES_GRAPH = """\
+examples:
+  dadao graph star --n 300
+  dadao graph grid_2d --n 16 --rates theory
+  dadao graph random_geometric --n 64 --param radius=0.3 --seed 1 --json
+  dadao graph my_edges.txt            (an edge-list file: one "u v" per line)
+"""
+
+EXAMPLES_PLOT = """\
+examples:
+  dadao plot runs/quickstart-*/ -o quickstart.png
+  dadao plot runs/a runs/b --x communications -o comms.pdf
+"""
+
+DESCRIPTION = """\
+dadao: event-driven simulator of asynchronous decentralized optimization (DADAO and baselines).
+Time is in expected gradient steps per node.
+
+commands:
+  run     run one simulation from a TOML config and write a run directory
+  graph   print a graph's constants (chi, chi_1, chi_2) and communications per round
+  plot    overlay the convergence of run directories
+
+`dadao COMMAND --help` lists each command's options, with examples.
+"""
+
+
+class UserError(Exception):
+    """A mistake of the user: printed as one line, exit code 2."""
+
+
+def _parser() -> argparse.ArgumentParser:
+    from dadao import __version__
+    from dadao.graphs import FAMILIES
+
+    fmt = argparse.RawDescriptionHelpFormatter
+    p = argparse.ArgumentParser(prog="dadao", description=DESCRIPTION, formatter_class=fmt)
+    p.add_argument("--version", action="version", version=f"dadao {__version__}")
+    sub = p.add_subparsers(dest="command", metavar="COMMAND")
+
+    r = sub.add_parser("run", help="run one simulation from a config", epilog=EXAMPLES_RUN,
+                       formatter_class=fmt,
+                       description="Run one simulation and write its run directory.")
+    r.add_argument("config", metavar="CONFIG.toml", help="the run's config file")
+    r.add_argument("--set", action="append", default=[], metavar="SECTION.KEY=VALUE",
+                   help="override one config key (repeatable); VALUE is read as TOML, bare "
+                        "words as strings, e.g. --set graph.family=star --set graph.n=32")
+    r.add_argument("--seed", type=int, metavar="N", help="the run seed (same as --set run.seed=N)")
+    r.add_argument("--out", metavar="DIR", help="run directory (default: runs/<name>-<hash>)")
+    r.add_argument("--engine", choices=("inprocess",), help="engine (default: run.engine)")
+    r.add_argument("--dry-run", action="store_true",
+                   help="validate, print the resolved config and derived constants, run nothing")
+    r.add_argument("--rerun", action="store_true",
+                   help="run even if the run directory already holds this finished run")
+
+    g = sub.add_parser("graph", help="a graph's constants", epilog=EXAMPLES_GRAPH,
+                       formatter_class=fmt,
+                       description="Print the constants of a graph family (or an edge-list file)"
+                                   " and, for every algorithm, the expected communications per "
+                                   "round of n gradients with its default rates.")
+    g.add_argument("family", metavar="FAMILY", help=f"one of {', '.join(FAMILIES)}, or the path "
+                                                    "of an edge-list file")
+    g.add_argument("--n", type=int, help="number of nodes (required for a family)")
+    g.add_argument("--param", action="append", default=[], metavar="KEY=VALUE",
+                   help="family parameter: rows, cols (grids), p (erdos_renyi), radius "
+                        "(random_geometric)")
+    g.add_argument("--seed", type=int, default=0, help="seed of the random families (default 0)")
+    g.add_argument("--rates", choices=("uniform", "theory"), default="uniform",
+                   help="rates whose chi_1, chi_2 are shown: uniform with total 1 (the Lbar of "
+                        "the paper, default) or DADAO's theory rates (chi_1 chi_2 = 1/2)")
+    g.add_argument("--json", action="store_true", help="print JSON instead of a table")
+
+    pl = sub.add_parser("plot", help="overlay runs", epilog=EXAMPLES_PLOT, formatter_class=fmt,
+                        description="Overlay dist_to_opt of run directories, labelled by "
+                                    "algorithm and graph.")
+    pl.add_argument("runs", nargs="+", metavar="RUN_DIR", help="run directories")
+    pl.add_argument("-o", "--output", default="convergence.png", metavar="FILE",
+                    help="output figure, .png, .pdf or .svg (default convergence.png)")
+    pl.add_argument("--x", choices=("time", "gradients", "communications"),
+                    help="one panel against this axis (default: all three)")
+    return p
+
+
+def main(argv=None) -> int:
+    args = _parser().parse_args(argv)
+    if args.command is None:
+        _parser().print_help()
+        return 2
+    try:
+        return {"run": cmd_run, "graph": cmd_graph, "plot": cmd_plot}[args.command](args)
+    except UserError as exc:
+        print(f"dadao {args.command}: error: {exc}", file=sys.stderr)
+        return 2
+    except ValueError as exc:  # ConfigError, GraphError, ...: library errors are one line
+        print(f"dadao {args.command}: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print(f"dadao {args.command}: interrupted", file=sys.stderr)
+        return 130
+
+
+# ---------------------------------------------------------------------------------------------
+# dadao run
+
+
+def cmd_run(args) -> int:
+    from dadao import config, experiment, rundir
+
+    sets = list(args.set) + ([f"run.engine={args.engine}"] if args.engine else [])
+    cfg = config.load(args.config, sets=sets, seed=args.seed)
+    exp = experiment.build(cfg, source=args.config)
+    derived = exp.constants()
+    if args.dry_run:
+        print(f"# {args.config}: resolved config (valid; nothing was run)")
+        print(config.to_toml(exp.config))
+        print("# derived constants")
+        _print_constants(derived)
+        return 0
+
+    path = args.out or rundir.default_path(args.config, exp.config)
+    previous = _existing_run(path, exp.config)
+    if previous is not None and previous.get("status") == "completed" and not args.rerun:
+        print(f"{path}: this run already completed (same resolved config and seed); "
+              f"use --rerun to run it again")
+        _print_summary(previous, path)
+        return 0
+    command = ["dadao"] + sys.argv[1:] if sys.argv and "dadao" in sys.argv[0] else sys.argv[:]
+    out = rundir.RunDirectory(path, exp.config, command)
+    algorithm = derived.pop("algorithm")
+    out.start({**derived, "seed": exp.config["run"]["seed"], "algorithm": algorithm["name"],
+               "constants": algorithm["constants"], "t_max": exp.config["run"]["t_max"]})
+    print(f"{path}: {exp.algorithm.name} on {exp.config['graph']['family']} "
+          f"(n = {exp.problem.n}, |E| = {len(exp.edges)}), {exp.problem.name} "
+          f"d = {exp.problem.dim}, t_max = {exp.config['run']['t_max']:g}", flush=True)
+    from dadao.report.figures import write_run_figures
+
+    try:
+        with _progress_bar(exp.config["run"]["t_max"]) as progress:
+            trace = exp.run(progress=progress)
+    except KeyboardInterrupt:
+        meta = out.fail("interrupted before the first sample", traceback.format_exc())
+        meta["status"] = "interrupted"
+        rundir.write_json(out.file(rundir.META), meta)
+        print(f"{path}: interrupted before the first sample", file=sys.stderr)
+        return 130
+    except ValueError as exc:
+        # A user mistake found only when running: the directory must not look finished.
+        out.fail(str(exc), traceback.format_exc())
+        raise
+    except Exception as exc:  # noqa: BLE001: any crash is recorded, then reported in one line
+        error = f"{type(exc).__name__}: {exc}"
+        out.fail(error, traceback.format_exc())
+        first = error.splitlines()[0] if error.strip() else type(exc).__name__
+        print(f"dadao run: failed: {first} (traceback in {out.file('error.log')})",
+              file=sys.stderr)
+        return 1
+    meta = out.finish(trace, figure_writer=write_run_figures)
+    _print_summary(meta, path, trace)
+    return {"completed": 0, "interrupted": 130}.get(meta["status"], 1)
+
+
+def _existing_run(path: str, cfg: dict) -> dict | None:
+    """meta.json of the run already at ``path``; refuses a folder that holds something else."""
+    from dadao import config, rundir
+
+    if not os.path.exists(path):
+        return None
+    if not os.path.isdir(path):
+        raise UserError(f"--out {path}: exists and is not a directory")
+    if not os.path.exists(os.path.join(path, rundir.META)):
+        if os.listdir(path):
+            raise UserError(f"--out {path}: exists, is not empty and is not a run directory; "
+                            f"choose another --out")
+        return None
+    meta = rundir.read_meta(path)
+    if meta.get("config_hash") != config.config_hash(cfg):
+        raise UserError(f"--out {path}: holds a run of another config (hash "
+                        f"{meta.get('config_hash')}); choose another --out")
+    return meta
+
+
+class _progress_bar:
+    """tqdm bar of simulated time (events, current dist_to_opt) on a terminal; nothing otherwise."""
+
+    def __init__(self, t_max: float):
+        self.t_max, self.bar = t_max, None
+
+    def __enter__(self):
+        if not sys.stderr.isatty():
+            return None
+        from tqdm import tqdm
+
+        self.bar = tqdm(total=self.t_max, unit="t", file=sys.stderr, dynamic_ncols=True,
+                        bar_format="{l_bar}{bar}| t={n:.4g}/{total:.4g} [{elapsed}<{remaining}"
+                                   "{postfix}]")
+        return self.update
+
+    def update(self, t, events, dist):
+        self.bar.n = min(t, self.t_max)
+        self.bar.set_postfix_str(f"events={events:,} dist_to_opt={dist:.3e}", refresh=False)
+        self.bar.refresh()
+
+    def __exit__(self, *exc):
+        if self.bar is not None:
+            self.bar.close()
+        return False
+
+
+def _print_constants(derived: dict) -> None:
+    for section, values in derived.items():
+        if values is None:
+            continue
+        print(f"[{section}]")
+        for key, value in values.items():
+            if isinstance(value, dict):
+                for k, v in value.items():
+                    print(f"  {key}.{k:<10} {_fmt(v)}")
+            else:
+                print(f"  {key:<20} {_fmt(value)}")
+
+
+def _fmt(v) -> str:
+    if isinstance(v, float):
+        return f"{v:.6g}"
+    return str(v)
+
+
+def _print_summary(meta: dict, path: str, trace=None) -> None:
+    status = meta.get("status")
+    parts = [f"{path}: {status}"]
+    if trace is not None and len(trace):
+        d = trace["dist_to_opt"]
+        if d[0] > 0 and math.isfinite(d[-1]):
+            parts.append(f"dist_to_opt {d[0]:.3g} -> {d[-1]:.3g} (x {d[-1] / d[0]:.2e})")
+    if meta.get("events") is not None:
+        parts.append(f"{meta['events']:,} events in {meta['wall_time_s']:.2f} s "
+                     f"({meta['events_per_s']:,.0f} events/s)")
+    if meta.get("error"):
+        parts.append(meta["error"])
+    print("; ".join(parts))
+
+
+# ---------------------------------------------------------------------------------------------
+# dadao graph
+
+
+def cmd_graph(args) -> int:
+    from dadao import config, graphs
+
+    if os.path.isfile(args.family):
+        G = graphs.load_edge_list(args.family)
+        family = args.family
+    else:
+        if args.n is None:
+            raise UserError("--n: required for a graph family")
+        params = {}
+        for text in args.param:
+            key, sep, value = text.partition("=")
+            if not sep:
+                raise UserError(f"--param: expected KEY=VALUE, got {text!r}")
+            params[key.strip()] = config.parse_set(f"graph.{key.strip()}={value}")[2]
+        G = graphs.make_graph(args.family, args.n, seed=args.seed, **params)
+        family = args.family
+    info = graph_report(G, family, args.rates)
+    if args.json:
+        print(json.dumps(info, indent=2))
+        return 0
+    print(f"{family}: n = {info['n']}, |E| = {info['edges']}")
+    print(f"  chi = lambda_max/lambda_2 of L_G   {info['chi']:.6g}  (lambda_2 = "
+          f"{info['lambda_2']:.6g}, lambda_max = {info['lambda_max']:.6g})")
+    print(f"  ceil(chi ln 2)                     {info['ceil_chi_ln2']}")
+    print(f"  floor(sqrt(chi))                   {info['floor_sqrt_chi']}")
+    r = info["rates"]
+    print(f"  rates: {r['kind']}, total {r['total']:.6g} per unit time")
+    print(f"    chi_1 = 1/lambda_2(Lambda)       {r['chi_1']:.6g}")
+    print(f"    chi_2 = max_e R_e / 2            {r['chi_2']:.6g}")
+    print(f"    sqrt(2 chi_1 chi_2)              {r['sqrt_2_chi1_chi2']:.6g}")
+    print("  communications per round of n gradients (each method's default rates):")
+    for name, value in info["communications_per_round"].items():
+        print(f"    {name:<28} {value:,.6g}")
+    return 0
+
+
+def graph_report(G, family: str, rates_kind: str) -> dict:
+    """Constants of G for `dadao graph` (numbers from dadao.graphs and the algorithms' Theory)."""
+    from dadao import algorithms, graphs, rates
+    from dadao.algorithms.theory import Setting
+
+    n = G.number_of_nodes()
+    edges = graphs.edge_array(G)
+    unit = rates.uniform_rates(edges, 1.0)
+    lam = unit if rates_kind == "uniform" else rates.theory_rates(edges, n)
+    shown = graphs.rate_constants(edges, lam, n)
+    base = graphs.rate_constants(edges, rates.uniform_rates(edges, len(edges)), n)  # L_G
+    chi = base["lambda_max"] / base["lambda_2"]
+    theory_total = float(rates.theory_rates(edges, n).sum())
+    cond = rates.check_rate_condition(edges, rates.theory_rates(edges, n), n)
+    setting = Setting(n=n, edges=len(edges), mu=1.0, L=1.0, chi=chi, chi_1=cond.chi_1,
+                      chi_2=cond.chi_2, total_rate=theory_total)
+    per_round = {}
+    for name in algorithms.names():
+        theory = getattr(algorithms.get_algorithm(name), "theory", None)
+        if theory is not None:
+            per_round[name] = float(theory.communications_per_round(setting))
+    return {
+        "family": family, "n": n, "edges": len(edges), "chi": chi,
+        "lambda_2": base["lambda_2"], "lambda_max": base["lambda_max"],
+        "ceil_chi_ln2": math.ceil(chi * math.log(2) - 1e-9),
+        "floor_sqrt_chi": math.floor(math.sqrt(chi) + 1e-9),
+        "rates": {"kind": rates_kind, "total": float(lam.sum()), "chi_1": shown["chi_1"],
+                  "chi_2": shown["chi_2"],
+                  "sqrt_2_chi1_chi2": math.sqrt(2 * shown["chi_1"] * shown["chi_2"])},
+        "communications_per_round": per_round,
+    }
+
+
+# ---------------------------------------------------------------------------------------------
+# dadao plot
+
+
+def cmd_plot(args) -> int:
+    from dadao import rundir
+    from dadao.report import figures
+
+    runs = []
+    for path in args.runs:
+        trace, meta = rundir.read_run(path)
+        runs.append((trace, figures.label(meta)))
+    ext = os.path.splitext(args.output)[1].lower()
+    if ext not in (".png", ".pdf", ".svg"):
+        raise UserError(f"-o {args.output}: the extension must be .png, .pdf or .svg")
+    folder = os.path.dirname(os.path.abspath(args.output))
+    if not os.path.isdir(folder):
+        raise UserError(f"-o {args.output}: folder {folder} does not exist")
+    xs = (args.x,) if args.x else tuple(figures.AXES)
+    figures.save(figures.convergence_figure(runs, xs), args.output)
+    print(f"{args.output}: {len(runs)} run(s)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,391 @@
+"""Run configurations: the TOML schema, loading, overrides and validation.
+
+A config has five sections (``SCHEMA``): ``[graph]``, ``[problem]``, ``[algorithm]``, ``[rates]``
+and ``[run]``. Which keys a section takes depends on its selector (``graph.family``,
+``problem.kind``, ``rates.kind``, ``algorithm.name``). Every error is a ``ConfigError``: one line
+"FILE: section.key: what is wrong", with a "did you mean" suggestion for misspelt keys and choices.
+
+``load(path, sets=(), seed=None)`` returns the validated config with every default written out:
+the dict that ``config.toml`` of a run directory holds and that ``dadao.experiment`` builds from.
+Paths inside a config are relative to the config file and are stored absolute once resolved.
+"""
+
+from __future__ import annotations
+
+import difflib
+import hashlib
+import json
+import math
+import numbers
+import os
+import tomllib
+from dataclasses import dataclass
+from typing import Any
+
+from dadao import graphs
+from dadao.algorithms import get_algorithm, names as algorithm_names
+
+REQUIRED = object()
+#: the value of a key whose default is computed (radius, p, log_every, ...); resolved on load or
+#: when the experiment is built, and written out as the number it became.
+AUTO = "auto"
+
+
+class ConfigError(ValueError):
+    """A config the user wrote cannot be used; ``str()`` is one printable line."""
+
+    def __init__(self, source: str, field: str, message: str):
+        self.source, self.field = source, field
+        super().__init__(f"{source}: {field}: {message}" if field else f"{source}: {message}")
+
+
+@dataclass(frozen=True)
+class Field:
+    """One key: its type ("int", "float", "str", "bool", "path"), default and constraints."""
+
+    type: str
+    default: Any = REQUIRED
+    doc: str = ""
+    choices: tuple = ()
+    minimum: float | None = None
+    exclusive_minimum: bool = False
+    maximum: float | None = None
+    auto: bool = False
+
+    def describe_type(self) -> str:
+        words = {"int": "integer", "float": "number", "str": "string", "bool": "true or false",
+                 "path": "file path"}[self.type]
+        if self.choices:
+            words = " | ".join(f'"{c}"' for c in self.choices)
+        if self.minimum is not None:
+            words += f" {'>' if self.exclusive_minimum else '>='} {self.minimum:g}"
+        if self.maximum is not None:
+            words += f" <= {self.maximum:g}"
+        if self.auto:
+            words += ' or "auto"'
+        return words
+
+
+def _f(type_, default=REQUIRED, doc="", **kw) -> Field:
+    return Field(type_, default, doc, **kw)
+
+
+SEED = _f("int", 0, "seed of this section's random draws (independent of run.seed)", minimum=0)
+
+#: section -> (selector key or None, keys every variant takes, {selector value: extra keys})
+SCHEMA: dict[str, tuple[str | None, dict[str, Field], dict[str, dict[str, Field]]]] = {
+    "graph": (
+        "family",
+        {
+            "family": _f("str", REQUIRED, "graph family, or \"file\" to read an edge list",
+                         choices=graphs.FAMILIES + ("file",)),
+            "n": _f("int", REQUIRED, "number of nodes (not with family = \"file\")", minimum=2),
+        },
+        {
+            "file": {"path": _f("path", REQUIRED, "edge list: one \"u v\" per line, # comments")},
+            "grid_2d": {"rows": _f("int", AUTO, "lattice rows (auto: square)", minimum=1, auto=True),
+                        "cols": _f("int", AUTO, "lattice columns", minimum=1, auto=True)},
+            "torus_2d": {"rows": _f("int", AUTO, "lattice rows (auto: square)", minimum=3,
+                                    auto=True),
+                         "cols": _f("int", AUTO, "lattice columns", minimum=3, auto=True)},
+            "erdos_renyi": {"p": _f("float", AUTO, "edge probability (auto: 2 ln(n)/n)",
+                                    minimum=0, maximum=1, auto=True),
+                            "seed": SEED},
+            "random_geometric": {"radius": _f("float", AUTO,
+                                              "connection radius (auto: sqrt(2 ln(n)/(pi n)))",
+                                              minimum=0, auto=True),
+                                 "seed": SEED},
+        },
+    ),
+    "problem": (
+        "kind",
+        {
+            "kind": _f("str", REQUIRED, "local objectives f_i",
+                       choices=("quadratic", "least_squares", "logistic", "libsvm", "averaging")),
+            "seed": SEED,
+        },
+        {
+            "quadratic": {"dim": _f("int", 10, "dimension d", minimum=1),
+                          "kappa": _f("float", 10.0, "condition number L/mu of the sum",
+                                      minimum=1)},
+            "least_squares": {
+                "dim": _f("int", 10, "dimension d", minimum=1),
+                "samples_per_node": _f("int", 100, "rows of A_i", minimum=1),
+                "reg": _f("float", 0.0, "ridge term (reg/2)||x||^2 per node", minimum=0),
+                "form": _f("str", AUTO, "oracle: Hessian (quadratic) or per-sample (rows)",
+                           choices=("quadratic", "rows"), auto=True),
+            },
+            "logistic": {
+                "dim": _f("int", 10, "dimension d", minimum=1),
+                "samples_per_node": _f("int", 100, "samples per node", minimum=1),
+                "reg": _f("float", AUTO, "ridge term (auto: 0.1 mean lambda_max/(4m))",
+                          minimum=0, exclusive_minimum=True, auto=True),
+            },
+            "libsvm": {
+                "path": _f("path", REQUIRED, "LIBSVM / svmlight data file"),
+                "loss": _f("str", "logistic", "loss on the file's samples",
+                           choices=("logistic", "least_squares")),
+                "split": _f("str", "iid", "how samples are spread over nodes",
+                            choices=("iid", "label")),
+                "reg": _f("float", AUTO, "ridge term (auto: 0 for least squares, "
+                          "0.1 lambda_max/(4M) for logistic)", minimum=0, auto=True),
+            },
+            "averaging": {"dim": _f("int", 10, "dimension d", minimum=1)},
+        },
+    ),
+    "algorithm": (
+        "name",
+        {"name": _f("str", "dadao", "method; other keys override its constants",
+                    choices=algorithm_names())},
+        {},
+    ),
+    "rates": (
+        "kind",
+        {"kind": _f("str", "theory", "edge gossip rates",
+                    choices=("theory", "uniform", "explicit"))},
+        {
+            "theory": {},
+            "uniform": {"total": _f("float", REQUIRED, "sum of the edge rates", minimum=0,
+                                    exclusive_minimum=True)},
+            "explicit": {"path": _f("path", REQUIRED, "CSV with header u,v,rate")},
+        },
+    ),
+    "run": (
+        None,
+        {
+            "t_max": _f("float", REQUIRED, "horizon, in expected gradient steps per node",
+                        minimum=0, exclusive_minimum=True),
+            "log_every": _f("float", AUTO, "sampling period of the metrics (auto: t_max/200)",
+                            minimum=0, exclusive_minimum=True, auto=True),
+            "seed": _f("int", 0, "seed of the event schedule (Poisson clocks)", minimum=0),
+            "engine": _f("str", "inprocess", "engine", choices=("inprocess",)),
+            "force": _f("bool", False, "run even when the rates break the algorithm's "
+                        "condition (warns; divergence is watched)"),
+        },
+        {},
+    ),
+}
+
+#: the algorithm's own keys: any name in its ``tunables`` (a finite number)
+ALGORITHM_CONSTANT = _f("float", REQUIRED, "override of one of the method's constants")
+
+
+def _hint(word: str, choices) -> str:
+    close = difflib.get_close_matches(str(word), [str(c) for c in choices], n=1)
+    return f"; did you mean {close[0]!r}?" if close else ""
+
+
+def _check_value(source, field, spec: Field, value, base_dir):
+    """The value, converted (int -> float, relative path -> absolute), or a ConfigError."""
+    if spec.auto and value == AUTO:
+        return AUTO
+    kind = spec.type
+    ok = {
+        "int": isinstance(value, numbers.Integral) and not isinstance(value, bool),
+        "float": isinstance(value, numbers.Real) and not isinstance(value, bool),
+        "str": isinstance(value, str),
+        "path": isinstance(value, str) and value != "",
+        "bool": isinstance(value, bool),
+    }[kind]
+    if not ok:
+        raise ConfigError(source, field, f"expected {spec.describe_type()}, got {value!r} "
+                          f"({type(value).__name__})")
+    if kind == "float":
+        value = float(value)
+        if not math.isfinite(value):
+            raise ConfigError(source, field, f"must be finite, got {value}")
+    if spec.choices and value not in spec.choices:
+        raise ConfigError(source, field, f"unknown choice {value!r}{_hint(value, spec.choices)} "
+                          f"(allowed: {', '.join(map(str, spec.choices))})")
+    if spec.minimum is not None and (value < spec.minimum or
+                                     (spec.exclusive_minimum and value == spec.minimum)):
+        op = ">" if spec.exclusive_minimum else ">="
+        raise ConfigError(source, field, f"must be {op} {spec.minimum:g}, got {value:g}")
+    if spec.maximum is not None and value > spec.maximum:
+        raise ConfigError(source, field, f"must be <= {spec.maximum:g}, got {value:g}")
+    if kind == "path":
+        path = os.path.normpath(os.path.join(base_dir, os.path.expanduser(value)))
+        if not os.path.isfile(path):
+            raise ConfigError(source, field, f"file not found: {path}")
+        value = path
+    return value
+
+
+def section_fields(section: str, selector_value=None) -> dict[str, Field]:
+    """The keys ``section`` takes when its selector has ``selector_value``."""
+    _, common, variants = SCHEMA[section]
+    return {**common, **variants.get(selector_value, {})}
+
+
+def validate(raw: dict, source: str = "config", base_dir: str = ".") -> dict:
+    """Check ``raw`` (a parsed TOML document) against the schema; return it with defaults filled.
+
+    Raises ConfigError for unknown sections or keys, wrong types, out-of-range values, unknown
+    choices, missing required keys and missing files.
+    """
+    if not isinstance(raw, dict):
+        raise ConfigError(source, "", "expected a TOML document of sections")
+    for section, body in raw.items():
+        if section not in SCHEMA:
+            raise ConfigError(source, f"[{section}]", f"unknown section{_hint(section, SCHEMA)} "
+                              f"(sections: {', '.join(SCHEMA)})")
+        if not isinstance(body, dict):
+            raise ConfigError(source, section, "expected a [section] of keys")
+    out = {}
+    for section, (selector, _, _) in SCHEMA.items():
+        body = dict(raw.get(section, {}))
+        sel_spec = SCHEMA[section][1].get(selector) if selector else None
+        sel_value = body.get(selector, None if sel_spec is None else sel_spec.default)
+        if selector and sel_value is REQUIRED:
+            raise ConfigError(source, f"{section}.{selector}", "required key is missing")
+        if selector:
+            sel_value = _check_value(source, f"{section}.{selector}", sel_spec, sel_value,
+                                     base_dir)
+        fields = section_fields(section, sel_value)
+        resolved = {}
+        extra = {k: v for k, v in body.items() if k not in fields}
+        if section == "algorithm":
+            extra = _algorithm_constants(source, sel_value, extra)
+        elif section == "graph" and sel_value == "file":
+            fields.pop("n")
+            if "n" in extra or "n" in body:
+                raise ConfigError(source, "graph.n", "not used with family = \"file\" (the file "
+                                  "gives the nodes); remove it")
+        for key in extra if section != "algorithm" else ():
+            what = f"{section}.{selector} = {sel_value!r}" if selector else f"[{section}]"
+            raise ConfigError(source, f"{section}.{key}", f"unknown key for {what}"
+                              f"{_hint(key, fields)} (keys: {', '.join(fields)})")
+        for key, spec in fields.items():
+            if key in body:
+                resolved[key] = _check_value(source, f"{section}.{key}", spec, body[key],
+                                             base_dir)
+            elif spec.default is REQUIRED:
+                raise ConfigError(source, f"{section}.{key}", "required key is missing"
+                                  + (f" (for {selector} = {sel_value!r})" if selector and
+                                     key != selector else ""))
+            else:
+                resolved[key] = spec.default
+        if section == "algorithm":
+            resolved.update(extra)
+        out[section] = resolved
+    _resolve_auto(out)
+    return out
+
+
+def _algorithm_constants(source, name, extra: dict) -> dict:
+    """Keys of [algorithm] besides name: overrides of the method's tunable constants."""
+    tunable = tuple(getattr(get_algorithm(name), "tunables", ()))
+    for key, value in extra.items():
+        if key not in tunable:
+            known = ", ".join(tunable) if tunable else "none"
+            raise ConfigError(source, f"algorithm.{key}", f"{name} has no such constant"
+                              f"{_hint(key, tunable)} (tunable: {known})")
+        extra[key] = _check_value(source, f"algorithm.{key}", ALGORITHM_CONSTANT, value, ".")
+    return extra
+
+
+def _resolve_auto(cfg: dict) -> None:
+    """Replace the "auto" values that the config alone determines by the numbers they stand for."""
+    run = cfg["run"]
+    if run["log_every"] == AUTO:
+        run["log_every"] = run["t_max"] / 200.0
+    g = cfg["graph"]
+    if g["family"] == "erdos_renyi" and g["p"] == AUTO:
+        g["p"] = min(1.0, 2.0 * math.log(g["n"]) / g["n"])
+    if g["family"] == "random_geometric" and g["radius"] == AUTO:
+        g["radius"] = math.sqrt(2.0 * math.log(g["n"]) / (math.pi * g["n"]))
+    if g["family"] in ("grid_2d", "torus_2d"):
+        rows, cols = g["rows"], g["cols"]
+        if rows == AUTO and cols == AUTO:
+            side = math.isqrt(g["n"])
+            if side * side == g["n"]:
+                rows = cols = side
+        elif rows == AUTO and g["n"] % cols == 0:
+            rows = g["n"] // cols
+        elif cols == AUTO and g["n"] % rows == 0:
+            cols = g["n"] // rows
+        g["rows"], g["cols"] = rows, cols  # still "auto" if impossible: make_graph says why
+
+
+def parse_set(text: str) -> tuple[str, str, Any]:
+    """``section.key=value`` of ``--set``; value parsed as TOML (bare words are strings)."""
+    if "=" not in text or "." not in text.split("=", 1)[0]:
+        raise ConfigError("--set", "", f"expected section.key=value, got {text!r}")
+    path, value = text.split("=", 1)
+    section, key = path.strip().split(".", 1)
+    try:
+        parsed = tomllib.loads(f"v = {value.strip()}")["v"]
+    except tomllib.TOMLDecodeError:
+        parsed = value.strip()
+    return section, key, parsed
+
+
+def read_toml(path: str) -> dict:
+    """Parse a TOML file; a missing file or a syntax error is one ConfigError line."""
+    try:
+        with open(path, "rb") as fh:
+            return tomllib.load(fh)
+    except FileNotFoundError:
+        raise ConfigError(path, "", "config file not found") from None
+    except IsADirectoryError:
+        raise ConfigError(path, "", "is a directory, not a config file") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(path, "", f"not valid TOML: {exc}") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(path, "", f"cannot read: {exc}") from None
+
+
+def load(path: str, sets=(), seed: int | None = None) -> dict:
+    """Read, override (``--set`` texts, then ``--seed``) and validate the config at ``path``."""
+    raw = read_toml(path)
+    for text in sets:
+        section, key, value = parse_set(text)
+        if section not in SCHEMA:
+            raise ConfigError("--set", section, f"unknown section{_hint(section, SCHEMA)} "
+                              f"(sections: {', '.join(SCHEMA)})")
+        raw.setdefault(section, {})
+        if not isinstance(raw[section], dict):
+            raise ConfigError(path, section, "expected a [section] of keys")
+        if key == SCHEMA[section][0] and raw[section].get(key) != value:
+            # a new selector makes the old variant's keys meaningless: drop them
+            keep = SCHEMA[section][1]
+            raw[section] = {k: v for k, v in raw[section].items() if k in keep}
+        raw[section][key] = value
+    if seed is not None:
+        raw.setdefault("run", {})["seed"] = seed
+    return validate(raw, source=path, base_dir=os.path.dirname(os.path.abspath(path)))
+
+
+def config_hash(cfg: dict) -> str:
+    """Short digest of a resolved config (it contains run.seed): names run directories."""
+    text = json.dumps(cfg, sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(text.encode()).hexdigest()[:10]
+
+
+def to_toml(cfg: dict) -> str:
+    """The config as TOML text, sections in schema order."""
+    import tomli_w
+
+    ordered = {s: cfg[s] for s in SCHEMA if s in cfg}
+    return tomli_w.dumps(ordered)
+
+
+def reference_markdown() -> str:
+    """The config reference of README.md, generated from SCHEMA (tests keep the two equal)."""
+    lines = ["| key | type | default | meaning |", "|---|---|---|---|"]
+
+    def row(section, key, spec, when=""):
+        default = "required" if spec.default is REQUIRED else f"`{json.dumps(spec.default)}`"
+        where = f" ({when})" if when else ""
+        lines.append(f"| `{section}.{key}` | {spec.describe_type()} | {default} | "
+                     f"{spec.doc}{where} |")
+
+    for section, (selector, common, variants) in SCHEMA.items():
+        for key, spec in common.items():
+            row(section, key, spec)
+        for value, fields in variants.items():
+            for key, spec in fields.items():
+                row(section, key, spec, f"{selector} = \"{value}\"")
+    lines.append("| `algorithm.<constant>` | number | the theory value | override of one of the "
+                 "method's tunable constants (`dadao graph` and meta.json list them) |")
+    return "\n".join(lines)
