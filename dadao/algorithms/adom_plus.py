@@ -48,11 +48,6 @@ AdomConstants = namedtuple("AdomConstants", [
 
 TUNABLES = ("tau2", "eta", "alpha", "nu", "sigma2", "beta", "delta", "gamma", "theta", "zeta")
 
-#: measured: dist_to_opt decays at least like exp(-RATE_CONSTANT sqrt(mu/L)/chi t) (see
-#: ``theory_rate``); the paper proves the order sqrt(mu/L)/chi per iteration
-RATE_CONSTANT = 0.1
-
-
 def constants_chi(chi: float, multi_consensus: bool) -> tuple[float, int]:
     """(chi used in the step sizes, gossip rounds per iteration)."""
     if not multi_consensus:
@@ -126,13 +121,20 @@ def primal(s: AdomState, k, problem):
 
 
 def theory_rate(s) -> float:
-    """RATE_CONSTANT sqrt(mu/L) / chi per iteration (chi = 2 with multi-consensus, see above)."""
-    return RATE_CONSTANT * math.sqrt(s.mu / s.L) / s.chi
+    """sigma2 = sqrt(mu/L) / (16 chi) per iteration.
+
+    The paper proves linear convergence at the order sqrt(mu/L)/chi per iteration; sigma2, the
+    relaxation rate of the method's slowest sequences (yf, zf), is the declared rate. Measured
+    decay of dist_to_opt: 1.7-13 x sigma2 on the 16-node graphs of the tests (least squares and
+    logistic, with and without multi-consensus).
+    """
+    return math.sqrt(s.mu / s.L) / (16.0 * s.chi)
 
 
 def _multi_rate(s) -> float:
+    """sigma2 with the multi-consensus chi (2 when T > 1)."""
     chi, _ = constants_chi(s.chi, True)
-    return RATE_CONSTANT * math.sqrt(s.mu / s.L) / chi
+    return math.sqrt(s.mu / s.L) / (16.0 * chi)
 
 
 ALGORITHM = SyncAlgorithm(
