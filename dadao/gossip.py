@@ -117,7 +117,8 @@ def chebyshev_constants(chi: float, K: int | None = None) -> ChebyshevConstants:
     The complete graph has gamma = 1, where c2 is infinite; then K = 1 and P_1(W) = c3 W = W
     (exact averaging, since W = I - 11^T/n), so c2 is never used (``chebyshev_gossip``).
     """
-    gamma = 1.0 / chi
+    # chi = 1 (complete graph) comes out as 1 + 2e-15: snap it, or c2 would be a huge finite number
+    gamma = 1.0 if chi <= 1.0 + ORDER_RTOL else 1.0 / chi
     K = chebyshev_order(chi) if K is None else int(K)
     sg = math.sqrt(gamma)
     c2 = (1.0 + gamma) / (1.0 - gamma) if gamma < 1.0 else math.inf
