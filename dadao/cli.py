@@ -110,7 +110,9 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def main(argv=None) -> int:
+    argv = sys.argv[1:] if argv is None else list(argv)
     args = _parser().parse_args(argv)
+    args.argv = argv
     if args.command is None:
         _parser().print_help()
         return 2
@@ -152,8 +154,7 @@ def cmd_run(args) -> int:
               f"use --rerun to run it again")
         _print_summary(previous, path)
         return 0
-    command = ["dadao"] + sys.argv[1:] if sys.argv and "dadao" in sys.argv[0] else sys.argv[:]
-    out = rundir.RunDirectory(path, exp.config, command)
+    out = rundir.RunDirectory(path, exp.config, ["dadao"] + args.argv)
     algorithm = derived.pop("algorithm")
     out.start({**derived, "seed": exp.config["run"]["seed"], "algorithm": algorithm["name"],
                "constants": algorithm["constants"], "t_max": exp.config["run"]["t_max"]})

@@ -1,0 +1,298 @@
+"""The `dadao` command in process: every config of configs/, run directories, user mistakes
+(exit 2, one line, nothing written), interruption and crashes, `graph` and `plot`."""
+
+import glob
+import json
+import math
+import os
+import re
+
+import numpy as np
+import pytest
+
+from dadao import cli, config, rundir
+from dadao.trace import COLUMNS
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+CONFIGS = sorted(glob.glob(os.path.join(ROOT, "configs", "*.toml")))
+
+
+def run(argv, capsys):
+    code = cli.main(argv)
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def user_error(argv, capsys, tmp_path):
+    """Run argv, expect exit 2 and one stderr line; nothing may be left in tmp_path/out."""
+    code, out, err = run(argv + ["--out", str(tmp_path / "out")] if argv[0] == "run" else argv,
+                         capsys)
+    assert code == 2, (out, err)
+    lines = err.strip().splitlines()
+    assert len(lines) == 1, err
+    assert "Traceback" not in err
+    assert not (tmp_path / "out").exists()
+    return lines[0]
+
+
+def write(tmp_path, text, name="c.toml"):
+    path = tmp_path / name
+    path.write_text(text)
+    return str(path)
+
+
+SMALL = """
+[graph]
+family = "cycle"
+n = 8
+[problem]
+kind = "least_squares"
+dim = 3
+samples_per_node = 20
+[run]
+t_max = 300.0
+log_every = 5.0
+"""
+
+
+def test_configs_exist_for_every_family():
+    names = {os.path.basename(p)[:-5] for p in CONFIGS}
+    from dadao.graphs import FAMILIES
+
+    assert {"quickstart", "paper_star300"} | set(FAMILIES) <= names
+
+
+@pytest.mark.parametrize("path", CONFIGS, ids=lambda p: os.path.basename(p))
+def test_every_config_dry_runs(path, capsys, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    code, out, err = run(["run", path, "--dry-run"], capsys)
+    assert code == 0, err
+    assert "resolved config" in out and "chi_1" in out and "kappa" in out
+    assert not os.path.exists(tmp_path / "runs")
+
+
+@pytest.mark.parametrize("path", CONFIGS, ids=lambda p: os.path.basename(p))
+def test_every_config_runs_and_converges(path, capsys, tmp_path):
+    """Every shipped config is small (the largest, the paper's star, is ~180k events)."""
+    out_dir = tmp_path / "run"
+    code, out, err = run(["run", path, "--out", str(out_dir)], capsys)
+    assert code == 0, err
+    meta = json.loads((out_dir / "meta.json").read_text())
+    trace, _ = rundir.read_run(str(out_dir))
+    assert meta["status"] == "completed"
+    assert trace["dist_to_opt"][-1] <= 1e-9 * trace["dist_to_opt"][0]
+    assert trace["time"][-1] == meta["run"]["t_max"]
+    for name in ("convergence.png", "convergence.pdf", "config.toml"):
+        assert (out_dir / name).stat().st_size > 0
+
+
+def test_run_directory_contents(capsys, tmp_path):
+    cfg_path = write(tmp_path, SMALL)
+    monkey_cwd = os.getcwd()
+    os.chdir(tmp_path)
+    try:
+        code, out, err = run(["run", cfg_path, "--seed", "3"], capsys)
+    finally:
+        os.chdir(monkey_cwd)
+    assert code == 0, err
+    dirs = glob.glob(str(tmp_path / "runs" / "c-*"))
+    assert len(dirs) == 1
+    path = dirs[0]
+    resolved = config.load(os.path.join(path, "config.toml"))
+    assert os.path.basename(path) == f"c-{config.config_hash(resolved)}"
+    assert resolved["run"]["seed"] == 3 and resolved["problem"]["form"] == "quadratic"
+    meta = json.loads(open(os.path.join(path, "meta.json")).read())
+    assert meta["status"] == "completed" and meta["error"] is None
+    assert meta["seed"] == 3 and meta["algorithm"] == "dadao"
+    assert meta["graph"]["n"] == 8 and meta["graph"]["edges"] == 8
+    assert meta["graph"]["chi"] == pytest.approx(4 / (2 - 2 * math.cos(2 * math.pi / 8)))
+    assert meta["graph"]["chi_1"] * meta["graph"]["chi_2"] == pytest.approx(0.5)
+    assert meta["rates"]["total"] == pytest.approx(meta["run"]["total_gossip_rate"])
+    assert meta["problem"]["kappa"] == pytest.approx(meta["problem"]["L"] / meta["problem"]["mu"])
+    assert meta["events"] == meta["run"]["gradient_events"] + meta["run"]["gossip_events"]
+    assert meta["wall_time_s"] > 0 and meta["events_per_s"] > 0
+    assert {"python", "numpy", "scipy", "networkx", "numba", "cvxpy", "matplotlib"} <= set(
+        meta["versions"])
+    assert meta["command"] == ["dadao", "run", cfg_path, "--seed", "3"]
+    header = open(os.path.join(path, "trace.csv")).readline().strip().split(",")
+    assert header[:len(COLUMNS)] == list(COLUMNS)
+    # the same config and seed again: found finished, not rerun
+    code, out, _ = run(["run", cfg_path, "--seed", "3", "--out", path], capsys)
+    assert code == 0 and "already completed" in out
+
+
+def test_same_seed_same_trace_and_seed_changes_it(capsys, tmp_path):
+    cfg_path = write(tmp_path, SMALL)
+    traces = []
+    for name, seed in (("a", 1), ("b", 1), ("c", 2)):
+        assert run(["run", cfg_path, "--seed", str(seed), "--out", str(tmp_path / name)],
+                   capsys)[0] == 0
+        traces.append(open(tmp_path / name / "trace.csv").read())
+    assert traces[0] == traces[1] and traces[0] != traces[2]
+
+
+def test_set_overrides_reach_the_run(capsys, tmp_path):
+    cfg_path = write(tmp_path, SMALL)
+    code, _, err = run(["run", cfg_path, "--set", "graph.family=star", "--set", "graph.n=6",
+                        "--set", "run.t_max=20", "--out", str(tmp_path / "o")], capsys)
+    assert code == 0, err
+    meta = json.loads((tmp_path / "o" / "meta.json").read_text())
+    assert meta["graph"]["family"] == "star" and meta["graph"]["n"] == 6
+    assert meta["run"]["t_max"] == 20.0
+
+
+# --- user mistakes: exit 2, one line naming file and field, nothing written ---------------------
+
+def test_mistakes_in_the_file(capsys, tmp_path):
+    cases = [
+        (SMALL.replace("n = 8", "nn = 8"), r"c.toml: graph.nn: unknown key .*did you mean 'n'"),
+        (SMALL.replace("n = 8", 'n = "8"'), r"c.toml: graph.n: expected integer"),
+        (SMALL.replace('"cycle"', '"cycel"'), r"c.toml: graph.family: .*did you mean 'cycle'"),
+        (SMALL.replace("[run]", '[algorithm]\nname = "dadoo"\n[run]'),
+         r"c.toml: algorithm.name: unknown choice 'dadoo'; did you mean 'dadao'"),
+        (SMALL.replace('"cycle"\nn = 8', '"hypercube"\nn = 12'),
+         r"c.toml: graph: graph family 'hypercube' needs n a power of 2; got n = 12"),
+        (SMALL.replace('"cycle"\nn = 8', '"grid_2d"\nn = 10'),
+         r"c.toml: graph: .*perfect square"),
+        (SMALL.replace("t_max = 300.0", "t_max = 0.0"), r"c.toml: run.t_max: must be > 0"),
+        (SMALL.replace("t_max = 300.0", "t_max = -1.0"), r"c.toml: run.t_max: must be > 0"),
+        (SMALL.replace("[run]", '[rates]\nkind = "uniform"\ntotal = 1.0\n[run]'),
+         r"c.toml: rates: DADAO's rate condition chi_1 chi_2 <= 1/2 is broken: .*multiply every "
+         r"rate by at least .*run.force = true"),
+        (SMALL.replace('kind = "least_squares"', 'kind = "libsvm"\npath = "no/such.svm"')
+         .replace("dim = 3\nsamples_per_node = 20\n", ""),
+         r"c.toml: problem.path: file not found: .*no/such.svm"),
+        (SMALL.replace("log_every = 5.0", "log_every = 1e-6"),
+         r"c.toml: run.log_every: .* samples up to t_max"),
+    ]
+    for text, pattern in cases:
+        line = user_error(["run", write(tmp_path, text)], capsys, tmp_path)
+        assert re.search(pattern, line), (pattern, line)
+
+
+def test_disconnected_graph_file(capsys, tmp_path):
+    (tmp_path / "two.edges").write_text("0 1\n1 2\n3 4\n")
+    text = SMALL.replace('family = "cycle"\nn = 8', 'family = "file"\npath = "two.edges"')
+    line = user_error(["run", write(tmp_path, text)], capsys, tmp_path)
+    assert re.search(r"c.toml: graph.path: .*two.edges: graph is disconnected: 2 components",
+                     line), line
+
+
+def test_missing_config_and_graph_files(capsys, tmp_path):
+    line = user_error(["run", str(tmp_path / "nope.toml")], capsys, tmp_path)
+    assert "nope.toml: config file not found" in line
+    text = SMALL.replace('family = "cycle"\nn = 8', 'family = "file"\npath = "gone.edges"')
+    line = user_error(["run", write(tmp_path, text)], capsys, tmp_path)
+    assert re.search(r"c.toml: graph.path: file not found: .*gone.edges", line)
+
+
+def test_bad_set_and_out(capsys, tmp_path):
+    cfg_path = write(tmp_path, SMALL)
+    line = user_error(["run", cfg_path, "--set", "grph.n=3"], capsys, tmp_path)
+    assert "--set: grph: unknown section; did you mean 'graph'" in line
+    (tmp_path / "busy").mkdir()
+    (tmp_path / "busy" / "thesis.tex").write_text("precious")
+    code, _, err = run(["run", cfg_path, "--out", str(tmp_path / "busy")], capsys)
+    assert code == 2 and "is not empty and is not a run directory" in err
+    assert (tmp_path / "busy" / "thesis.tex").read_text() == "precious"
+
+
+def test_forced_broken_rates_warn_and_run(capsys, tmp_path):
+    text = SMALL.replace("[run]", '[rates]\nkind = "uniform"\ntotal = 5.0\n[run]\nforce = true')
+    with pytest.warns(RuntimeWarning, match="rate condition .* is broken"):
+        code, _, err = run(["run", write(tmp_path, text), "--out", str(tmp_path / "f"),
+                            "--set", "run.t_max=30"], capsys)
+    assert code in (0, 1)
+    assert json.loads((tmp_path / "f" / "meta.json").read_text())["status"] in (
+        "completed", "diverged")
+
+
+# --- interruption and crashes ------------------------------------------------------------------
+
+def test_interrupt_keeps_the_trace_so_far(capsys, tmp_path, monkeypatch):
+    from dadao import experiment
+
+    real_run = experiment.Experiment.run
+
+    def interrupted_run(self, progress=None):
+        def boom(t, events, dist):
+            if t >= 50:
+                raise KeyboardInterrupt
+        return real_run(self, progress=boom)
+
+    monkeypatch.setattr(experiment.Experiment, "run", interrupted_run)
+    code, out, err = run(["run", write(tmp_path, SMALL), "--out", str(tmp_path / "i")], capsys)
+    assert code == 130
+    meta = json.loads((tmp_path / "i" / "meta.json").read_text())
+    assert meta["status"] == "interrupted"
+    trace, _ = rundir.read_run(str(tmp_path / "i"))
+    assert 50 <= trace["time"][-1] < 300 and np.all(np.diff(trace["time"]) > 0)
+    assert (tmp_path / "i" / "convergence.png").exists()
+
+
+def test_crash_says_failed(capsys, tmp_path, monkeypatch):
+    from dadao import experiment
+
+    def crash(self, progress=None):
+        raise RuntimeError("the disk caught fire\nsecond line")
+
+    monkeypatch.setattr(experiment.Experiment, "run", crash)
+    code, out, err = run(["run", write(tmp_path, SMALL), "--out", str(tmp_path / "x")], capsys)
+    assert code == 1
+    assert err.strip().splitlines() == [
+        f"dadao run: failed: RuntimeError: the disk caught fire (traceback in "
+        f"{tmp_path / 'x' / 'error.log'})"]
+    meta = json.loads((tmp_path / "x" / "meta.json").read_text())
+    assert meta["status"] == "failed" and "disk caught fire" in meta["error"]
+    assert "Traceback" in (tmp_path / "x" / "error.log").read_text()
+    assert not (tmp_path / "x" / "trace.csv").exists()
+
+
+def test_a_new_run_removes_stale_results(capsys, tmp_path, monkeypatch):
+    """A rerun that crashes must not leave the previous run's trace looking like its result."""
+    from dadao import experiment
+
+    cfg_path = write(tmp_path, SMALL)
+    assert run(["run", cfg_path, "--out", str(tmp_path / "r")], capsys)[0] == 0
+    monkeypatch.setattr(experiment.Experiment, "run",
+                        lambda self, progress=None: (_ for _ in ()).throw(RuntimeError("x")))
+    assert run(["run", cfg_path, "--out", str(tmp_path / "r"), "--rerun"], capsys)[0] == 1
+    assert not (tmp_path / "r" / "trace.csv").exists()
+    assert not (tmp_path / "r" / "convergence.png").exists()
+
+
+# --- dadao graph, dadao plot ---------------------------------------------------------------
+
+def test_graph_reproduces_the_test_vectors(capsys):
+    code, out, err = run(["graph", "star", "--n", "300", "--json"], capsys)
+    assert code == 0, err
+    info = json.loads(out)
+    assert info["edges"] == 299 and info["chi"] == pytest.approx(300)
+    assert info["rates"]["chi_1"] == pytest.approx(299) and info["rates"]["chi_2"] == \
+        pytest.approx(149.5)
+    assert info["ceil_chi_ln2"] == 208 and info["floor_sqrt_chi"] == 17
+    assert info["communications_per_round"]["dadao"] == pytest.approx(299)
+    code, out, _ = run(["graph", "grid_2d", "--n", "16"], capsys)
+    assert code == 0 and "11.6569" in out and "40.9706" in out and "8.41" in out
+
+
+def test_graph_mistakes(capsys, tmp_path):
+    assert "needs n a power of 2" in user_error(["graph", "hypercube", "--n", "12"], capsys,
+                                                tmp_path)
+    assert "did you mean 'barbell'" in user_error(["graph", "barbel", "--n", "12"], capsys,
+                                                  tmp_path)
+    assert "--n: required" in user_error(["graph", "cycle"], capsys, tmp_path)
+
+
+def test_plot_overlays_runs(capsys, tmp_path):
+    cfg_path = write(tmp_path, SMALL)
+    for name, family in (("a", "cycle"), ("b", "complete")):
+        assert run(["run", cfg_path, "--set", f"graph.family={family}",
+                    "--out", str(tmp_path / name)], capsys)[0] == 0
+    out_png = tmp_path / "both.png"
+    code, out, err = run(["plot", str(tmp_path / "a"), str(tmp_path / "b"), "-o", str(out_png),
+                          "--x", "communications"], capsys)
+    assert code == 0, err
+    assert out_png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    line = user_error(["plot", str(tmp_path)], capsys, tmp_path)
+    assert "no meta.json: not a run directory" in line
