@@ -20,7 +20,6 @@ Step size: alpha = lambda_min(Mt)/L, half the paper's convergence limit 2 lambda
 
 from __future__ import annotations
 
-import math
 from collections import namedtuple
 
 from dadao.algorithms.synchronous import SyncAlgorithm, make_constants, zeros_state
