@@ -242,19 +242,20 @@ def validate(raw: dict, source: str = "config", base_dir: str = ".") -> dict:
             sel_value = _check_value(source, f"{section}.{selector}", sel_spec, sel_value,
                                      base_dir)
         fields = section_fields(section, sel_value)
-        resolved = {}
+        if section == "graph" and sel_value == "file":
+            fields.pop("n")
+            if "n" in body:
+                raise ConfigError(source, "graph.n", "not used with family = \"file\" (the file "
+                                  "gives the nodes); remove it")
         extra = {k: v for k, v in body.items() if k not in fields}
         if section == "algorithm":
             extra = _algorithm_constants(source, sel_value, extra)
-        elif section == "graph" and sel_value == "file":
-            fields.pop("n")
-            if "n" in extra or "n" in body:
-                raise ConfigError(source, "graph.n", "not used with family = \"file\" (the file "
-                                  "gives the nodes); remove it")
-        for key in extra if section != "algorithm" else ():
+        elif extra:
+            key = next(iter(extra))
             what = f"{section}.{selector} = {sel_value!r}" if selector else f"[{section}]"
             raise ConfigError(source, f"{section}.{key}", f"unknown key for {what}"
                               f"{_hint(key, fields)} (keys: {', '.join(fields)})")
+        resolved = {}
         for key, spec in fields.items():
             if key in body:
                 resolved[key] = _check_value(source, f"{section}.{key}", spec, body[key],
@@ -265,8 +266,7 @@ def validate(raw: dict, source: str = "config", base_dir: str = ".") -> dict:
                                      key != selector else ""))
             else:
                 resolved[key] = spec.default
-        if section == "algorithm":
-            resolved.update(extra)
+        resolved.update(extra)  # the algorithm's constant overrides, already checked
         out[section] = resolved
     _resolve_auto(out)
     return out
@@ -275,13 +275,14 @@ def validate(raw: dict, source: str = "config", base_dir: str = ".") -> dict:
 def _algorithm_constants(source, name, extra: dict) -> dict:
     """Keys of [algorithm] besides name: overrides of the method's tunable constants."""
     tunable = tuple(getattr(get_algorithm(name), "tunables", ()))
+    checked = {}
     for key, value in extra.items():
         if key not in tunable:
             known = ", ".join(tunable) if tunable else "none"
             raise ConfigError(source, f"algorithm.{key}", f"{name} has no such constant"
                               f"{_hint(key, tunable)} (tunable: {known})")
-        extra[key] = _check_value(source, f"algorithm.{key}", ALGORITHM_CONSTANT, value, ".")
-    return extra
+        checked[key] = _check_value(source, f"algorithm.{key}", ALGORITHM_CONSTANT, value, ".")
+    return checked
 
 
 def _resolve_auto(cfg: dict) -> None:
