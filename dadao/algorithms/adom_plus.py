@@ -33,6 +33,8 @@ from __future__ import annotations
 import math
 from collections import namedtuple
 
+import numpy as np
+
 from dadao import gossip
 from dadao.algorithms.synchronous import SyncAlgorithm, make_constants, zeros_state
 from dadao.algorithms.theory import Theory
@@ -47,6 +49,7 @@ AdomConstants = namedtuple("AdomConstants", [
 ])
 
 TUNABLES = ("tau2", "eta", "alpha", "nu", "sigma2", "beta", "delta", "gamma", "theta", "zeta")
+
 
 def constants_chi(chi: float, multi_consensus: bool) -> tuple[float, int]:
     """(chi used in the step sizes, gossip rounds per iteration)."""
@@ -98,7 +101,7 @@ def make_step(multi: bool):
                     - k.theta * k.c5 * s.x - (k.theta / k.nu) * w)
         x = k.c5 * (s.x + k.eta * k.alpha * xg - k.eta * (g - k.nu * xg - y))
         v = (k.gamma / k.nu) * w + s.m
-        stacked = _stack(v, w)
+        stacked = np.stack((v, w), axis=1)  # (n, 2, d): both vectors travel in the same round
         mixed = (gossip.multi_consensus(mix, stacked, k.rounds) if multi else mix(stacked))
         Wv, Ww = mixed[:, 0], mixed[:, 1]
         return AdomState(
@@ -107,13 +110,6 @@ def make_step(multi: bool):
             z=s.z + k.gamma * k.delta * (zg - s.z) - Wv, zf=zg - k.zeta * Ww,
             m=v - Wv)
     return step
-
-
-def _stack(*rows):
-    """(n, m, d) array of m vectors per node: one gossip round carries all of them."""
-    import numpy as np
-
-    return np.stack(rows, axis=1)
 
 
 def primal(s: AdomState, k, problem):

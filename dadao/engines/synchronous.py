@@ -94,18 +94,19 @@ def simulate(problem, graph, *, algorithm, t_max, seed=0, log_every=None, progre
     if not hasattr(algo, "step"):
         raise UnsupportedProblemError(
             f"algorithm: {algo.name} is asynchronous; run it with dadao.engines.inprocess")
+    # refusals that need no graph constants first: Network computes a spectrum per graph
+    algo.check_problem(problem)
+    if x0 is not None and not algo.accepts_x0:
+        raise RunArgumentError(f"x0: {algo.name} is a dual method and starts from the dual point "
+                               "0 (x_i = argmin f_i); x0 cannot be set")
     network = Network(graph)
     if network.n != problem.n:
         raise UnsupportedProblemError(
             f"graph: has {network.n} nodes but the problem has n = {problem.n}")
+    algo.check_network(network)
     args = check_run_arguments(problem, network.graphs[0].edges,
                                np.zeros(len(network.graphs[0].edges)), x0=x0, t_max=t_max,
                                log_every=log_every, seed=seed)
-    if x0 is not None and not algo.accepts_x0:
-        raise RunArgumentError(f"x0: {algo.name} is a dual method and starts from the dual point "
-                               "0 (x_i = argmin f_i); x0 cannot be set")
-    algo.check_problem(problem)
-    algo.check_network(network)
     k = algo.constants(problem, network, options)
     state = algo.init_state(problem.n, problem.dim, None if x0 is None else args.x0, k)
     mixer = Mixer(network.matrices(algo.gossip), network.edge_counts)
