@@ -18,17 +18,33 @@ split into blocks and windows.
 Clock ids: 0..n-1 are the gradient clocks of nodes 0..n-1; n + e is the gossip clock of edge e
 (row e of ``dadao.graphs.edge_array``). Simultaneous events (probability zero) are ordered by clock
 id, so the order is total and the same everywhere.
+
+A clock of rate 0 never fires and draws nothing: methods without gradient clocks (Continuized,
+gossip averaging) run with every g_i = 0.
+
+Time-varying graphs (``SwitchingClocks``): K graphs used in turn, graph k active on the intervals
+[(m K + k) P, (m K + k + 1) P), m = 0, 1, ..., i.e. the active graph at time t is floor(t / P) mod K.
+The gossip clock of edge (u, v) of graph k runs only while graph k is active:
+
+    gossip clock of edge (u,v) of graph k  ->  SeedSequence(seed, spawn_key=(2, k, u, v))
+
+drawn in graph k's *active time* s (the time graph k has been active since 0) and placed at
+t = (m K + k) P + (s - m P), m = floor(s / P). The switching times are thus built into every
+clock's arrival times, the same for every engine; they need not cut the event windows, since each
+event names its own edge (of its own graph).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+import math
 from typing import Iterator
 
 import numpy as np
 
 GRADIENT_KEY = 0
 GOSSIP_KEY = 1
+SEQUENCE_GOSSIP_KEY = 2
 
 #: Events per window of the merged schedule: large enough that the per-window Python work (a
 #: loop over clocks) is negligible per event, small enough to keep memory flat on long runs.
@@ -48,7 +64,49 @@ class _Clock:
     last: float  # time of the last arrival drawn
 
 
-class PoissonClocks:
+class _Schedule:
+    """Windows over a merged schedule; subclasses define ``until``, ``time``, ``total_rate`` and
+    ``clock_ids``."""
+
+    def windows(self, t_end: float, events_per_window: int | None = None,
+                breakpoints=()) -> Iterator[tuple[float, np.ndarray, np.ndarray]]:
+        """Yield (window end, times, ids) for consecutive windows covering [now, t_end).
+
+        Window ends include every value of ``breakpoints`` in range (metric sampling times, say),
+        so a consumer can stop exactly there; windows are otherwise sized to hold about
+        ``events_per_window`` events (default: EVENTS_PER_WINDOW, or 32 per clock when there are
+        many clocks, so that the Python step per clock and window stays small per event).
+        """
+        if events_per_window is None:
+            events_per_window = max(EVENTS_PER_WINDOW, 32 * len(self.clock_ids))
+        span = events_per_window / self.total_rate if self.total_rate > 0 else np.inf
+        points = np.array(sorted({float(b) for b in breakpoints if self.time < b < t_end}))
+        while self.time < t_end:
+            start = self.time
+            end = min(float(t_end), start + span)
+            times, ids = self.until(end)
+            # Breakpoints split the window without touching the clocks: drawing per clock costs a
+            # Python step per clock, which must stay rare next to the events (~10^5 a window).
+            inside = points[(points > start) & (points < end)]
+            cuts = np.searchsorted(times, inside, side="left")
+            lo = 0
+            for point, cut in zip(inside.tolist(), cuts.tolist()):
+                yield point, times[lo:cut], ids[lo:cut]
+                lo = cut
+            yield end, times[lo:], ids[lo:]
+
+
+def _merge(parts_t, parts_c) -> tuple[np.ndarray, np.ndarray]:
+    """Concatenate per-clock arrival times and ids, sorted by (time, id)."""
+    if not parts_t:
+        return np.empty(0), np.empty(0, dtype=np.int64)
+    times = np.concatenate(parts_t)
+    ids = np.concatenate(parts_c)
+    order = np.lexsort((ids, times))
+    return times[order], ids[order]
+
+
+class PoissonClocks(_Schedule):
     """The merged, time-ordered events of a set of Poisson clocks.
 
     Parameters
@@ -64,9 +122,13 @@ class PoissonClocks:
     clocks : int array, optional
         Ids of the clocks to generate (default: all). The result is exactly the restriction of
         the full schedule to these clocks.
+    gossip_key : tuple of int
+        Prefix of the gossip clocks' stream keys (default ``(GOSSIP_KEY,)``; graph k of a
+        time-varying list uses ``(SEQUENCE_GOSSIP_KEY, k)``).
     """
 
-    def __init__(self, seed, grad_rates, edges, edge_rates, clocks=None):
+    def __init__(self, seed, grad_rates, edges, edge_rates, clocks=None,
+                 gossip_key=(GOSSIP_KEY,)):
         grad_rates = np.asarray(grad_rates, dtype=np.float64)
         edge_rates = np.asarray(edge_rates, dtype=np.float64)
         edges = np.asarray(edges, dtype=np.int64).reshape(-1, 2)
@@ -77,6 +139,7 @@ class PoissonClocks:
         if np.any(~np.isfinite(edge_rates)) or np.any(edge_rates < 0):
             raise ValueError("edge rates must be finite and >= 0")
         self.seed = int(seed)
+        self.gossip_key = tuple(int(x) for x in gossip_key)
         self.n = len(grad_rates)
         self.edges = edges
         self.rates = np.concatenate([grad_rates, edge_rates])
@@ -94,7 +157,7 @@ class PoissonClocks:
         if clock < self.n:
             return (GRADIENT_KEY, int(clock))
         u, v = self.edges[clock - self.n]
-        return (GOSSIP_KEY, int(u), int(v))
+        return self.gossip_key + (int(u), int(v))
 
     def _new_clock(self, c: int) -> _Clock:
         rate = float(self.rates[c])
@@ -130,39 +193,96 @@ class PoissonClocks:
                 parts_t.append(t)
                 parts_c.append(np.full(len(t), cid, dtype=np.int64))
         self.time = float(t_end)
-        if not parts_t:
-            return np.empty(0), np.empty(0, dtype=np.int64)
-        times = np.concatenate(parts_t)
-        ids = np.concatenate(parts_c)
-        order = np.lexsort((ids, times))
-        return times[order], ids[order]
+        return _merge(parts_t, parts_c)
 
-    def windows(self, t_end: float, events_per_window: int | None = None,
-                breakpoints=()) -> Iterator[tuple[float, np.ndarray, np.ndarray]]:
-        """Yield (window end, times, ids) for consecutive windows covering [now, t_end).
 
-        Window ends include every value of ``breakpoints`` in range (metric sampling times, say),
-        so a consumer can stop exactly there; windows are otherwise sized to hold about
-        ``events_per_window`` events (default: EVENTS_PER_WINDOW, or 32 per clock when there are
-        many clocks, so that the Python step per clock and window stays small per event).
-        """
-        if events_per_window is None:
-            events_per_window = max(EVENTS_PER_WINDOW, 32 * len(self.clock_ids))
-        span = events_per_window / self.total_rate if self.total_rate > 0 else np.inf
-        points = np.array(sorted({float(b) for b in breakpoints if self.time < b < t_end}))
-        while self.time < t_end:
-            start = self.time
-            end = min(float(t_end), start + span)
-            times, ids = self.until(end)
-            # Breakpoints split the window without touching the clocks: drawing per clock costs a
-            # Python step per clock, which must stay rare next to the events (~10^5 a window).
-            inside = points[(points > start) & (points < end)]
-            cuts = np.searchsorted(times, inside, side="left")
-            lo = 0
-            for point, cut in zip(inside.tolist(), cuts.tolist()):
-                yield point, times[lo:cut], ids[lo:cut]
-                lo = cut
-            yield end, times[lo:], ids[lo:]
+class SwitchingClocks(_Schedule):
+    """The merged events of n gradient clocks and of the gossip clocks of K graphs used in turn.
+
+    Graph k is active on [(m K + k) P, (m K + k + 1) P) (see the module docstring for the streams
+    and the placement of arrivals). Clock ids: 0..n-1 gradient clocks; n + offsets[k] + e the
+    gossip clock of edge e of graph k, i.e. row offsets[k] + e of the concatenated edge arrays.
+
+    Parameters
+    ----------
+    seed, grad_rates : as for PoissonClocks
+    edge_lists : list of K int arrays (E_k, 2)
+        Each graph's edges in ``dadao.graphs.edge_array`` order.
+    rate_lists : list of K arrays (E_k,)
+        Each graph's gossip rates (per unit of time while the graph is active).
+    period : float > 0
+        P, the time each graph stays active before the next one takes over.
+    clocks : int array, optional
+        Ids of the clocks to generate (default: all); the result is the restriction of the full
+        schedule to them.
+    """
+
+    def __init__(self, seed, grad_rates, edge_lists, rate_lists, period, clocks=None):
+        if len(edge_lists) != len(rate_lists) or not len(edge_lists):
+            raise ValueError(f"{len(edge_lists)} edge lists but {len(rate_lists)} rate lists")
+        if not (period > 0 and math.isfinite(period)):
+            raise ValueError(f"switching period must be positive and finite, got {period!r}")
+        self.n = n = len(grad_rates)
+        self.K = len(edge_lists)
+        self.period = float(period)
+        sizes = [len(e) for e in edge_lists]
+        self.offsets = np.concatenate([[0], np.cumsum(sizes)]).astype(np.int64)
+        ids = None if clocks is None else np.unique(np.asarray(clocks, dtype=np.int64))
+        self._grad = PoissonClocks(seed, grad_rates, np.empty((0, 2)), np.empty(0),
+                                   clocks=None if ids is None else ids[ids < n])
+        self._graphs = []
+        for k, (edges, lam) in enumerate(zip(edge_lists, rate_lists)):
+            lo, hi = n + self.offsets[k], n + self.offsets[k + 1]
+            sub = None if ids is None else ids[(ids >= lo) & (ids < hi)] - lo
+            self._graphs.append(PoissonClocks(seed, np.empty(0), edges, lam, clocks=sub,
+                                              gossip_key=(SEQUENCE_GOSSIP_KEY, k)))
+        self.clock_ids = np.concatenate(
+            [self._grad.clock_ids]
+            + [g.clock_ids + n + self.offsets[k] for k, g in enumerate(self._graphs)])
+        # each graph is active a fraction 1/K of the time
+        self.total_rate = (self._grad.total_rate
+                           + sum(g.total_rate for g in self._graphs) / self.K)
+        self.time = 0.0
+
+    def active_graph(self, t: float) -> int:
+        """The graph in use at time t: floor(t / P) mod K."""
+        return int(math.floor(t / self.period)) % self.K
+
+    def active_time(self, k: int, t: float) -> float:
+        """How long graph k has been active during [0, t)."""
+        cycle = self.K * self.period
+        m = math.floor(t / cycle)
+        return m * self.period + min(max(t - m * cycle - k * self.period, 0.0), self.period)
+
+    def global_times(self, k: int, s: np.ndarray) -> np.ndarray:
+        """Times t of the instants s of graph k's active time: t = (m K + k) P + (s - m P)."""
+        P = self.period
+        m = np.floor(s / P)
+        r = s - m * P
+        # s / P may round across an integer: keep the remainder in [0, P)
+        m = np.where(r < 0, m - 1, np.where(r >= P, m + 1, m))
+        r = s - m * P
+        return (m * self.K + k) * P + r
+
+    def until(self, t_end: float) -> tuple[np.ndarray, np.ndarray]:
+        """Events in [current time, t_end), as (times, clock ids) sorted by (time, id)."""
+        if t_end < self.time:
+            raise ValueError("clocks cannot go back in time")
+        start = self.time
+        parts_t, parts_c = [], []
+        t, c = self._grad.until(t_end)
+        if len(t):
+            parts_t.append(t)
+            parts_c.append(c)
+        below = np.nextafter(float(t_end), -np.inf)
+        for k, g in enumerate(self._graphs):
+            s, c = g.until(max(self.active_time(k, t_end), g.time))
+            if len(s):
+                # rounding in the placement must not move an arrival out of [start, t_end)
+                parts_t.append(np.clip(self.global_times(k, s), start, below))
+                parts_c.append(c + self.n + self.offsets[k])
+        self.time = float(t_end)
+        return _merge(parts_t, parts_c)
 
 
 def schedule(seed, grad_rates, edges, edge_rates, t_end, clocks=None):

@@ -40,6 +40,7 @@ __all__ = [
     "GraphError",
     "FAMILIES",
     "make_graph",
+    "graph_sequence",
     "from_networkx",
     "load_edge_list",
     "check_connected",
@@ -168,6 +169,32 @@ def make_graph(family: str, n: int, *, seed=None, **params) -> nx.Graph:
     else:  # random_geometric
         return _random_geometric(n, params.get("radius"), seed)
     return _finish(n, edges, family)
+
+
+def graph_sequence(family: str = "random_geometric", n: int = 16, K: int = 50, *, seed=None,
+                   **params) -> list[nx.Graph]:
+    """K connected graphs of one family on the nodes 0..n-1: a time-varying graph.
+
+    Graph k is ``make_graph(family, n, seed=s_k, **params)`` with s_k the k-th integer seed
+    spawned from ``seed`` (``numpy.random.SeedSequence(seed).spawn(K)``), so the list is a
+    function of (family, n, K, seed, params) and graph k does not depend on K. The default family
+    is the paper's (K = 50 random geometric graphs in the authors' code); random families are made
+    connected as in ``make_graph``. A deterministic family gives K copies of one graph. seed=None
+    draws fresh entropy. The engines use graph k on [(m K + k) P, (m K + k + 1) P) (see
+    ``dadao.events.SwitchingClocks``).
+    """
+    if isinstance(K, bool) or not isinstance(K, (int, np.integer)) or K < 1:
+        raise GraphError(f"K: the number of graphs must be an integer >= 1; got {K!r}")
+    try:
+        children = np.random.SeedSequence(seed).spawn(int(K))
+    except (TypeError, ValueError) as exc:
+        raise GraphError(f"seed must be a non-negative integer or None; got {seed!r}") from exc
+    graphs = []
+    for child in children:
+        G = make_graph(family, n, seed=int(child.generate_state(1, dtype=np.uint32)[0]), **params)
+        G.graph["sequence_seed"] = seed
+        graphs.append(G)
+    return graphs
 
 
 def _check_n(n, what: str) -> int:

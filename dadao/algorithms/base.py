@@ -5,8 +5,11 @@ array of shape (S, d) (S named vectors in R^d), and a namedtuple ``k`` of float 
 
     flow(s, dt, k)                          follow the between-event dynamics for dt time units
     on_gradient(s, k, oracle, i, work)      node i's gradient clock ticks (s already flowed)
-    message(s, k, out)                      the d-vector node sends on a gossip event
-    on_message(s, k, own, peer)             apply a gossip event given both messages
+    message(s, k, oracle, i, out)           the d-vector node i sends on a gossip event (it may
+                                            use node i's own oracle: Continuized sends
+                                            grad f_i^*(y_i))
+    on_message(s, k, own, peer, e)          apply a gossip event on edge e given both messages
+                                            (e indexes per-edge constants such as k.R[e])
     primal(s, k, oracle, i, out)            the node's current estimate of x*
 
 No function reads another node's state: on a gossip event each side calls ``message`` on its own
@@ -27,9 +30,16 @@ import numpy as np
 class AsyncAlgorithm:
     """An event-driven method, as engines see it.
 
-    ``constants(problem, chi_1, chi_2)`` returns the namedtuple ``k`` passed to every compiled
-    function; ``chi_1`` and ``chi_2`` are those of the actual rate Laplacian (time unit: expected
-    gradient steps per node). ``init_state(n, d, x0)`` returns the (n, S, d) initial state.
+    ``constants(problem, chi_1, chi_2, overrides=None, *, resistances=None)`` returns the
+    namedtuple ``k`` passed to every compiled function; ``chi_1`` and ``chi_2`` are those of the
+    actual rate Laplacian (time unit: expected gradient steps per node; worst case over the list
+    for a time-varying graph), ``overrides`` a dict {name: value} of ``tunables`` checked by
+    :func:`apply_overrides`, and ``resistances`` the per-edge R_e = b_e^T Lambda^+ b_e, given by
+    the engine only to algorithms with ``needs_resistances``. Constants refuse problems the
+    method cannot solve (``dadao.problems.ProblemError``, one line naming ``problem.kind``).
+
+    ``init_state(n, d, x0, problem)`` returns the (n, S, d) initial state; row i may depend only
+    on x0[i] and node i's own f_i.
     """
 
     name: str
@@ -50,6 +60,19 @@ class AsyncAlgorithm:
     reference: str = ""
     #: ``dadao.algorithms.theory.Theory``: predicted rate and counts per time unit
     theory: Any = None
+    #: constants an ``[algorithm]`` section of a config may override (see ``apply_overrides``)
+    tunables: tuple[str, ...] = ()
+    #: False for methods whose gradients come with gossip events or that compute none: they run
+    #: with every gradient clock at rate 0, and a positive ``grad_rates`` is refused
+    gradient_clocks: bool = True
+    #: False for methods that start every node at its own argmin f_i (gossip averaging): x0 is refused
+    accepts_x0: bool = True
+    #: the engine passes the per-edge resistances R_e of the rate Laplacian to ``constants``
+    needs_resistances: bool = False
+    #: whether the method runs on a time-varying list of graphs (others refuse one)
+    supports_time_varying: bool = False
+    #: ``default_rates(edges, n) -> (E,) rates`` this method is meant to be compared with
+    default_rates: Callable[..., np.ndarray] | None = None
 
     @property
     def state_size(self) -> int:

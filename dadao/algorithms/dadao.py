@@ -33,9 +33,10 @@ from collections import namedtuple
 import numba
 import numpy as np
 
-from dadao.algorithms.base import AsyncAlgorithm
+from dadao.algorithms.base import AsyncAlgorithm, OptionError, apply_overrides
 from dadao.algorithms.theory import Theory, async_gossip_counts
 from dadao.problems.oracle import local_gradient
+from dadao.rates import theory_rates
 
 X, XT, Y, YT, Z, ZT = range(6)
 STATE_NAMES = ("x", "xt", "y", "yt", "z", "zt")
@@ -71,32 +72,70 @@ def rate_scale(L: float, mu: float) -> float:
     return math.sqrt(mu / 2.0 / L)
 
 
-def constants(L: float, mu: float, chi_1: float) -> DadaoConstants:
-    """DADAO's theory constants for L-smooth, mu-strongly convex f_i and chi_1 of the rate Laplacian."""
-    if not (L > 0 and mu > 0 and mu <= L):
-        raise ValueError(f"need 0 < mu <= L, got mu = {mu}, L = {L}")
+#: the paper's constants a config may override (``[algorithm] gamma = 0.1``); l1, l2, omega and
+#: the particular responses P(l1), P(l2) are derived from them again.
+TUNABLES = ("eta", "alpha", "alpha_t", "theta", "gamma", "gamma_t", "c_y", "beta", "beta_t")
+
+
+def theory_values(L: float, mu: float, chi_1: float) -> dict:
+    """The paper's (code's) constants, by name, before any override."""
     nu = mu / 2.0
     r = rate_scale(L, mu)
-    eta, alpha, alpha_t, theta = r / 8.0, r / 4.0, r / 8.0, 1.0 / (2.0 * r)
-    l1, l2 = 2.0 * eta, alpha + alpha_t
+    return {
+        "L": float(L), "mu": float(mu), "nu": nu, "r": r,
+        "eta": r / 8.0, "alpha": r / 4.0, "alpha_t": r / 8.0, "theta": 1.0 / (2.0 * r),
+        "gamma": 1.0 / (4.0 * L), "gamma_t": 1.0 / (4.0 * math.sqrt(L * nu)),
+        "c_y": 1.0 + r / 4.0, "beta": 0.5, "beta_t": 2.0 * chi_1 * math.sqrt(L / nu),
+        "chi_1": float(chi_1),
+    }
+
+
+def _check_flow_constants(v: dict) -> None:
+    """Refuse constants for which the closed-form flow is invalid (one line, via OptionError).
+
+    The flow needs eta, alpha_t >= 0 and alpha, theta > 0 (decaying blocks), and an underdamped
+    (y, yt) oscillator, w^2 = alpha theta - alpha^2/4 > 0, i.e. theta > alpha/4; then
+    l^2 - alpha l + alpha theta = (l - alpha/2)^2 + w^2 never vanishes, so P(l) exists.
+    """
+    for name in ("eta", "alpha_t"):
+        if v[name] < 0:
+            raise OptionError(f"algorithm.{name}: must be >= 0 for DADAO's flow, got {v[name]!r}")
+    for name in ("alpha", "theta"):
+        if v[name] <= 0:
+            raise OptionError(f"algorithm.{name}: must be > 0 for DADAO's flow, got {v[name]!r}")
+    if not v["alpha"] * v["theta"] - v["alpha"] ** 2 / 4.0 > 0:
+        raise OptionError(f"algorithm.theta: DADAO's closed-form flow needs theta > alpha/4 "
+                          f"(underdamped y block); got theta = {v['theta']!r}, "
+                          f"alpha = {v['alpha']!r}")
+
+
+def constants(L: float, mu: float, chi_1: float, overrides: dict | None = None) -> DadaoConstants:
+    """DADAO's theory constants for L-smooth, mu-strongly convex f_i and chi_1 of the rate
+    Laplacian, with ``overrides`` (names in ``TUNABLES``) applied and the derived constants of
+    the closed-form flow recomputed from the result."""
+    if not (L > 0 and mu > 0 and mu <= L):
+        raise ValueError(f"need 0 < mu <= L, got mu = {mu}, L = {L}")
+    v = apply_overrides("dadao", theory_values(L, mu, chi_1), overrides, TUNABLES)
+    if overrides:
+        _check_flow_constants(v)
+    alpha, theta = v["alpha"], v["theta"]
+    l1, l2 = 2.0 * v["eta"], alpha + v["alpha_t"]
     p1 = particular_response(l1, alpha, theta)
     p2 = particular_response(l2, alpha, theta)
     return DadaoConstants(
-        L=float(L), mu=float(mu), nu=nu, r=r, eta=eta, alpha=alpha, alpha_t=alpha_t,
-        theta=theta, gamma=1.0 / (4.0 * L), gamma_t=1.0 / (4.0 * math.sqrt(L * nu)),
-        c_y=1.0 + r / 4.0, beta=0.5, beta_t=2.0 * chi_1 * math.sqrt(L / nu), chi_1=float(chi_1),
-        l1=l1, l2=l2, omega=math.sqrt(alpha * theta - alpha * alpha / 4.0),
+        **v, l1=l1, l2=l2, omega=math.sqrt(alpha * theta - alpha * alpha / 4.0),
         p1_y=p1[0], p1_yt=p1[1], p2_y=p2[0], p2_yt=p2[1],
     )
 
 
-def problem_constants(problem, chi_1: float, chi_2: float = 0.0) -> DadaoConstants:
+def problem_constants(problem, chi_1: float, chi_2: float = 0.0, overrides: dict | None = None,
+                      **_) -> DadaoConstants:
     """Constants of ``problem`` (its global L and mu) on a rate Laplacian with this chi_1.
 
     (chi_2 enters only through the rate condition, which the engine checks; the signature is the
     one every algorithm's ``constants`` has.)
     """
-    return constants(problem.L, problem.mu, chi_1)
+    return constants(problem.L, problem.mu, chi_1, overrides)
 
 
 def generator_matrix(k: DadaoConstants) -> np.ndarray:
@@ -173,14 +212,14 @@ def on_gradient(s, k, oracle, i, work):
 
 
 @numba.njit(cache=True)
-def message(s, k, out):
+def message(s, k, oracle, i, out):
     """w = y + z, the one d-vector a node sends on a gossip event."""
     for m in range(s.shape[1]):
         out[m] = s[2, m] + s[4, m]
 
 
 @numba.njit(cache=True)
-def on_message(s, k, own, peer):
+def on_message(s, k, own, peer, e):
     """With m = w_own - w_peer: z -= beta m, zt -= beta_t m."""
     for m in range(s.shape[1]):
         diff = own[m] - peer[m]
@@ -194,7 +233,7 @@ def primal(s, k, oracle, i, out):
     out[:] = s[0]
 
 
-def init_state(n: int, d: int, x0=None) -> np.ndarray:
+def init_state(n: int, d: int, x0=None, problem=None) -> np.ndarray:
     """x = x0 (zero by default; a (d,) vector for all nodes or (n, d) per node); all else 0."""
     state = np.zeros((n, 6, d))
     if x0 is not None:
@@ -213,6 +252,9 @@ ALGORITHM = AsyncAlgorithm(
     on_message=on_message,
     primal=primal,
     enforces_rate_condition=True,
+    tunables=TUNABLES,
+    supports_time_varying=True,
+    default_rates=lambda edges, n: theory_rates(edges, n),
     reference="Nabli & Oyallon, DADAO, ICML 2023 (arXiv 2208.00779)",
     theory=Theory(
         *async_gossip_counts(),

@@ -52,8 +52,12 @@ class Theory:
     note: str = ""
 
     def communications_per_round(self, s: Setting) -> float:
-        """Expected communications while the network computes n gradients (the authors' table)."""
-        return self.communications_per_time(s) * s.n / self.gradients_per_time(s)
+        """Expected communications while the network computes n gradients (the authors' table);
+        inf for methods that compute no gradients (gossip averaging)."""
+        grads = self.gradients_per_time(s)
+        if grads == 0:
+            return math.inf
+        return self.communications_per_time(s) * s.n / grads
 
     def time_to(self, eps: float, s: Setting) -> float:
         """Predicted time for dist_to_opt to fall to eps x its start: ln(1/eps) / rate."""
@@ -68,10 +72,13 @@ class Theory:
         return self.time_to(eps, s) * self.communications_per_time(s)
 
 
-def async_gossip_counts(gradients_per_gossip_event: int = 0):
+def async_gossip_counts(gradients_per_gossip_event: int = 0, gradient_clocks: bool = True):
     """(gradients_per_time, communications_per_time) of a method driven by rate-1 gradient clocks
-    (none when ``gradients_per_gossip_event`` > 0: gradients come with gossip events) and edge
-    clocks of total rate ``total_rate``."""
+    (none when ``gradient_clocks`` is False, e.g. gossip averaging, or when
+    ``gradients_per_gossip_event`` > 0: gradients come with gossip events) and edge clocks of
+    total rate ``total_rate``."""
     if gradients_per_gossip_event:
-        return (lambda s: gradients_per_gossip_event * s.total_rate), (lambda s: s.total_rate)
+        return (lambda s: float(gradients_per_gossip_event * s.total_rate)), (lambda s: s.total_rate)
+    if not gradient_clocks:
+        return (lambda s: 0.0), (lambda s: s.total_rate)
     return (lambda s: float(s.n)), (lambda s: s.total_rate)

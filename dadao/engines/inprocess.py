@@ -22,7 +22,6 @@ import numpy as np
 from dadao import __version__
 from dadao.algorithms import get_algorithm
 from dadao.engines.arguments import RunArguments, check_run_arguments, rate_constants_for
-from dadao.events import PoissonClocks
 from dadao.trace import TraceRecorder, metrics
 
 #: A run is declared diverged when dist_to_opt exceeds this multiple of its starting value (or of
@@ -77,10 +76,10 @@ def compiled_kernels(algo):
                 tau[i] = t
                 flow(sj, t - tau[j], k)
                 tau[j] = t
-                message(si, k, msg_i)
-                message(sj, k, msg_j)
-                on_message(si, k, msg_i, msg_j)
-                on_message(sj, k, msg_j, msg_i)
+                message(si, k, oracle, i, msg_i)
+                message(sj, k, oracle, j, msg_j)
+                on_message(si, k, msg_i, msg_j, c - n)
+                on_message(sj, k, msg_j, msg_i, c - n)
                 n_gossip += 1
         counts[0] += n_grad
         counts[1] += n_gossip
@@ -108,11 +107,12 @@ class InProcessRun:
         self.algo, self.problem, self.k = algo, problem, k
         self.n, self.d = problem.n, problem.dim
         self.edges = args.edges
-        self.state = np.ascontiguousarray(algo.init_state(self.n, self.d, args.x0),
+        self.state = np.ascontiguousarray(algo.init_state(self.n, self.d, args.x0, problem),
                                           dtype=np.float64)
         self.tau = np.zeros(self.n)
         self.counts = np.zeros(2, dtype=np.int64)
-        self.clocks = PoissonClocks(args.seed, args.grad_rates, self.edges, args.edge_rates)
+        # PoissonClocks, or SwitchingClocks on a time-varying graph: edge ids index self.edges
+        self.clocks = args.clocks()
         self.time = 0.0
         self._run_events, self._snapshot = compiled_kernels(algo)
         self._window = {} if events_per_window is None else {"events_per_window": events_per_window}
@@ -161,18 +161,40 @@ class InProcessRun:
         return int(self.counts[1])
 
 
+def run_constants(algo, problem, args: RunArguments, *, force=False, options=None):
+    """(rate condition, constants k) of a run: chi_1, chi_2 of the actual rate Laplacian (worst
+    case over a time-varying list), the per-edge resistances for algorithms that need them, and
+    the user's ``options`` (constant overrides)."""
+    condition = rate_constants_for(algo, problem, args, force=force)
+    extra = {}
+    if algo.needs_resistances:
+        from dadao import graphs
+
+        extra["resistances"] = graphs.effective_resistances(args.edges, args.edge_rates,
+                                                            problem.n)
+    k = algo.constants(problem, condition.chi_1, condition.chi_2, options or None, **extra)
+    return condition, k
+
+
 def simulate(problem, edges, edge_rates, *, algorithm="dadao", t_max, seed=0, log_every=None,
-             grad_rates=None, x0=None, force=False, progress=None, events_per_window=None):
+             grad_rates=None, x0=None, force=False, progress=None, events_per_window=None,
+             options=None, switch_period=None):
     """Run one asynchronous simulation and return its ``Trace``.
 
     Parameters
     ----------
     problem : dadao.problems.Problem
         Local objectives f_i, their L, mu, x* and compiled oracle.
-    edges : int array (E, 2)
-        Edges in the canonical order of ``dadao.graphs.edge_array``.
-    edge_rates : array (E,)
-        Gossip rate of each edge, in activations per unit time.
+    edges : int array (E, 2), or a list of K such arrays
+        Edges in the canonical order of ``dadao.graphs.edge_array``. A list is a time-varying
+        graph (e.g. from ``dadao.graphs.graph_sequence``): graph k is in use on
+        [(m K + k) P, (m K + k + 1) P), P = ``switch_period`` (``dadao.events.SwitchingClocks``).
+        Only algorithms with ``supports_time_varying`` accept one (DADAO, async_sgd,
+        randomized_gossip).
+    edge_rates : array (E,), or a list of K arrays
+        Gossip rate of each edge, in activations per unit time (of a time-varying graph: per
+        unit of time while its graph is in use; DADAO's theory rates are
+        ``dadao.engines.arguments.sequence_theory_rates``).
     algorithm : str or AsyncAlgorithm
     t_max : float
         Horizon, in expected gradient steps per node.
@@ -181,7 +203,8 @@ def simulate(problem, edges, edge_rates, *, algorithm="dadao", t_max, seed=0, lo
     log_every : float
         Sampling period of the metrics (default t_max / 200).
     grad_rates : array (n,), optional
-        Gradient clock rates (default 1 for every node; DADAO's theory assumes 1).
+        Gradient clock rates (default 1 for every node; DADAO's theory assumes 1; 0 for methods
+        without gradient clocks, which refuse any other value).
     x0 : array (d,) or (n, d), optional
         Initial iterate (default 0).
     force : bool
@@ -189,6 +212,13 @@ def simulate(problem, edges, edge_rates, *, algorithm="dadao", t_max, seed=0, lo
         divergence is watched for in every run.
     progress : callable(t, events, dist_to_opt), optional
         Called at every sample.
+    options : dict, optional
+        Overrides of the algorithm's tunable constants, {name: number} (``[algorithm]`` keys of
+        a config); refused with ``OptionError`` for names outside ``algorithm.tunables``.
+        Recorded in the metadata as "options".
+    switch_period : float, optional
+        Time-varying graphs only: how long each graph is used (default 1 / max_k chi_1[Lbar_k],
+        as in the authors' code).
 
     Raises ``RunArgumentError`` (a ValueError naming the argument) for unusable arguments and
     ``dadao.rates.RateError`` for rates that break the algorithm's condition.
@@ -196,11 +226,11 @@ def simulate(problem, edges, edge_rates, *, algorithm="dadao", t_max, seed=0, lo
     algo = get_algorithm(algorithm) if isinstance(algorithm, str) else algorithm
     n = problem.n
     args = check_run_arguments(problem, edges, edge_rates, grad_rates=grad_rates, x0=x0,
-                               t_max=t_max, log_every=log_every, seed=seed)
+                               t_max=t_max, log_every=log_every, seed=seed, algo=algo,
+                               switch_period=switch_period)
     t_max, log_every = args.t_max, args.log_every
-    condition = rate_constants_for(algo, problem, args, force=force)
+    condition, k = run_constants(algo, problem, args, force=force, options=options)
     chi_1, chi_2 = condition.chi_1, condition.chi_2
-    k = algo.constants(problem, chi_1, chi_2)
     run = InProcessRun(algo, problem, args, k, events_per_window=events_per_window)
 
     grid = np.arange(1, int(math.floor(t_max / log_every + 1e-9)) + 1) * log_every
@@ -264,9 +294,15 @@ def simulate(problem, edges, edge_rates, *, algorithm="dadao", t_max, seed=0, lo
         "chi_1": float(chi_1),
         "chi_2": float(chi_2),
         "rate_condition": {"product": condition.product, "satisfied": condition.satisfied},
-        "total_gossip_rate": float(args.edge_rates.sum()),
+        "total_gossip_rate": float(condition.total),  # time-varying: mean over the graphs
         "total_gradient_rate": float(args.grad_rates.sum()),
-        "constants": {name: float(v) for name, v in k._asdict().items()},
+        "constants": {name: float(v) for name, v in k._asdict().items() if np.ndim(v) == 0},
+        "options": dict(options or {}),
+        "time_varying": None if not args.time_varying else {
+            "graphs": len(args.graph_offsets) - 1,
+            "switch_period": args.switch_period,
+            "edges_per_graph": np.diff(args.graph_offsets).tolist(),
+        },
         "versions": versions(),
     }
     return recorder.trace(meta, final_x=X)
