@@ -58,6 +58,24 @@ def test_continuized_reaches_1e_minus_8_within_its_predicted_time(family):
     assert meta["constants"]["eta"] == pytest.approx(algo.theory.rate(s))
 
 
+def test_continuized_is_valid_at_any_total_rate():
+    """Constants from the actual rate Laplacian: rates divided by 8 give the same run, 8 times
+    slower (the same seed draws the same exponentials, divided by the rates), so the same
+    iterates and the same gradient and communication counts."""
+    G = graphs.make_graph("grid_2d", N)
+    edges = graphs.edge_array(G)
+    problem = problems.quadratic(N, 3, kappa=10.0, seed=0)
+    lam = get_algorithm("continuized").default_rates(edges, N)
+    fast = simulate(problem, edges, lam, algorithm="continuized", t_max=50.0, seed=3,
+                    log_every=5.0)
+    slow = simulate(problem, edges, lam / 8, algorithm="continuized", t_max=400.0, seed=3,
+                    log_every=40.0)
+    assert slow.meta["constants"]["eta"] == pytest.approx(fast.meta["constants"]["eta"] / 8)
+    np.testing.assert_array_equal(slow["gradients"], fast["gradients"])
+    np.testing.assert_allclose(slow["dist_to_opt"], fast["dist_to_opt"], rtol=1e-8)
+    assert fast["dist_to_opt"][-1] < 1e-3 * fast["dist_to_opt"][0]
+
+
 def test_continuized_constants_follow_algorithms_md():
     """Star n = 16 at total rate 1 (Lp = L_G/|E|): chi_1 = 15, chi_2 = 7.5, every R_ij = 15
     (a tree edge has resistance 1 in L_G), so mu_g = 1/15 and RP = 2 chi_2 = 15."""

@@ -151,8 +151,10 @@ ALGORITHM = AsyncAlgorithm(
         *async_gossip_counts(gradients_per_gossip_event=2),
         # the continuized Lyapunov function decays like exp(-eta t)
         rate=lambda s: math.sqrt(1.0 / (2.0 * s.chi_1 * s.chi_2)) * math.sqrt(s.mu / s.L),
-        gradients="O(|E|-rate x time), 2 conjugate gradients per activation",
-        communications="O(sqrt(chi_1 chi_2) sqrt(kappa) log(1/eps)) time units",
+        # time to eps is ln(1/eps)/eta and eta grows like the total rate T, so the counts do not
+        # depend on T: 2 T ln(1/eps)/eta = 2 sqrt(2 chi_1 chi_2) sqrt(kappa) ln(1/eps), chi's of Lbar
+        gradients="2 sqrt(2 chi_1[Lbar] chi_2[Lbar]) sqrt(kappa) ln(1/eps), at any total rate",
+        communications="sqrt(2 chi_1[Lbar] chi_2[Lbar]) sqrt(kappa) ln(1/eps), at any total rate",
         note="dual method: quadratic and least-squares problems only; no gradient clocks",
     ),
     tunables=TUNABLES,

@@ -23,6 +23,12 @@ beta = 1/2, beta_t = 2 chi_1[Lambda] sqrt(L/nu), chi_1 of the actual rate Laplac
 conserve sum_i z_i and sum_i zt_i, which start at 0.
 
 Rates must satisfy chi_1[Lambda] chi_2[Lambda] <= 1/2 (see ``dadao.rates``).
+
+Overrides (``[algorithm] gamma = 0.1``): any of ``TUNABLES`` (the paper's constants); the derived
+constants of the closed-form flow (l1, l2, omega, P(l1), P(l2)) are recomputed, and overrides that
+make the flow invalid are refused. Time-varying graphs (a list of K graphs): chi_1 in beta_t is
+the worst case over the list, and the engine uses graph floor(t chi_1[Lbar]) mod K
+(``dadao.events.SwitchingClocks``), as the authors' code.
 """
 
 from __future__ import annotations
