@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import math
 import platform
+from collections.abc import Mapping
 import time as wallclock
 
 import numba
@@ -21,7 +22,8 @@ import numpy as np
 
 from dadao import __version__
 from dadao.algorithms import get_algorithm
-from dadao.engines.arguments import RunArguments, check_run_arguments, rate_constants_for
+from dadao.engines.arguments import (RunArgumentError, RunArguments, check_run_arguments,
+                                     rate_constants_for)
 from dadao.trace import TraceRecorder, metrics
 
 #: A run is declared diverged when dist_to_opt exceeds this multiple of its starting value (or of
@@ -206,7 +208,8 @@ def simulate(problem, edges, edge_rates, *, algorithm="dadao", t_max, seed=0, lo
         Gradient clock rates (default 1 for every node; DADAO's theory assumes 1; 0 for methods
         without gradient clocks, which refuse any other value).
     x0 : array (d,) or (n, d), optional
-        Initial iterate (default 0).
+        Initial iterate (default 0); refused by methods that start elsewhere (gossip averaging
+        starts every node at its a_i, Continuized at the dual point 0).
     force : bool
         Run even if the rates break the algorithm's rate condition (a RuntimeWarning is emitted);
         divergence is watched for in every run.
@@ -225,6 +228,9 @@ def simulate(problem, edges, edge_rates, *, algorithm="dadao", t_max, seed=0, lo
     """
     algo = get_algorithm(algorithm) if isinstance(algorithm, str) else algorithm
     n = problem.n
+    if options is not None and not isinstance(options, Mapping):
+        raise RunArgumentError(f"options: must be a mapping {{name: number}} of constant "
+                               f"overrides, got {type(options).__name__}")
     args = check_run_arguments(problem, edges, edge_rates, grad_rates=grad_rates, x0=x0,
                                t_max=t_max, log_every=log_every, seed=seed, algo=algo,
                                switch_period=switch_period)
