@@ -157,9 +157,12 @@ def cmd_run(args) -> int:
     out = rundir.RunDirectory(path, exp.config, ["dadao"] + args.argv)
     algorithm = derived.pop("algorithm")
     out.start({**derived, "seed": exp.config["run"]["seed"], "algorithm": algorithm["name"],
-               "constants": algorithm["constants"], "t_max": exp.config["run"]["t_max"]})
-    print(f"{path}: {exp.algorithm.name} on {exp.config['graph']['family']} "
-          f"(n = {exp.problem.n}, |E| = {len(exp.edges)}), {exp.problem.name} "
+               "synchronous": algorithm["synchronous"], "constants": algorithm["constants"],
+               "options": algorithm["options"], "t_max": exp.config["run"]["t_max"]})
+    g = derived["graph"]
+    shape = f"{g['graphs']} graphs, " if g.get("graphs") else ""
+    print(f"{path}: {exp.algorithm.name} on {g['family']} ({shape}n = {g['n']}, "
+          f"|E| = {g['edges']:g}), {exp.problem.name} "
           f"d = {exp.problem.dim}, t_max = {exp.config['run']['t_max']:g}", flush=True)
     from dadao.report.figures import write_run_figures
 

@@ -80,6 +80,9 @@ SCHEMA: dict[str, tuple[str | None, dict[str, Field], dict[str, dict[str, Field]
             "family": _f("str", REQUIRED, "graph family, or \"file\" to read an edge list",
                          choices=graphs.FAMILIES + ("file",)),
             "n": _f("int", REQUIRED, "number of nodes (not with family = \"file\")", minimum=2),
+            "time_varying": _f("int", 0, "K >= 2: a time-varying graph of K graphs of the "
+                               "family (random families; graph k's seed spawned from graph.seed)",
+                               minimum=0),
         },
         {
             "file": {"path": _f("path", REQUIRED, "edge list: one \"u v\" per line, # comments")},
@@ -141,9 +144,11 @@ SCHEMA: dict[str, tuple[str | None, dict[str, Field], dict[str, dict[str, Field]
     ),
     "rates": (
         "kind",
-        {"kind": _f("str", "theory", "edge gossip rates",
-                    choices=("theory", "uniform", "explicit"))},
+        {"kind": _f("str", "auto", "edge gossip rates (asynchronous methods); auto: the "
+                    "method's own (DADAO: theory)",
+                    choices=("auto", "theory", "uniform", "explicit"))},
         {
+            "auto": {},
             "theory": {},
             "uniform": {"total": _f("float", REQUIRED, "sum of the edge rates", minimum=0,
                                     exclusive_minimum=True)},
@@ -158,13 +163,19 @@ SCHEMA: dict[str, tuple[str | None, dict[str, Field], dict[str, dict[str, Field]
             "log_every": _f("float", AUTO, "sampling period of the metrics (auto: t_max/200)",
                             minimum=0, exclusive_minimum=True, auto=True),
             "seed": _f("int", 0, "seed of the event schedule (Poisson clocks)", minimum=0),
-            "engine": _f("str", "inprocess", "engine", choices=("inprocess",)),
+            "engine": _f("str", "inprocess", "engine (one process; synchronous methods run in "
+                         "rounds)", choices=("inprocess",)),
             "force": _f("bool", False, "run even when the rates break the algorithm's "
                         "condition (warns; divergence is watched)"),
         },
         {},
     ),
 }
+
+#: [graph] key only with time_varying >= 2
+SWITCH_PERIOD = _f("float", AUTO, "how long each graph of a time-varying list is used (auto: "
+                   "1 / max_k chi_1 of the unit-rate Laplacians, as the authors' code)",
+                   minimum=0, exclusive_minimum=True, auto=True)
 
 #: the algorithm's own keys: any name in its ``tunables`` (a finite number)
 ALGORITHM_CONSTANT = _f("float", REQUIRED, "override of one of the method's constants")
@@ -247,6 +258,9 @@ def validate(raw: dict, source: str = "config", base_dir: str = ".") -> dict:
             if "n" in body:
                 raise ConfigError(source, "graph.n", "not used with family = \"file\" (the file "
                                   "gives the nodes); remove it")
+        if section == "graph" and isinstance(body.get("time_varying"), int) and \
+                body["time_varying"] >= 2:
+            fields["switch_period"] = SWITCH_PERIOD
         extra = {k: v for k, v in body.items() if k not in fields}
         if section == "algorithm":
             extra = _algorithm_constants(source, sel_value, extra)
@@ -387,6 +401,7 @@ def reference_markdown() -> str:
         for value, fields in variants.items():
             for key, spec in fields.items():
                 row(section, key, spec, f"{selector} = \"{value}\"")
+    row("graph", "switch_period", SWITCH_PERIOD, "time_varying >= 2")
     lines.append("| `algorithm.<constant>` | number | the theory value | override of one of the "
                  "method's tunable constants (`dadao graph` and meta.json list them) |")
     return "\n".join(lines)

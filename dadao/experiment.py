@@ -2,12 +2,13 @@
 
     cfg = config.load("configs/quickstart.toml")
     exp = experiment.build(cfg, source="configs/quickstart.toml")
-    exp.constants()          # what `dadao run --dry-run` prints
+    exp.constants()          # what `dadao run --dry-run` prints and meta.json records
     trace = exp.run(progress=...)
 
 Every library error a config can cause (a graph a family cannot take, a problem without a
-conjugate, rates that break the algorithm's condition, ...) becomes a ConfigError naming the file
-and the section, so the CLI can print one line and exit 2.
+conjugate, rates that break the algorithm's condition, a method that refuses time-varying graphs,
+...) becomes a ConfigError naming the file and the field, so the CLI prints one line and exits 2.
+The constants shown by ``constants`` are computed by the same engine functions the run uses.
 """
 
 from __future__ import annotations
@@ -18,102 +19,201 @@ from dataclasses import dataclass
 import networkx as nx
 import numpy as np
 
-from dadao import graphs, problems, rates
+from dadao import api, graphs, problems, rates
 from dadao.algorithms import get_algorithm
-from dadao.algorithms.theory import Setting
+from dadao.algorithms.base import OptionError
 from dadao.config import AUTO, ConfigError
-from dadao.engines import inprocess
 from dadao.engines.arguments import RunArgumentError, check_run_arguments
 
 
 @dataclass
 class Experiment:
-    """One run's graph, rates, problem and algorithm, with the resolved config that made them."""
+    """One run's graph(s), rates, problem and algorithm, with the resolved config that made
+    them. ``graph`` is a list for a time-varying graph; ``edge_rates`` is None for synchronous
+    methods (every round activates every edge)."""
 
     config: dict
     source: str
-    graph: nx.Graph
-    edges: np.ndarray
-    edge_rates: np.ndarray
+    graph: nx.Graph | list
     problem: problems.Problem
     algorithm: object
+    edge_rates: np.ndarray | list | None
 
-    def rate_condition(self) -> rates.RateCondition:
-        """chi_1, chi_2 of the rate Laplacian in use (memoised in dadao.rates)."""
-        return rates.check_rate_condition(self.edges, self.edge_rates, self.problem.n)
+    @property
+    def synchronous(self) -> bool:
+        return api.is_synchronous(self.algorithm)
 
-    def setting(self) -> Setting:
-        c = self.rate_condition()
-        return Setting(n=self.problem.n, edges=len(self.edges), mu=self.problem.mu,
-                       L=self.problem.L, chi=graphs.graph_chi(self.graph), chi_1=c.chi_1,
-                       chi_2=c.chi_2, total_rate=float(self.edge_rates.sum()))
+    @property
+    def graphs(self) -> list[nx.Graph]:
+        return self.graph if isinstance(self.graph, list) else [self.graph]
+
+    @property
+    def edges(self):
+        e = [graphs.edge_array(G) for G in self.graphs]
+        return e if isinstance(self.graph, list) else e[0]
+
+    def _options(self) -> dict:
+        return {k: v for k, v in self.config["algorithm"].items() if k != "name"}
+
+    def _engine_kwargs(self) -> dict:
+        run = self.config["run"]
+        kw = {"log_every": run["log_every"], "options": self._options() or None}
+        if not self.synchronous:
+            kw["force"] = run["force"]
+            if isinstance(self.graph, list):
+                period = self.config["graph"]["switch_period"]
+                kw["switch_period"] = None if period == AUTO else period
+        return kw
+
+    def prepare(self):
+        """(constants k, graph section, rates section) exactly as the engine will compute them."""
+        run = self.config["run"]
+        chi = max(graphs.graph_chi(G) for G in self.graphs)
+        n_edges = [G.number_of_edges() for G in self.graphs]
+        graph_info = {"family": self.config["graph"]["family"], "n": self.problem.n,
+                      "edges": n_edges[0] if len(n_edges) == 1 else float(np.mean(n_edges)),
+                      "chi": chi}
+        if self.synchronous:
+            from dadao.gossip import Network
+
+            check_run_arguments(self.problem, graphs.edge_array(self.graphs[0]),
+                                np.zeros(self.graphs[0].number_of_edges()), t_max=run["t_max"],
+                                log_every=run["log_every"], seed=run["seed"])
+            network = Network(self.graph)
+            self.algorithm.check_network(network)
+            k = self.algorithm.constants(self.problem, network, self._options() or None)
+            graph_info.update(chi_1=None, chi_2=None)
+            return k, graph_info, {"kind": "synchronous", "total": None}
+        from dadao.engines.inprocess import run_constants
+
+        args = check_run_arguments(self.problem, self.edges, self.edge_rates, t_max=run["t_max"],
+                                   log_every=run["log_every"], seed=run["seed"],
+                                   algo=self.algorithm,
+                                   switch_period=self._engine_kwargs().get("switch_period"))
+        cond, k = run_constants(self.algorithm, self.problem, args, force=run["force"],
+                                options=self._options() or None)
+        graph_info.update(chi_1=cond.chi_1, chi_2=cond.chi_2)
+        if args.time_varying:
+            graph_info.update(graphs=len(self.graphs), switch_period=args.switch_period)
+        lam = np.concatenate(self.edge_rates) if isinstance(self.edge_rates, list) \
+            else self.edge_rates
+        rate_info = {"kind": self.config["rates"]["kind"], "total": cond.total,
+                     "min": float(lam.min()), "max": float(lam.max()),
+                     "chi_1_chi_2": cond.product, "condition_satisfied": cond.satisfied}
+        return k, graph_info, rate_info
 
     def constants(self) -> dict:
-        """Everything derived before running: graph, rates, problem and step constants."""
-        cond = self.rate_condition()
-        s = self.setting()
-        k = self.algorithm.constants(self.problem, cond.chi_1, cond.chi_2,
-                                     **self._overrides_kw())
+        """Everything derived before running: graph, rates, problem, step constants, theory."""
+        try:
+            k, graph_info, rate_info = self.prepare()
+        except (RunArgumentError, OptionError, ValueError) as exc:
+            raise _config_error(self.source, exc) from None
+        s = self.setting(graph_info, rate_info)
         theory = self.algorithm.theory
         return {
-            "graph": {"family": self.config["graph"]["family"], "n": s.n, "edges": s.edges,
-                      "chi": s.chi, "chi_1": cond.chi_1, "chi_2": cond.chi_2},
-            "rates": {"kind": self.config["rates"]["kind"], "total": s.total_rate,
-                      "min": float(self.edge_rates.min()), "max": float(self.edge_rates.max()),
-                      "chi_1_chi_2": cond.product, "condition_satisfied": cond.satisfied},
+            "graph": graph_info,
+            "rates": rate_info,
             "problem": {"kind": self.config["problem"]["kind"], "name": self.problem.name,
                         "dim": self.problem.dim, "L": self.problem.L, "mu": self.problem.mu,
                         "kappa": self.problem.kappa},
             "algorithm": {"name": self.algorithm.name,
-                          "constants": {f: float(v) for f, v in k._asdict().items()}},
-            "theory": None if theory is None else {
-                "communications_per_round": theory.communications_per_round(s),
-                "time_to_1e-8": theory.time_to(1e-8, s),
-            },
+                          "synchronous": self.synchronous,
+                          "constants": {f: float(v) for f, v in k._asdict().items()
+                                        if np.ndim(v) == 0},
+                          "options": self._options()},
+            "theory": None if theory is None else _theory(theory, s),
         }
 
-    def _overrides_kw(self) -> dict:
-        overrides = {k: v for k, v in self.config["algorithm"].items() if k != "name"}
-        return {"overrides": overrides} if overrides else {}
+    def setting(self, graph_info, rate_info):
+        from dadao.algorithms.theory import Setting
+
+        nan = float("nan")
+        return Setting(n=self.problem.n, edges=graph_info["edges"], mu=self.problem.mu,
+                       L=self.problem.L, chi=graph_info["chi"],
+                       chi_1=graph_info["chi_1"] if graph_info["chi_1"] is not None else nan,
+                       chi_2=graph_info["chi_2"] if graph_info["chi_2"] is not None else nan,
+                       total_rate=rate_info["total"] if rate_info["total"] is not None else nan)
 
     def run(self, *, progress=None):
-        """Simulate to run.t_max; returns the engine's Trace (status completed | diverged |
+        """Simulate to run.t_max; the engine's Trace (status completed | diverged |
         interrupted)."""
         run = self.config["run"]
+        rates_arg = "auto" if self.synchronous else self.edge_rates
         try:
-            return inprocess.simulate(
-                self.problem, self.edges, self.edge_rates, algorithm=self.algorithm,
-                t_max=run["t_max"], seed=run["seed"], log_every=run["log_every"],
-                force=run["force"], progress=progress, **self._overrides_kw())
-        except RunArgumentError as exc:
-            raise ConfigError(self.source, "run", str(exc)) from None
-        except rates.RateError as exc:
-            raise ConfigError(self.source, "rates", _rate_hint(str(exc))) from None
+            return api.simulate(self.graph, self.problem, rates=rates_arg,
+                                algorithm=self.algorithm, t_max=run["t_max"], seed=run["seed"],
+                                progress=progress, **self._engine_kwargs())
+        except (RunArgumentError, OptionError, rates.RateError) as exc:
+            raise _config_error(self.source, exc) from None
 
 
-def _rate_hint(message: str) -> str:
-    return message + " (or set run.force = true to run anyway)"
+def _theory(theory, s) -> dict:
+    out = {"communications_per_round": theory.communications_per_round(s),
+           "gradients_per_time": theory.gradients_per_time(s),
+           "communications_per_time": theory.communications_per_time(s)}
+    if theory.rate is not None:
+        out["rate"] = theory.rate(s)
+        out["time_to_1e-8"] = theory.time_to(1e-8, s)
+    return out
 
 
-def build_graph(gcfg: dict, source: str) -> nx.Graph:
+def _config_error(source: str, exc: Exception) -> ConfigError:
+    """A library error as a config error: its first word names the argument when it can."""
+    text = str(exc)
+    if isinstance(exc, rates.RateError):
+        return ConfigError(source, "rates", text + " (or set run.force = true to run anyway)")
+    head, sep, rest = text.partition(":")
+    fields = {"t_max": "run.t_max", "log_every": "run.log_every", "seed": "run.seed",
+              "switch_period": "graph.switch_period", "edges": "graph",
+              "edge_rates": "rates", "x0": "run"}
+    if sep and head.startswith(("problem.", "algorithm.", "graph.", "rates.", "run.")):
+        return ConfigError(source, "", text)
+    if sep and head in fields:
+        return ConfigError(source, fields[head], rest.strip())
+    return ConfigError(source, "", text)
+
+
+def build_graph(gcfg: dict, source: str):
+    """The graph, or the list of graphs of a time-varying config."""
+    K = gcfg.get("time_varying", 0)
     try:
         if gcfg["family"] == "file":
+            if K >= 2:
+                raise ConfigError(source, "graph.time_varying", "needs a random family, not a "
+                                  "file (a file gives one graph)")
             return graphs.load_edge_list(gcfg["path"])
-        params = {k: v for k, v in gcfg.items() if k not in ("family", "n") and v != AUTO}
+        params = {k: v for k, v in gcfg.items()
+                  if k not in ("family", "n", "time_varying", "switch_period") and v != AUTO}
         seed = params.pop("seed", None)
+        if K >= 2:
+            if gcfg["family"] not in ("erdos_renyi", "random_geometric"):
+                raise ConfigError(source, "graph.time_varying", f"needs a random family "
+                                  f"(erdos_renyi or random_geometric): {gcfg['family']} would "
+                                  f"give {K} copies of one graph")
+            return graphs.graph_sequence(gcfg["family"], gcfg["n"], K, seed=seed, **params)
         return graphs.make_graph(gcfg["family"], gcfg["n"], seed=seed, **params)
     except graphs.GraphError as exc:
         field = "graph.path" if gcfg["family"] == "file" else "graph"
         raise ConfigError(source, field, str(exc)) from None
 
 
-def build_rates(rcfg: dict, edges: np.ndarray, n: int, source: str) -> np.ndarray:
+def build_rates(rcfg: dict, graph, algorithm, source: str):
+    """Per-edge rates (a list for a time-varying graph), or None for synchronous methods."""
+    if api.is_synchronous(algorithm):
+        if rcfg["kind"] != "auto":
+            raise ConfigError(source, "rates.kind", f"{algorithm.name} is synchronous: every "
+                              f"round activates every edge, so it takes no edge rates; remove "
+                              f"[rates] or set kind = \"auto\"")
+        return None
     try:
-        if rcfg["kind"] == "theory":
-            return rates.theory_rates(edges, n)
+        if rcfg["kind"] in ("auto", "theory"):
+            return api.edge_rates_for(graph, rcfg["kind"], algorithm)
         if rcfg["kind"] == "uniform":
-            return rates.uniform_rates(edges, rcfg["total"])
-        return rates.load_rates_csv(rcfg["path"], edges)
+            return api.edge_rates_for(graph, rcfg["total"], algorithm)
+        if isinstance(graph, list):
+            raise ConfigError(source, "rates.kind", "explicit rates need a static graph "
+                              "(graph.time_varying = 0)")
+        return rates.load_rates_csv(rcfg["path"], graphs.edge_array(graph))
     except rates.RateError as exc:
         raise ConfigError(source, f"rates.{'path' if rcfg['kind'] == 'explicit' else 'kind'}",
                           str(exc)) from None
@@ -125,35 +225,36 @@ def build_problem(pcfg: dict, n: int, source: str) -> problems.Problem:
     try:
         return problems.make_problem(pcfg["kind"], n, seed=seed, **params)
     except problems.ProblemError as exc:
-        text = str(exc)
-        # ProblemError lines already start with the field ("problem.reg: ...")
-        raise ConfigError(source, "" if text.startswith("problem.") else "problem",
-                          text) from None
+        raise _config_error(source, exc) from None
 
 
 def build(cfg: dict, source: str = "config") -> Experiment:
-    """Build the run described by a validated config; the returned ``config`` has the problem's
-    resolved parameters (form, reg, ...) written in place of "auto"."""
+    """Build the run described by a validated config, and check everything a run would check.
+
+    The returned ``config`` has the computed values written in place of "auto" (the problem's
+    form and reg, a time-varying graph's switch period), so it rebuilds the same run.
+    """
     cfg = copy.deepcopy(cfg)
-    G = build_graph(cfg["graph"], source)
-    n = G.number_of_nodes()
-    edges = graphs.edge_array(G)
+    graph = build_graph(cfg["graph"], source)
+    n = (graph[0] if isinstance(graph, list) else graph).number_of_nodes()
     problem = build_problem(cfg["problem"], n, source)
     for key, value in problem.params.items():
         if key in cfg["problem"] and cfg["problem"][key] == AUTO:
             cfg["problem"][key] = value
-    edge_rates = build_rates(cfg["rates"], edges, n, source)
     algorithm = get_algorithm(cfg["algorithm"]["name"])
-    run = cfg["run"]
+    if api.is_synchronous(algorithm):
+        try:
+            algorithm.check_problem(problem)
+        except problems.ProblemError as exc:
+            raise _config_error(source, exc) from None
+    edge_rates = build_rates(cfg["rates"], graph, algorithm, source)
+    exp = Experiment(cfg, source, graph, problem, algorithm, edge_rates)
     try:
-        check_run_arguments(problem, edges, edge_rates, t_max=run["t_max"],
-                            log_every=run["log_every"], seed=run["seed"])
-    except RunArgumentError as exc:
-        raise ConfigError(source, f"run.{str(exc).split(':', 1)[0]}",
-                          str(exc).split(":", 1)[1].strip()) from None
-    exp = Experiment(cfg, source, G, edges, edge_rates, problem, algorithm)
-    if algorithm.enforces_rate_condition and not cfg["run"]["force"]:
-        cond = exp.rate_condition()
-        if not cond.satisfied:
-            raise ConfigError(source, "rates", _rate_hint(cond.describe()))
+        _, graph_info, _ = exp.prepare()
+    except rates.RateError as exc:
+        raise _config_error(source, exc) from None
+    except (RunArgumentError, OptionError, ValueError) as exc:
+        raise _config_error(source, exc) from None
+    if cfg["graph"].get("switch_period") == AUTO:
+        cfg["graph"]["switch_period"] = graph_info["switch_period"]
     return exp

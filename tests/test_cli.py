@@ -296,3 +296,80 @@ def test_plot_overlays_runs(capsys, tmp_path):
     assert out_png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     line = user_error(["plot", str(tmp_path)], capsys, tmp_path)
     assert "no meta.json: not a run directory" in line
+
+
+# --- every method by name, overrides, time-varying graphs ----------------------------------------
+
+def _method_config(tmp_path, name):
+    from dadao.algorithms import get_algorithm
+
+    algo = get_algorithm(name)
+    kind = "averaging" if name in ("randomized_gossip", "accelerated_gossip") else "least_squares"
+    text = SMALL.replace('kind = "least_squares"', f'kind = "{kind}"')
+    if kind == "averaging":
+        text = text.replace("samples_per_node = 20\n", "")
+    return write(tmp_path, text.replace("[run]", f'[algorithm]\nname = "{name}"\n[run]')), algo
+
+
+def test_every_method_runs_by_name(capsys, tmp_path):
+    from dadao.algorithms import names
+
+    for name in names():
+        path, algo = _method_config(tmp_path, name)
+        code, out, err = run(["run", path, "--set", "run.t_max=40", "--out",
+                              str(tmp_path / name)], capsys)
+        assert code == 0, (name, err)
+        meta = json.loads((tmp_path / name / "meta.json").read_text())
+        trace, _ = rundir.read_run(str(tmp_path / name))
+        assert meta["algorithm"] == name and meta["status"] == "completed"
+        assert trace["dist_to_opt"][-1] < trace["dist_to_opt"][0], name
+        assert meta["synchronous"] == hasattr(algo, "step")
+        assert meta["theory"]["communications_per_round"] > 0
+
+
+def test_overrides_reach_the_constants_and_the_run(capsys, tmp_path):
+    cfg_path = write(tmp_path, SMALL)
+    code, out, err = run(["run", cfg_path, "--set", "algorithm.gamma=0.01", "--dry-run"], capsys)
+    assert code == 0, err
+    assert re.search(r"constants\.gamma\s+0\.01\n", out)
+    code, _, err = run(["run", cfg_path, "--set", "algorithm.gamma=0.01", "--out",
+                        str(tmp_path / "o")], capsys)
+    assert code == 0, err
+    meta = json.loads((tmp_path / "o" / "meta.json").read_text())
+    assert meta["constants"]["gamma"] == 0.01 and meta["options"] == {"gamma": 0.01}
+    assert config.load(str(tmp_path / "o" / "config.toml"))["algorithm"]["gamma"] == 0.01
+    default = tmp_path / "d"
+    assert run(["run", cfg_path, "--out", str(default)], capsys)[0] == 0
+    assert (tmp_path / "o" / "trace.csv").read_text() != (default / "trace.csv").read_text()
+
+
+def test_method_mistakes(capsys, tmp_path):
+    cfg_path = write(tmp_path, SMALL)
+    line = user_error(["run", cfg_path, "--set", "algorithm.gama=0.1"], capsys, tmp_path)
+    assert re.search(r"algorithm.gama: dadao has no such constant; did you mean 'gamma'", line)
+    line = user_error(["run", cfg_path, "--set", "algorithm.theta=1e-9"], capsys, tmp_path)
+    assert line.startswith(f"dadao run: error: {cfg_path}: algorithm.theta: ")
+    line = user_error(["run", cfg_path, "--set", "algorithm.name=msda", "--set",
+                       "problem.kind=logistic"], capsys, tmp_path)
+    assert "problem.kind: msda needs the conjugate gradient" in line
+    line = user_error(["run", cfg_path, "--set", "algorithm.name=adom_plus", "--set",
+                       "rates.kind=uniform", "--set", "rates.total=3.0"], capsys, tmp_path)
+    assert "rates.kind: adom_plus is synchronous" in line
+    line = user_error(["run", cfg_path, "--set", "graph.time_varying=5"], capsys, tmp_path)
+    assert "graph.time_varying: needs a random family" in line
+    line = user_error(["run", cfg_path, "--set", "graph.family=random_geometric", "--set",
+                       "graph.time_varying=5", "--set", "algorithm.name=continuized"],
+                      capsys, tmp_path)
+    assert re.search(r"c.toml: graph: continuized does not support time-varying graphs", line)
+
+
+def test_time_varying_config(capsys, tmp_path):
+    path = os.path.join(ROOT, "configs", "time_varying.toml")
+    code, out, err = run(["run", path, "--out", str(tmp_path / "tv")], capsys)
+    assert code == 0, err
+    meta = json.loads((tmp_path / "tv" / "meta.json").read_text())
+    assert meta["graph"]["graphs"] == 50
+    assert meta["graph"]["chi_1"] * meta["graph"]["chi_2"] == pytest.approx(0.5)
+    resolved = config.load(str(tmp_path / "tv" / "config.toml"))
+    assert resolved["graph"]["switch_period"] == pytest.approx(meta["graph"]["switch_period"])
+    assert meta["run"]["time_varying"]["graphs"] == 50

@@ -34,7 +34,8 @@ def error(raw):
 def test_defaults_are_written_out():
     cfg = config.validate(merged(), "my.toml")
     assert cfg["algorithm"] == {"name": "dadao"}
-    assert cfg["rates"] == {"kind": "theory"}
+    assert cfg["rates"] == {"kind": "auto"}
+    assert cfg["graph"] == {"family": "cycle", "n": 16, "time_varying": 0}
     assert cfg["run"] == {"t_max": 10.0, "log_every": 10.0 / 200, "seed": 0,
                           "engine": "inprocess", "force": False}
     assert cfg["problem"] == {"kind": "least_squares", "seed": 0, "dim": 4,
@@ -104,7 +105,7 @@ def test_load_applies_sets_seed_and_resolves_paths(tmp_path):
     assert cfg["problem"]["dim"] == 3 and cfg["run"]["seed"] == 7
     # changing a selector drops the keys of the old variant
     cfg = config.load(str(path), sets=["graph.family=cycle", "graph.n=5"])
-    assert cfg["graph"] == {"family": "cycle", "n": 5}
+    assert cfg["graph"] == {"family": "cycle", "n": 5, "time_varying": 0}
 
 
 def test_resolved_config_round_trips_through_toml(tmp_path):
