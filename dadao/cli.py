@@ -317,6 +317,7 @@ def graph_report(G, family: str, rates_kind: str) -> dict:
     """Constants of G for `dadao graph` (numbers from dadao.graphs and the algorithms' Theory)."""
     from dadao import algorithms, graphs, rates
     from dadao.algorithms.theory import Setting
+    from dadao.gossip import chebyshev_order, multi_consensus_rounds
 
     n = G.number_of_nodes()
     edges = graphs.edge_array(G)
@@ -325,20 +326,25 @@ def graph_report(G, family: str, rates_kind: str) -> dict:
     shown = graphs.rate_constants(edges, lam, n)
     base = graphs.rate_constants(edges, rates.uniform_rates(edges, len(edges)), n)  # L_G
     chi = base["lambda_max"] / base["lambda_2"]
-    theory_total = float(rates.theory_rates(edges, n).sum())
-    cond = rates.check_rate_condition(edges, rates.theory_rates(edges, n), n)
-    setting = Setting(n=n, edges=len(edges), mu=1.0, L=1.0, chi=chi, chi_1=cond.chi_1,
-                      chi_2=cond.chi_2, total_rate=theory_total)
     per_round = {}
     for name in algorithms.names():
-        theory = getattr(algorithms.get_algorithm(name), "theory", None)
-        if theory is not None:
+        algo = algorithms.get_algorithm(name)
+        theory = getattr(algo, "theory", None)
+        if theory is None:
+            continue
+        # each method with its own default rates (DADAO: theory; Continuized, AD-PSGD: n/2)
+        default = getattr(algo, "default_rates", None)
+        own = default(edges, n) if default is not None else rates.theory_rates(edges, n)
+        cond = rates.check_rate_condition(edges, own, n)
+        setting = Setting(n=n, edges=len(edges), mu=1.0, L=1.0, chi=chi, chi_1=cond.chi_1,
+                          chi_2=cond.chi_2, total_rate=float(own.sum()))
+        if theory.gradients_per_time(setting) > 0:
             per_round[name] = float(theory.communications_per_round(setting))
     return {
         "family": family, "n": n, "edges": len(edges), "chi": chi,
         "lambda_2": base["lambda_2"], "lambda_max": base["lambda_max"],
-        "ceil_chi_ln2": math.ceil(chi * math.log(2) - 1e-9),
-        "floor_sqrt_chi": math.floor(math.sqrt(chi) + 1e-9),
+        "ceil_chi_ln2": multi_consensus_rounds(chi),
+        "floor_sqrt_chi": chebyshev_order(chi),
         "rates": {"kind": rates_kind, "total": float(lam.sum()), "chi_1": shown["chi_1"],
                   "chi_2": shown["chi_2"],
                   "sqrt_2_chi1_chi2": math.sqrt(2 * shown["chi_1"] * shown["chi_2"])},

@@ -19,6 +19,8 @@ from __future__ import annotations
 import datetime as _dt
 import importlib.metadata
 import json
+import math
+import numbers
 import os
 import platform
 import re
@@ -46,14 +48,27 @@ def default_path(config_path: str, cfg: dict, root: str = "runs") -> str:
 
 
 def write_json(path: str, obj) -> None:
-    write_atomic(path, json.dumps(obj, indent=2, sort_keys=False, default=_jsonable) + "\n")
+    """Strict JSON (readable by any parser): inf becomes "inf"/"-inf", nan becomes null."""
+    write_atomic(path, json.dumps(_strict(obj), indent=2, allow_nan=False) + "\n")
 
 
-def _jsonable(value):
-    try:
-        return float(value)
-    except (TypeError, ValueError):
-        return str(value)
+def _strict(value):
+    if isinstance(value, dict):
+        return {str(k): _strict(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_strict(v) for v in value]
+    if isinstance(value, (bool, str, type(None))):
+        return value
+    if isinstance(value, numbers.Integral):
+        return int(value)
+    if isinstance(value, numbers.Real):
+        v = float(value)
+        if math.isnan(v):
+            return None
+        return v if math.isfinite(v) else ("inf" if v > 0 else "-inf")
+    if hasattr(value, "tolist"):
+        return _strict(value.tolist())
+    return str(value)
 
 
 def dependency_versions() -> dict:

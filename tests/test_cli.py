@@ -271,7 +271,12 @@ def test_graph_reproduces_the_test_vectors(capsys):
     assert info["rates"]["chi_1"] == pytest.approx(299) and info["rates"]["chi_2"] == \
         pytest.approx(149.5)
     assert info["ceil_chi_ln2"] == 208 and info["floor_sqrt_chi"] == 17
-    assert info["communications_per_round"]["dadao"] == pytest.approx(299)
+    per_round = info["communications_per_round"]
+    # algorithms.md section 7 (the authors' table); Continuized: one communication per two
+    # gradients under the accounting of section 3.1
+    assert per_round["dadao"] == pytest.approx(299)
+    assert per_round["adom_plus"] == 299 and per_round["adom_plus_mc"] == 62_192
+    assert per_round["msda"] == 5_083 and per_round["continuized"] == pytest.approx(150)
     code, out, _ = run(["graph", "grid_2d", "--n", "16"], capsys)
     assert code == 0 and "11.6569" in out and "40.9706" in out and "8.41" in out
 
