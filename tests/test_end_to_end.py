@@ -66,7 +66,7 @@ def test_user_mistake_is_one_line_and_exit_2(tmp_path):
     assert proc.returncode == 2
     assert proc.stderr.strip().splitlines() == [
         f"dadao run: error: {bad}: graph.nodes: unknown key for graph.family = 'cycle' "
-        f"(keys: family, n)"]
+        f"(keys: family, n, time_varying)"]
     assert proc.stdout == "" and not (tmp_path / "out").exists()
 
 
