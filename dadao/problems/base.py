@@ -250,16 +250,22 @@ def _solve_logistic(problem):
         H = problem.local_hessians(X).sum(axis=0)
         step = scipy.linalg.solve(H, -g, assume_a="pos")
         t = 1.0
-        while True:
+        # Newton decrement^2 = -g.step: once it is below the rounding of f, an Armijo test only
+        # compares noise (and accepts steps too small to matter, stalling the solve above 1e-10):
+        # take the full Newton step, judged by the gradient below.
+        flat = -(g @ step) <= 1e-10 * max(1.0, abs(fx))
+        while not flat:
             x_new = x + t * step
             f_new = problem.f(x_new)
             if f_new <= fx + 1e-4 * t * (g @ step):
                 break
             t *= 0.5
             if t < 1e-12:
-                x_new = x + step  # near the optimum f is flat to rounding: judge by the gradient
-                f_new = problem.f(x_new)
+                flat = True
                 break
+        if flat:  # near the optimum f is flat to rounding: judge the full step by the gradient
+            x_new = x + step
+            f_new = problem.f(x_new)
         g_new = _full_gradient(problem, x_new)
         if np.linalg.norm(g_new) >= gn:
             stalls += 1
