@@ -34,6 +34,16 @@ examples:
   dadao graph my_edges.txt            (an edge-list file: one "u v" per line)
 """
 
+EXAMPLES_RATES = """\
+examples:
+  dadao rates barbell --n 16
+  dadao rates grid_2d --n 64 --method first-order -o grid64_rates.csv
+  dadao rates random_geometric --n 32 --seed 1 --solver clarabel --json
+
+A config uses the result with [rates] kind = "sdp" (computed once, cached by graph and method),
+or with kind = "explicit" and path = "grid64_rates.csv".
+"""
+
 EXAMPLES_PLOT = """\
 examples:
   dadao plot runs/quickstart-*/ -o quickstart.png
@@ -47,6 +57,7 @@ Time is in expected gradient steps per node.
 commands:
   run     run one simulation from a TOML config and write a run directory
   graph   print a graph's constants (chi, chi_1, chi_2) and communications per round
+  rates   optimal per-edge gossip rates (SDP or first-order) against uniform ones
   plot    overlay the convergence of run directories
 
 `dadao COMMAND --help` lists each command's options, with examples.
@@ -98,6 +109,30 @@ def _parser() -> argparse.ArgumentParser:
                         "the paper, default) or DADAO's theory rates (chi_1 chi_2 = 1/2)")
     g.add_argument("--json", action="store_true", help="print JSON instead of a table")
 
+    ra = sub.add_parser("rates", help="optimal per-edge gossip rates", epilog=EXAMPLES_RATES,
+                        formatter_class=fmt,
+                        description="Find the per-edge gossip rates of least total that meet "
+                                    "DADAO's condition chi_1 chi_2 <= 1/2, verified by "
+                                    "eigendecomposition, against theory-scaled uniform rates.")
+    ra.add_argument("family", metavar="FAMILY", help=f"one of {', '.join(FAMILIES)}, or the "
+                                                     "path of an edge-list file")
+    ra.add_argument("--n", type=int, help="number of nodes (required for a family)")
+    ra.add_argument("--param", action="append", default=[], metavar="KEY=VALUE",
+                    help="family parameter (rows, cols, p, radius)")
+    ra.add_argument("--seed", type=int, default=0, help="seed of the random families")
+    ra.add_argument("--method", default="sdp",
+                    choices=("sdp", "sdp-search", "relaxed", "max-connectivity", "first-order"),
+                    help="sdp: the exact program (default); sdp-search: the same by a 1-d "
+                         "search; relaxed: chi_1 + chi_2 <= sqrt(2); max-connectivity: the "
+                         "classical problem, rescaled; first-order: no cone solver, large graphs")
+    ra.add_argument("--solver", choices=("scs", "clarabel", "mosek"),
+                    help="cone solver (default scs; clarabel for accuracy on small graphs)")
+    ra.add_argument("--node-cap", type=float, metavar="RATE",
+                    help="cap on every node's total gossip rate")
+    ra.add_argument("--no-cache", action="store_true", help="solve again even if cached")
+    ra.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    ra.add_argument("-o", "--output", metavar="FILE", help="write the rates as CSV u,v,rate")
+
     pl = sub.add_parser("plot", help="overlay runs", epilog=EXAMPLES_PLOT, formatter_class=fmt,
                         description="Overlay dist_to_opt of run directories, labelled by "
                                     "algorithm and graph.")
@@ -117,7 +152,8 @@ def main(argv=None) -> int:
         _parser().print_help()
         return 2
     try:
-        return {"run": cmd_run, "graph": cmd_graph, "plot": cmd_plot}[args.command](args)
+        return {"run": cmd_run, "graph": cmd_graph, "rates": cmd_rates,
+                "plot": cmd_plot}[args.command](args)
     except UserError as exc:
         print(f"dadao {args.command}: error: {exc}", file=sys.stderr)
         return 2
@@ -276,23 +312,25 @@ def _print_summary(meta: dict, path: str, trace=None) -> None:
 # dadao graph
 
 
-def cmd_graph(args) -> int:
+def _graph_from_args(args):
+    """(graph, label) of `dadao graph` / `dadao rates`: a family with --n, or an edge-list file."""
     from dadao import config, graphs
 
     if os.path.isfile(args.family):
-        G = graphs.load_edge_list(args.family)
-        family = args.family
-    else:
-        if args.n is None:
-            raise UserError("--n: required for a graph family")
-        params = {}
-        for text in args.param:
-            key, sep, value = text.partition("=")
-            if not sep:
-                raise UserError(f"--param: expected KEY=VALUE, got {text!r}")
-            params[key.strip()] = config.parse_set(f"graph.{key.strip()}={value}")[2]
-        G = graphs.make_graph(args.family, args.n, seed=args.seed, **params)
-        family = args.family
+        return graphs.load_edge_list(args.family), args.family
+    if args.n is None:
+        raise UserError("--n: required for a graph family")
+    params = {}
+    for text in args.param:
+        key, sep, value = text.partition("=")
+        if not sep:
+            raise UserError(f"--param: expected KEY=VALUE, got {text!r}")
+        params[key.strip()] = config.parse_set(f"graph.{key.strip()}={value}")[2]
+    return graphs.make_graph(args.family, args.n, seed=args.seed, **params), args.family
+
+
+def cmd_graph(args) -> int:
+    G, family = _graph_from_args(args)
     info = graph_report(G, family, args.rates)
     if args.json:
         print(json.dumps(info, indent=2))
@@ -350,6 +388,50 @@ def graph_report(G, family: str, rates_kind: str) -> dict:
                   "sqrt_2_chi1_chi2": math.sqrt(2 * shown["chi_1"] * shown["chi_2"])},
         "communications_per_round": per_round,
     }
+
+
+# ---------------------------------------------------------------------------------------------
+# dadao rates
+
+
+def cmd_rates(args) -> int:
+    from dadao import graphs, rates
+    from dadao.optimal_rates import optimal_rates, write_rates_csv
+
+    G, family = _graph_from_args(args)
+    if args.output and not os.path.isdir(os.path.dirname(os.path.abspath(args.output))):
+        raise UserError(f"-o {args.output}: folder does not exist")
+    n = G.number_of_nodes()
+    edges = graphs.edge_array(G)
+    result = optimal_rates(edges, n, method=args.method, solver=args.solver,
+                           node_caps=args.node_cap, cache=not args.no_cache)
+    uniform = rates.check_rate_condition(edges, rates.theory_rates(edges, n), n)
+    info = {"family": family, "n": n, "edges": len(edges),
+            "optimal": {**result.summary(), "min_rate": float(result.rates.min()),
+                        "max_rate": float(result.rates.max())},
+            "uniform": {"total": uniform.total, "chi_1": uniform.chi_1, "chi_2": uniform.chi_2,
+                        "product": uniform.product}}
+    if args.output:
+        write_rates_csv(args.output, edges, result.rates)
+        info["written"] = args.output
+    if args.json:
+        from dadao.rundir import _strict
+
+        print(json.dumps(_strict(info), indent=2))
+        return 0
+    o = info["optimal"]
+    print(f"{family}: n = {n}, |E| = {len(edges)}; method {o['method']}"
+          f"{', solver ' + o['solver'] if o['solver'] else ''}: {o['status']} in "
+          f"{o['solve_time_s']:.3g} s{' (cached)' if o['from_cache'] else ''}")
+    print(f"  {'':<24} {'total rate':>12} {'chi_1':>12} {'chi_2':>12} {'chi_1 chi_2':>12}")
+    for name, r in (("theory-scaled uniform", info["uniform"]), ("optimal", o)):
+        print(f"  {name:<24} {r['total']:12.6g} {r['chi_1']:12.6g} {r['chi_2']:12.6g} "
+              f"{r['product']:12.6g}")
+    print(f"  saving: {100 * o['saving']:.2f}% of the communications; optimal rates range over "
+          f"[{o['min_rate']:.4g}, {o['max_rate']:.4g}]")
+    if args.output:
+        print(f"  per-edge rates written to {args.output} (u,v,rate)")
+    return 0
 
 
 # ---------------------------------------------------------------------------------------------

@@ -146,13 +146,23 @@ SCHEMA: dict[str, tuple[str | None, dict[str, Field], dict[str, dict[str, Field]
         "kind",
         {"kind": _f("str", "auto", "edge gossip rates (asynchronous methods); auto: the "
                     "method's own (DADAO: theory)",
-                    choices=("auto", "theory", "uniform", "explicit"))},
+                    choices=("auto", "theory", "uniform", "explicit", "sdp"))},
         {
             "auto": {},
             "theory": {},
             "uniform": {"total": _f("float", REQUIRED, "sum of the edge rates", minimum=0,
                                     exclusive_minimum=True)},
             "explicit": {"path": _f("path", REQUIRED, "CSV with header u,v,rate")},
+            "sdp": {
+                "method": _f("str", "sdp", "optimal rates: least total rate with chi_1 chi_2 "
+                             "<= 1/2 (computed once, cached)",
+                             choices=("sdp", "sdp-search", "relaxed", "max-connectivity",
+                                      "first-order")),
+                "solver": _f("str", AUTO, "cone solver (auto: SCS; none for first-order)",
+                             choices=("scs", "clarabel", "mosek"), auto=True),
+                "node_cap": _f("float", AUTO, "cap on each node's total gossip rate (auto: "
+                               "none)", minimum=0, exclusive_minimum=True, auto=True),
+            },
         },
     ),
     "run": (

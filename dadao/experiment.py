@@ -211,12 +211,30 @@ def build_rates(rcfg: dict, graph, algorithm, source: str):
         if rcfg["kind"] == "uniform":
             return api.edge_rates_for(graph, rcfg["total"], algorithm)
         if isinstance(graph, list):
-            raise ConfigError(source, "rates.kind", "explicit rates need a static graph "
+            raise ConfigError(source, "rates.kind", f"{rcfg['kind']} rates need a static graph "
                               "(graph.time_varying = 0)")
+        if rcfg["kind"] == "sdp":
+            from dadao.optimal_rates import OptimalRatesError
+
+            try:
+                return optimal_rates_for(rcfg, graph).rates
+            except OptimalRatesError as exc:
+                raise ConfigError(source, "rates.method", str(exc)) from None
         return rates.load_rates_csv(rcfg["path"], graphs.edge_array(graph))
     except rates.RateError as exc:
         raise ConfigError(source, f"rates.{'path' if rcfg['kind'] == 'explicit' else 'kind'}",
                           str(exc)) from None
+
+
+def optimal_rates_for(rcfg: dict, graph):
+    """The verified optimal rates of ``[rates] kind = "sdp"`` (cached on disk by graph and
+    method; see dadao.optimal_rates)."""
+    from dadao.optimal_rates import optimal_rates
+
+    return optimal_rates(graphs.edge_array(graph), graph.number_of_nodes(),
+                         method=rcfg["method"],
+                         solver=None if rcfg["solver"] == AUTO else rcfg["solver"],
+                         node_caps=None if rcfg["node_cap"] == AUTO else rcfg["node_cap"])
 
 
 def build_problem(pcfg: dict, n: int, source: str) -> problems.Problem:

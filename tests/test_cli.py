@@ -378,3 +378,48 @@ def test_time_varying_config(capsys, tmp_path):
     resolved = config.load(str(tmp_path / "tv" / "config.toml"))
     assert resolved["graph"]["switch_period"] == pytest.approx(meta["graph"]["switch_period"])
     assert meta["run"]["time_varying"]["graphs"] == 50
+
+
+# --- dadao rates and [rates] kind = "sdp" --------------------------------------------------------
+
+def test_rates_command_and_sdp_configs(capsys, tmp_path, monkeypatch):
+    monkeypatch.setenv("DADAO_CACHE_DIR", str(tmp_path / "cache"))
+    csv_path = tmp_path / "barbell.csv"
+    code, out, err = run(["rates", "barbell", "--n", "16", "--json", "-o", str(csv_path)],
+                         capsys)
+    assert code == 0, err
+    info = json.loads(out)
+    assert info["optimal"]["saving"] >= 0.70  # algorithms.md section 6: 74%
+    assert info["optimal"]["product"] == pytest.approx(0.5, rel=1e-6)
+    assert info["uniform"]["total"] == pytest.approx(126.148, rel=1e-4)
+    rows = csv_path.read_text().splitlines()
+    assert rows[0] == "u,v,rate" and len(rows) == 1 + 57
+    # the written rates drive a run (kind = "explicit"), the same ones as kind = "sdp"
+    base = SMALL.replace('family = "cycle"\nn = 8', 'family = "barbell"\nn = 16')
+    explicit = write(tmp_path, base.replace("[run]", f'[rates]\nkind = "explicit"\npath = '
+                                                    f'"{csv_path}"\n[run]'), "explicit.toml")
+    sdp = write(tmp_path, base.replace("[run]", '[rates]\nkind = "sdp"\n[run]'), "sdp.toml")
+    totals = []
+    for path in (explicit, sdp):
+        out_dir = tmp_path / ("run_" + os.path.basename(path)[:-5])
+        code, out, err = run(["run", path, "--out", str(out_dir)], capsys)
+        assert code == 0, err
+        meta = json.loads((out_dir / "meta.json").read_text())
+        assert meta["status"] == "completed"
+        totals.append(meta["rates"]["total"])
+    assert totals[0] == pytest.approx(totals[1], rel=1e-9)
+    assert totals[1] < 0.3 * 126.148
+    resolved = config.load(str(tmp_path / "run_sdp" / "config.toml"))
+    assert resolved["rates"] == {"kind": "sdp", "method": "sdp", "solver": "auto",
+                                 "node_cap": "auto"}
+
+
+def test_rates_mistakes(capsys, tmp_path):
+    assert "needs n a power of 2" in user_error(["rates", "hypercube", "--n", "12"], capsys,
+                                                tmp_path)
+    line = user_error(["rates", "cycle", "--n", "8", "-o", str(tmp_path / "no" / "r.csv")],
+                      capsys, tmp_path)
+    assert "folder does not exist" in line
+    cfg = write(tmp_path, SMALL.replace("[run]", '[rates]\nkind = "sdp"\nmethod = "sdpp"\n[run]'))
+    line = user_error(["run", cfg], capsys, tmp_path)
+    assert "rates.method: unknown choice 'sdpp'; did you mean 'sdp'" in line
