@@ -101,10 +101,12 @@ def test_ctrl_c_keeps_the_trace_and_says_interrupted(tmp_path):
 def test_help_is_complete():
     proc = dadao("--help")
     assert proc.returncode == 0
-    for word in ("run", "graph", "plot"):
+    for word in ("run", "graph", "rates", "plot"):
         assert word in proc.stdout
     for command, flags in (("run", ("--set", "--seed", "--out", "--engine", "--dry-run")),
                            ("graph", ("--n", "--param", "--rates", "--json")),
+                           ("rates", ("--n", "--method", "--solver", "--node-cap", "--json",
+                                      "-o")),
                            ("plot", ("-o", "--x"))):
         proc = dadao(command, "--help")
         assert proc.returncode == 0
