@@ -97,13 +97,7 @@ def _parser() -> argparse.ArgumentParser:
                        description="Print the constants of a graph family (or an edge-list file)"
                                    " and, for every algorithm, the expected communications per "
                                    "round of n gradients with its default rates.")
-    g.add_argument("family", metavar="FAMILY", help=f"one of {', '.join(FAMILIES)}, or the path "
-                                                    "of an edge-list file")
-    g.add_argument("--n", type=int, help="number of nodes (required for a family)")
-    g.add_argument("--param", action="append", default=[], metavar="KEY=VALUE",
-                   help="family parameter: rows, cols (grids), p (erdos_renyi), radius "
-                        "(random_geometric)")
-    g.add_argument("--seed", type=int, default=0, help="seed of the random families (default 0)")
+    _add_graph_arguments(g)
     g.add_argument("--rates", choices=("uniform", "theory"), default="uniform",
                    help="rates whose chi_1, chi_2 are shown: uniform with total 1 (the Lbar of "
                         "the paper, default) or DADAO's theory rates (chi_1 chi_2 = 1/2)")
@@ -114,12 +108,7 @@ def _parser() -> argparse.ArgumentParser:
                         description="Find the per-edge gossip rates of least total that meet "
                                     "DADAO's condition chi_1 chi_2 <= 1/2, verified by "
                                     "eigendecomposition, against theory-scaled uniform rates.")
-    ra.add_argument("family", metavar="FAMILY", help=f"one of {', '.join(FAMILIES)}, or the "
-                                                     "path of an edge-list file")
-    ra.add_argument("--n", type=int, help="number of nodes (required for a family)")
-    ra.add_argument("--param", action="append", default=[], metavar="KEY=VALUE",
-                    help="family parameter (rows, cols, p, radius)")
-    ra.add_argument("--seed", type=int, default=0, help="seed of the random families")
+    _add_graph_arguments(ra)
     ra.add_argument("--method", default="sdp",
                     choices=("sdp", "sdp-search", "relaxed", "max-connectivity", "first-order"),
                     help="sdp: the exact program (default); sdp-search: the same by a 1-d "
@@ -142,6 +131,19 @@ def _parser() -> argparse.ArgumentParser:
     pl.add_argument("--x", choices=("time", "gradients", "communications"),
                     help="one panel against this axis (default: all three)")
     return p
+
+
+def _add_graph_arguments(p) -> None:
+    """FAMILY --n --param --seed: the graph of `dadao graph` and `dadao rates`."""
+    from dadao.graphs import FAMILIES
+
+    p.add_argument("family", metavar="FAMILY", help=f"one of {', '.join(FAMILIES)}, or the path "
+                                                    "of an edge-list file")
+    p.add_argument("--n", type=int, help="number of nodes (required for a family)")
+    p.add_argument("--param", action="append", default=[], metavar="KEY=VALUE",
+                   help="family parameter: rows, cols (grids), p (erdos_renyi), radius "
+                        "(random_geometric)")
+    p.add_argument("--seed", type=int, default=0, help="seed of the random families (default 0)")
 
 
 def main(argv=None) -> int:
