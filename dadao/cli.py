@@ -70,7 +70,6 @@ class UserError(Exception):
 
 def _parser() -> argparse.ArgumentParser:
     from dadao import __version__
-    from dadao.graphs import FAMILIES
 
     fmt = argparse.RawDescriptionHelpFormatter
     p = argparse.ArgumentParser(prog="dadao", description=DESCRIPTION, formatter_class=fmt)
