@@ -26,7 +26,8 @@ import numba
 import numpy as np
 
 from dadao.algorithms.base import AsyncAlgorithm, apply_overrides
-from dadao.algorithms.randomized_gossip import default_rates, local_minimisers, require_averaging
+from dadao.algorithms.common import (copy_x, exchange_flow, half_n_rates, local_minimisers,
+                                     no_gradient, require_averaging, start_state)
 from dadao.algorithms.theory import Theory, async_gossip_counts
 
 X, XT = range(2)
@@ -50,25 +51,12 @@ def constants(problem, chi_1: float, chi_2: float, overrides: dict | None = None
 @numba.njit(cache=True)
 def flow(s, dt, k):
     """(x, xt) <- expm([[-eta, eta], [eta, -eta]] dt) (x, xt)."""
-    if dt <= 0.0:
-        return
-    f = -math.expm1(-2.0 * k.eta * dt) / 2.0
-    for m in range(s.shape[1]):
-        x, xt = s[0, m], s[1, m]
-        s[0, m] = x + (xt - x) * f
-        s[1, m] = xt + (x - xt) * f
+    exchange_flow(s, X, XT, k.eta, dt)
 
 
-@numba.njit(cache=True)
-def on_gradient(s, k, oracle, i, work):
-    """No gradient clocks (the engine runs this method with every gradient rate at 0)."""
-    return
-
-
-@numba.njit(cache=True)
-def message(s, k, oracle, i, out):
-    """x_i."""
-    out[:] = s[0]
+# no gradient clocks (every gradient rate is 0); the message and the estimate are x_i
+on_gradient = no_gradient
+message = primal = copy_x
 
 
 @numba.njit(cache=True)
@@ -79,16 +67,13 @@ def on_message(s, k, own, peer, e):
         s[0, m] = 0.5 * (own[m] + peer[m])
 
 
-@numba.njit(cache=True)
-def primal(s, k, oracle, i, out):
-    out[:] = s[0]
-
-
 def init_state(n: int, d: int, x0=None, problem=None) -> np.ndarray:
     """x_i = xt_i = a_i (xt = x, else the mean of x is not conserved); x0 is refused."""
-    state = np.zeros((n, 2, d))
-    state[:, X] = state[:, XT] = local_minimisers(problem)
-    return state
+    return start_state(n, 2, d, local_minimisers(problem), rows=(X, XT))
+
+
+#: uniform rates of total n/2, as randomized gossip
+default_rates = half_n_rates
 
 
 ALGORITHM = AsyncAlgorithm(

@@ -28,10 +28,10 @@ import scipy.sparse as sp
 import scipy.sparse.linalg
 
 from dadao.algorithms.base import AsyncAlgorithm, OptionError, apply_overrides
+from dadao.algorithms.common import copy_x, gossip_average, half_n_rates, no_flow, start_state
 from dadao.algorithms.theory import Theory, async_gossip_counts
 from dadao.problems import ProblemError
 from dadao.problems.oracle import QUADRATIC, local_gradient
-from dadao.rates import uniform_rates
 
 STATE_NAMES = ("x",)
 TUNABLES = ("step",)
@@ -52,10 +52,8 @@ def constants(problem, chi_1: float, chi_2: float, overrides: dict | None = None
     return AsyncSgdConstants(**v)
 
 
-@numba.njit(cache=True)
-def flow(s, dt, k):
-    """Nothing moves between events."""
-    return
+#: nothing moves between events
+flow = no_flow
 
 
 @numba.njit(cache=True)
@@ -66,35 +64,18 @@ def on_gradient(s, k, oracle, i, work):
         s[0, m] -= k.step * work[m]
 
 
-@numba.njit(cache=True)
-def message(s, k, oracle, i, out):
-    """x_i."""
-    out[:] = s[0]
-
-
-@numba.njit(cache=True)
-def on_message(s, k, own, peer, e):
-    """x <- (x_own + x_peer) / 2."""
-    for m in range(s.shape[1]):
-        s[0, m] = 0.5 * (own[m] + peer[m])
-
-
-@numba.njit(cache=True)
-def primal(s, k, oracle, i, out):
-    out[:] = s[0]
+# the message and the estimate are x_i; a gossip event averages: x <- (x_own + x_peer) / 2
+message = primal = copy_x
+on_message = gossip_average
 
 
 def init_state(n: int, d: int, x0=None, problem=None) -> np.ndarray:
     """x = x0 (zero by default)."""
-    state = np.zeros((n, 1, d))
-    if x0 is not None:
-        state[:, 0] = np.broadcast_to(np.asarray(x0, dtype=np.float64), (n, d))
-    return state
+    return start_state(n, 1, d, x0)
 
 
-def default_rates(edges, n: int) -> np.ndarray:
-    """Uniform rates of total n/2: one averaging per node per unit time, on average."""
-    return uniform_rates(edges, n / 2.0)
+#: uniform rates of total n/2: one averaging per node per unit time, on average
+default_rates = half_n_rates
 
 
 def stationary_error(problem, edges, edge_rates, step: float, grad_rates=None) -> dict:

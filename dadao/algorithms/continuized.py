@@ -39,10 +39,10 @@ import numba
 import numpy as np
 
 from dadao.algorithms.base import AsyncAlgorithm, apply_overrides
+from dadao.algorithms.common import exchange_flow, half_n_rates, no_gradient
 from dadao.algorithms.theory import Theory, async_gossip_counts
 from dadao.problems import ProblemError
 from dadao.problems.oracle import local_conjugate_gradient
-from dadao.rates import uniform_rates
 
 Y, Z = range(2)
 STATE_NAMES = ("y", "z")
@@ -83,19 +83,11 @@ def constants(problem, chi_1: float, chi_2: float, overrides: dict | None = None
 @numba.njit(cache=True)
 def flow(s, dt, k):
     """(y, z) <- expm([[-eta, eta], [eta, -eta]] dt) (y, z): the gap y - z shrinks by e^{-2 eta dt}."""
-    if dt <= 0.0:
-        return
-    f = -math.expm1(-2.0 * k.eta * dt) / 2.0
-    for m in range(s.shape[1]):
-        y, z = s[0, m], s[1, m]
-        s[0, m] = y + (z - y) * f
-        s[1, m] = z + (y - z) * f
+    exchange_flow(s, Y, Z, k.eta, dt)
 
 
-@numba.njit(cache=True)
-def on_gradient(s, k, oracle, i, work):
-    """No gradient clocks: the engine runs this method with every gradient rate at 0."""
-    return
+#: no gradient clocks: the engine runs this method with every gradient rate at 0
+on_gradient = no_gradient
 
 
 @numba.njit(cache=True)
@@ -128,9 +120,8 @@ def init_state(n: int, d: int, x0=None, problem=None) -> np.ndarray:
     return np.zeros((n, 2, d))
 
 
-def default_rates(edges, n: int) -> np.ndarray:
-    """Uniform rates of total n/2: n conjugate gradients per unit time, like DADAO's n."""
-    return uniform_rates(edges, n / 2.0)
+#: uniform rates of total n/2: n conjugate gradients per unit time, like DADAO's n
+default_rates = half_n_rates
 
 
 ALGORITHM = AsyncAlgorithm(

@@ -40,6 +40,7 @@ import numba
 import numpy as np
 
 from dadao.algorithms.base import AsyncAlgorithm, OptionError, apply_overrides
+from dadao.algorithms.common import copy_x, start_state
 from dadao.algorithms.theory import Theory, async_gossip_counts
 from dadao.problems.oracle import local_gradient
 from dadao.rates import theory_rates
@@ -233,18 +234,13 @@ def on_message(s, k, own, peer, e):
         s[5, m] -= k.beta_t * diff
 
 
-@numba.njit(cache=True)
-def primal(s, k, oracle, i, out):
-    """DADAO's estimate of x* at node i is x_i."""
-    out[:] = s[0]
+#: DADAO's estimate of x* at node i is x_i
+primal = copy_x
 
 
 def init_state(n: int, d: int, x0=None, problem=None) -> np.ndarray:
     """x = x0 (zero by default; a (d,) vector for all nodes or (n, d) per node); all else 0."""
-    state = np.zeros((n, 6, d))
-    if x0 is not None:
-        state[:, X, :] = np.broadcast_to(np.asarray(x0, dtype=np.float64), (n, d))
-    return state
+    return start_state(n, 6, d, x0, rows=(X,))
 
 
 ALGORITHM = AsyncAlgorithm(

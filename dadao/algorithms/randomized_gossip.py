@@ -21,30 +21,16 @@ from __future__ import annotations
 
 from collections import namedtuple
 
-import numba
 import numpy as np
 
 from dadao.algorithms.base import AsyncAlgorithm, apply_overrides
+from dadao.algorithms.common import (copy_x, gossip_average, half_n_rates, local_minimisers,
+                                     no_flow, no_gradient, require_averaging, start_state)
 from dadao.algorithms.theory import Theory, async_gossip_counts
-from dadao.problems import ProblemError
-from dadao.rates import uniform_rates
 
 STATE_NAMES = ("x",)
 
 GossipConstants = namedtuple("GossipConstants", ["chi_1", "chi_2"])
-
-
-def require_averaging(problem, name: str) -> None:
-    """Refuse every problem but ``dadao.problems.averaging`` (one line naming problem.kind)."""
-    kind = problem.params.get("kind", problem.name)
-    if kind != "averaging":
-        raise ProblemError(f"problem.kind: {name} solves the averaging problem only "
-                           f"(f_i = 1/2 ||x - a_i||^2); got {kind!r}")
-
-
-def local_minimisers(problem) -> np.ndarray:
-    """(n, d): row i is argmin f_i = grad f_i^*(0), node i's own data (a_i for averaging)."""
-    return problem.conjugate_gradients(np.zeros((problem.n, problem.dim)))
 
 
 def constants(problem, chi_1: float, chi_2: float, overrides: dict | None = None,
@@ -56,46 +42,20 @@ def constants(problem, chi_1: float, chi_2: float, overrides: dict | None = None
     return GossipConstants(**v)
 
 
-@numba.njit(cache=True)
-def flow(s, dt, k):
-    """Nothing moves between events."""
-    return
-
-
-@numba.njit(cache=True)
-def on_gradient(s, k, oracle, i, work):
-    """No gradient clocks (the engine runs this method with every gradient rate at 0)."""
-    return
-
-
-@numba.njit(cache=True)
-def message(s, k, oracle, i, out):
-    """x_i."""
-    out[:] = s[0]
-
-
-@numba.njit(cache=True)
-def on_message(s, k, own, peer, e):
-    """x <- (x_own + x_peer) / 2."""
-    for m in range(s.shape[1]):
-        s[0, m] = 0.5 * (own[m] + peer[m])
-
-
-@numba.njit(cache=True)
-def primal(s, k, oracle, i, out):
-    out[:] = s[0]
+# nothing moves between events; no gradient clocks (every gradient rate is 0); the message and
+# the estimate are x_i; a gossip event averages: x <- (x_own + x_peer) / 2
+flow, on_gradient = no_flow, no_gradient
+message = primal = copy_x
+on_message = gossip_average
 
 
 def init_state(n: int, d: int, x0=None, problem=None) -> np.ndarray:
     """x_i = a_i (node i's minimiser of f_i); x0 is refused by the engine."""
-    state = np.zeros((n, 1, d))
-    state[:, 0] = local_minimisers(problem)
-    return state
+    return start_state(n, 1, d, local_minimisers(problem))
 
 
-def default_rates(edges, n: int) -> np.ndarray:
-    """Uniform rates of total n/2: each node averages once per unit time on average."""
-    return uniform_rates(edges, n / 2.0)
+#: uniform rates of total n/2: each node averages once per unit time on average
+default_rates = half_n_rates
 
 
 ALGORITHM = AsyncAlgorithm(

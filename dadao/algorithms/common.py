@@ -1,0 +1,108 @@
+"""Pieces shared by the asynchronous algorithms (``AsyncAlgorithm``, see ``base``).
+
+One place for each of: the 2x2 exchange flow of a pair of state rows, the do-nothing event
+functions of methods without a flow or without gradient clocks, "send / estimate x_i", the
+pairwise average of a gossip event, the start state, the averaging problem's checks, and the
+default rates of the gossip baselines (uniform, total n/2).
+
+The compiled helpers keep the ``AsyncAlgorithm`` signatures, so a module binds them directly
+(``flow = no_flow``) or calls them from its own compiled functions.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numba
+import numpy as np
+
+from dadao.problems import ProblemError
+from dadao.rates import uniform_rates
+
+
+# --------------------------------------------------------------------------------------------
+# Compiled event functions
+
+
+@numba.njit(cache=True)
+def exchange_flow(s, a, b, eta, dt):
+    """(u, v) <- expm([[-eta, eta], [eta, -eta]] dt) (u, v) for the rows u = s[a], v = s[b].
+
+    The ODE u' = eta (v - u), v' = eta (u - v) keeps u + v and closes the gap u - v by the factor
+    e^{-2 eta dt}: with f = (1 - e^{-2 eta dt})/2 (written with expm1 for small dt),
+    u <- u + f (v - u) and v <- v + f (u - v). Nothing happens for dt <= 0.
+    """
+    if dt <= 0.0:
+        return
+    f = -math.expm1(-2.0 * eta * dt) / 2.0
+    for m in range(s.shape[1]):
+        u, v = s[a, m], s[b, m]
+        s[a, m] = u + (v - u) * f
+        s[b, m] = v + (u - v) * f
+
+
+@numba.njit(cache=True)
+def no_flow(s, dt, k):
+    """Nothing moves between events (methods whose state changes only at events)."""
+    return
+
+
+@numba.njit(cache=True)
+def no_gradient(s, k, oracle, i, work):
+    """No gradient clocks: the engine runs the method with every gradient rate at 0."""
+    return
+
+
+@numba.njit(cache=True)
+def copy_x(s, k, oracle, i, out):
+    """out = x_i = s[0]: the message, or the primal estimate, of a method whose row 0 is x."""
+    out[:] = s[0]
+
+
+@numba.njit(cache=True)
+def gossip_average(s, k, own, peer, e):
+    """``on_message`` of plain gossip on (i, j): x <- (x_own + x_peer) / 2 on row 0."""
+    for m in range(s.shape[1]):
+        s[0, m] = 0.5 * (own[m] + peer[m])
+
+
+# --------------------------------------------------------------------------------------------
+# Start state, problems, rates
+
+
+def start_state(n: int, size: int, d: int, start=None, rows=(0,)) -> np.ndarray:
+    """The (n, size, d) state: zero, with the rows ``rows`` of every node set to ``start``.
+
+    ``start`` is a (d,) vector for all nodes or an (n, d) array, one row per node (x0, or
+    ``local_minimisers``); None leaves the state at zero.
+    """
+    state = np.zeros((n, size, d))
+    if start is not None:
+        start = np.broadcast_to(np.asarray(start, dtype=np.float64), (n, d))
+        for row in rows:
+            state[:, row] = start
+    return state
+
+
+def require_averaging(problem, name: str) -> None:
+    """Refuse every problem but ``dadao.problems.averaging`` (one line naming problem.kind)."""
+    kind = problem.params.get("kind", problem.name)
+    if kind != "averaging":
+        raise ProblemError(f"problem.kind: {name} solves the averaging problem only "
+                           f"(f_i = 1/2 ||x - a_i||^2); got {kind!r}")
+
+
+def local_minimisers(problem) -> np.ndarray:
+    """(n, d): row i is argmin f_i = grad f_i^*(0), node i's own data (a_i for averaging)."""
+    return problem.conjugate_gradients(np.zeros((problem.n, problem.dim)))
+
+
+def half_n_rates(edges, n: int) -> np.ndarray:
+    """Uniform edge rates of total n/2, the default of the gossip baselines.
+
+    A node then takes part in one gossip event per unit time on average (each event involves two
+    nodes): one averaging per node per gradient step for AD-PSGD, and, for the Continuized method
+    (two conjugate gradients per event), n gradients per unit time, as DADAO with rate-1
+    gradient clocks.
+    """
+    return uniform_rates(edges, n / 2.0)
