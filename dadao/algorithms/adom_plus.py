@@ -36,8 +36,8 @@ from collections import namedtuple
 import numpy as np
 
 from dadao import gossip
-from dadao.algorithms.synchronous import SyncAlgorithm, make_constants, zeros_state
-from dadao.algorithms.theory import Theory
+from dadao.algorithms.synchronous import SyncAlgorithm, make_constants, primal_x, zeros_state
+from dadao.algorithms.theory import Theory, sync_counts
 
 STATE_NAMES = ("x", "xf", "y", "yf", "z", "zf", "m")
 AdomState = namedtuple("AdomState", STATE_NAMES)
@@ -112,8 +112,7 @@ def make_step(multi: bool):
     return step
 
 
-def primal(s: AdomState, k, problem):
-    return s.x
+primal = primal_x
 
 
 def theory_rate(s) -> float:
@@ -145,8 +144,7 @@ ALGORITHM = SyncAlgorithm(
     supports_time_varying=True,
     reference="Kovalev, Gasanov, Richtarik, Gasnikov, ADOM+, NeurIPS 2021 (arXiv 2106.04469)",
     theory=Theory(
-        gradients_per_time=lambda s: float(s.n),
-        communications_per_time=lambda s: float(s.edges),
+        *sync_counts(),
         rate=theory_rate,
         gradients="O(chi sqrt(kappa) log(1/eps)) rounds of n gradients",
         communications="O(chi sqrt(kappa) log(1/eps)) rounds of |E|",
@@ -166,8 +164,7 @@ MULTI_CONSENSUS = SyncAlgorithm(
     supports_time_varying=True,
     reference="Kovalev et al. 2021 (arXiv 2106.04469), ADOM+ with multi-consensus",
     theory=Theory(
-        gradients_per_time=lambda s: float(s.n),
-        communications_per_time=lambda s: gossip.multi_consensus_rounds(s.chi) * float(s.edges),
+        *sync_counts(gossip.multi_consensus_rounds),
         rate=_multi_rate,
         gradients="O(sqrt(kappa) log(1/eps)) rounds of n gradients",
         communications="O(chi sqrt(kappa) log(1/eps)) rounds of |E|",

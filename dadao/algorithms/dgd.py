@@ -17,8 +17,8 @@ from collections import namedtuple
 
 import numpy as np
 
-from dadao.algorithms.synchronous import SyncAlgorithm, make_constants, zeros_state
-from dadao.algorithms.theory import Theory
+from dadao.algorithms.synchronous import SyncAlgorithm, make_constants, primal_x, zeros_state
+from dadao.algorithms.theory import Theory, sync_counts
 
 STATE_NAMES = ("x",)
 DgdState = namedtuple("DgdState", STATE_NAMES)
@@ -30,7 +30,7 @@ def constants(problem, network, overrides=None) -> DgdConstants:
     _, w_max = network.metropolis_spectrum
     values = dict(L=float(problem.L), mu=float(problem.mu),
                   alpha=(2.0 - w_max) / (2.0 * problem.L))
-    return make_constants(DgdConstants, "dgd", values, overrides, TUNABLES, lambda v: {})
+    return make_constants(DgdConstants, "dgd", values, overrides, TUNABLES)
 
 
 def init_state(n: int, d: int, x0, k) -> DgdState:
@@ -42,8 +42,7 @@ def step(s: DgdState, k: DgdConstants, local, mix) -> DgdState:
     return DgdState(x=s.x - mix(s.x) - k.alpha * g)
 
 
-def primal(s: DgdState, k, problem):
-    return s.x
+primal = primal_x
 
 
 def predicted_neighbourhood(problem, W, alpha: float) -> float:
@@ -94,8 +93,7 @@ ALGORITHM = SyncAlgorithm(
     supports_time_varying=True,
     reference="Nedic & Ozdaglar, IEEE TAC 2009 (constant step: Yuan, Ling, Yin, SIOPT 2016)",
     theory=Theory(
-        gradients_per_time=lambda s: float(s.n),
-        communications_per_time=lambda s: float(s.edges),
+        *sync_counts(),
         rate=None,
         gradients="does not reach x*: converges to an O(alpha) neighbourhood",
         communications="one round of |E| per iteration",

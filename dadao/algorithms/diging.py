@@ -26,8 +26,8 @@ from collections import namedtuple
 
 import numpy as np
 
-from dadao.algorithms.synchronous import SyncAlgorithm, make_constants, zeros_state
-from dadao.algorithms.theory import Theory
+from dadao.algorithms.synchronous import SyncAlgorithm, make_constants, primal_x, zeros_state
+from dadao.algorithms.theory import Theory, sync_counts
 
 STATE_NAMES = ("x", "y", "g")
 DigingState = namedtuple("DigingState", STATE_NAMES)
@@ -48,7 +48,7 @@ def constants(problem, network, overrides=None) -> DigingConstants:
     sigma = mixing_modulus(network)
     values = dict(L=float(problem.L), mu=float(problem.mu), sigma=sigma,
                   alpha=STEP_CONSTANT * (1.0 - sigma) / problem.L)
-    return make_constants(DigingConstants, "diging", values, overrides, TUNABLES, lambda v: {})
+    return make_constants(DigingConstants, "diging", values, overrides, TUNABLES)
 
 
 def init_state(n: int, d: int, x0, k) -> DigingState:
@@ -63,8 +63,7 @@ def step(s: DigingState, k: DigingConstants, local, mix) -> DigingState:
     return DigingState(x=mixed[:, 0] - k.alpha * y, y=y, g=g)
 
 
-def primal(s: DigingState, k, problem):
-    return s.x
+primal = primal_x
 
 
 ALGORITHM = SyncAlgorithm(
@@ -79,8 +78,7 @@ ALGORITHM = SyncAlgorithm(
     supports_time_varying=True,
     reference="Nedic, Olshevsky, Shi, DIGing, SIAM J. Optim. 2017 (arXiv 1607.03218)",
     theory=Theory(
-        gradients_per_time=lambda s: float(s.n),
-        communications_per_time=lambda s: float(s.edges),
+        *sync_counts(),
         rate=None,  # linear convergence is proven, without a closed-form rate in (kappa, chi)
         gradients="linear (geometric) convergence; no closed-form constant",
         communications="one round of |E| (two vectors per edge) per iteration",

@@ -22,8 +22,8 @@ from __future__ import annotations
 
 from collections import namedtuple
 
-from dadao.algorithms.synchronous import SyncAlgorithm, make_constants, zeros_state
-from dadao.algorithms.theory import Theory
+from dadao.algorithms.synchronous import SyncAlgorithm, make_constants, primal_x, zeros_state
+from dadao.algorithms.theory import Theory, sync_counts
 
 STATE_NAMES = ("x", "u")
 ExtraState = namedtuple("ExtraState", STATE_NAMES)
@@ -31,13 +31,12 @@ ExtraConstants = namedtuple("ExtraConstants", ["L", "mu", "lambda_min_Mt", "alph
 TUNABLES = ("alpha",)
 
 
-
 def constants(problem, network, overrides=None) -> ExtraConstants:
     _, w_max = network.metropolis_spectrum
     lam = 1.0 - w_max / 2.0
     values = dict(L=float(problem.L), mu=float(problem.mu), lambda_min_Mt=lam,
                   alpha=lam / problem.L)
-    return make_constants(ExtraConstants, "extra", values, overrides, TUNABLES, lambda v: {})
+    return make_constants(ExtraConstants, "extra", values, overrides, TUNABLES)
 
 
 def init_state(n: int, d: int, x0, k) -> ExtraState:
@@ -50,8 +49,7 @@ def step(s: ExtraState, k: ExtraConstants, local, mix) -> ExtraState:
     return ExtraState(x=s.x - Wx - k.alpha * g - s.u, u=s.u + 0.5 * Wx)
 
 
-def primal(s: ExtraState, k, problem):
-    return s.x
+primal = primal_x
 
 
 ALGORITHM = SyncAlgorithm(
@@ -65,8 +63,7 @@ ALGORITHM = SyncAlgorithm(
     gossip="metropolis",
     reference="Shi, Ling, Wu, Yin, EXTRA, SIAM J. Optim. 2015 (arXiv 1404.6264)",
     theory=Theory(
-        gradients_per_time=lambda s: float(s.n),
-        communications_per_time=lambda s: float(s.edges),
+        *sync_counts(),
         rate=None,  # linear convergence is proven, without a closed-form rate in (kappa, chi)
         gradients="O(kappa chi log(1/eps)) rounds of n gradients (linear; no closed-form constant)",
         communications="O(kappa chi log(1/eps)) rounds of |E|",

@@ -30,9 +30,9 @@ from collections import namedtuple
 import numpy as np
 
 from dadao import gossip
-from dadao.algorithms.synchronous import (SyncAlgorithm, conjugate_gradients, make_constants,
-                                          zeros_state)
-from dadao.algorithms.theory import Theory
+from dadao.algorithms.synchronous import (SyncAlgorithm, chebyshev_mix, chebyshev_values,
+                                          conjugate_gradients, make_constants, zeros_state)
+from dadao.algorithms.theory import Theory, sync_counts
 
 STATE_NAMES = ("x", "y")
 MsdaState = namedtuple("MsdaState", STATE_NAMES)
@@ -45,15 +45,14 @@ def theory_values(L: float, mu: float, chi: float) -> dict:
     cheb = gossip.chebyshev_constants(chi)
     c1K = cheb.c1 ** cheb.K
     sk = math.sqrt(L / mu)
-    return dict(L=float(L), mu=float(mu), chi=float(chi), K=cheb.K, gamma_W=cheb.gamma,
-                c1=cheb.c1, c2=cheb.c2, c3=cheb.c3,
+    return dict(L=float(L), mu=float(mu), chi=float(chi), **chebyshev_values(cheb, "K"),
                 eta=mu * (1.0 + c1K ** 2) / (1.0 + c1K) ** 2,
                 mom=((1.0 + c1K) * sk - 1.0 + c1K) / ((1.0 + c1K) * sk + 1.0 - c1K))
 
 
 def constants(problem, network, overrides=None) -> MsdaConstants:
     return make_constants(MsdaConstants, "msda", theory_values(problem.L, problem.mu, network.chi),
-                          overrides, TUNABLES, lambda v: {})
+                          overrides, TUNABLES)
 
 
 def init_state(n: int, d: int, x0, k) -> MsdaState:
@@ -62,8 +61,7 @@ def init_state(n: int, d: int, x0, k) -> MsdaState:
 
 def step(s: MsdaState, k: MsdaConstants, local, mix) -> MsdaState:
     theta = local.conjugate_gradient(s.x)
-    cheb = gossip.ChebyshevConstants(gamma=k.gamma_W, K=k.K, c1=k.c1, c2=k.c2, c3=k.c3)
-    y = s.x - k.eta * gossip.chebyshev_gossip(mix, theta, cheb)
+    y = s.x - k.eta * chebyshev_mix(mix, theta, k, k.K)
     return MsdaState(x=(1.0 + k.mom) * y - k.mom * s.y, y=y)
 
 
@@ -92,8 +90,7 @@ ALGORITHM = SyncAlgorithm(
     accepts_x0=False,
     reference="Scaman et al., MSDA, ICML 2017 (arXiv 1702.08704), Algorithm 2",
     theory=Theory(
-        gradients_per_time=lambda s: float(s.n),
-        communications_per_time=lambda s: gossip.chebyshev_order(s.chi) * float(s.edges),
+        *sync_counts(gossip.chebyshev_order),
         rate=theory_rate,
         gradients="O(sqrt(kappa) log(1/eps)) rounds of n conjugate gradients",
         communications="O(sqrt(kappa chi) log(1/eps)) rounds of |E|",

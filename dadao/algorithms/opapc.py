@@ -20,8 +20,9 @@ import math
 from collections import namedtuple
 
 from dadao import gossip
-from dadao.algorithms.synchronous import SyncAlgorithm, make_constants, zeros_state
-from dadao.algorithms.theory import Theory
+from dadao.algorithms.synchronous import (SyncAlgorithm, chebyshev_mix, chebyshev_values,
+                                          make_constants, primal_x, zeros_state)
+from dadao.algorithms.theory import Theory, sync_counts
 
 STATE_NAMES = ("x", "xf", "y")
 OpapcState = namedtuple("OpapcState", STATE_NAMES)
@@ -41,8 +42,8 @@ def theory_values(L: float, mu: float, chi: float) -> dict:
     lam_max_P = cheb.spectrum[1]
     tau = min(1.0, math.sqrt(cheb.chi * mu / L) / 2.0)
     eta = 1.0 / (4.0 * tau * L)
-    return dict(L=float(L), mu=float(mu), chi=float(chi), T=cheb.K, gamma_W=cheb.gamma,
-                c1=cheb.c1, c2=cheb.c2, c3=cheb.c3, chi_P=cheb.chi, lambda_max_P=lam_max_P,
+    return dict(L=float(L), mu=float(mu), chi=float(chi), **chebyshev_values(cheb, "T"),
+                chi_P=cheb.chi, lambda_max_P=lam_max_P,
                 alpha=float(mu), tau=tau, eta=eta, theta=1.0 / (eta * lam_max_P))
 
 
@@ -61,14 +62,12 @@ def step(s: OpapcState, k: OpapcConstants, local, mix) -> OpapcState:
     g = local.gradient(xg) - k.alpha * xg
     shrink = 1.0 / (1.0 + k.eta * k.alpha)
     xh = (s.x - k.eta * (g + s.y)) * shrink
-    cheb = gossip.ChebyshevConstants(gamma=k.gamma_W, K=k.T, c1=k.c1, c2=k.c2, c3=k.c3)
-    y = s.y + k.theta * gossip.chebyshev_gossip(mix, xh, cheb)
+    y = s.y + k.theta * chebyshev_mix(mix, xh, k, k.T)
     x = (s.x - k.eta * (g + y)) * shrink
     return OpapcState(x=x, xf=xg + k.xf_step * (x - s.x), y=y)
 
 
-def primal(s: OpapcState, k, problem):
-    return s.x
+primal = primal_x
 
 
 def theory_rate(s) -> float:
@@ -87,8 +86,7 @@ ALGORITHM = SyncAlgorithm(
     gossip="laplacian",
     reference="Kovalev, Salim, Richtarik, OPAPC, NeurIPS 2020 (arXiv 2006.11773)",
     theory=Theory(
-        gradients_per_time=lambda s: float(s.n),
-        communications_per_time=lambda s: gossip.chebyshev_order(s.chi) * float(s.edges),
+        *sync_counts(gossip.chebyshev_order),
         rate=theory_rate,
         gradients="O(sqrt(kappa) log(1/eps)) rounds of n gradients",
         communications="O(sqrt(kappa chi) log(1/eps)) rounds of |E|",

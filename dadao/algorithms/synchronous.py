@@ -125,16 +125,22 @@ class LocalOracle:
         return out
 
 
-def make_constants(cls, algorithm: str, theory_values: dict, overrides, tunables, derive):
+# --------------------------------------------------------------------------------------------
+# Pieces shared by the methods
+
+
+def make_constants(cls, algorithm: str, theory_values: dict, overrides, tunables, derive=None):
     """``cls`` (a namedtuple) from the theory values with the user's overrides applied.
 
     ``derive(values) -> dict`` adds the constants computed from the tunable ones, so an override
-    of a step size propagates to everything that depends on it (one place for every number).
+    of a step size propagates to everything that depends on it (one place for every number);
+    None when no constant is derived.
     """
     from dadao.algorithms.base import apply_overrides
 
     values = apply_overrides(algorithm, theory_values, overrides, tunables)
-    values.update(derive(values))
+    if derive is not None:
+        values.update(derive(values))
     return cls(**{name: values[name] for name in cls._fields})
 
 
@@ -143,3 +149,23 @@ def zeros_state(cls, n: int, d: int, x0, x_fields=("x",)):
     x = np.zeros((n, d)) if x0 is None else np.array(np.broadcast_to(x0, (n, d)), dtype=float)
     return cls(**{name: (x.copy() if name in x_fields else np.zeros((n, d)))
                   for name in cls._fields})
+
+
+def primal_x(s, k, problem) -> np.ndarray:
+    """``primal`` of a primal method whose estimate of x* is its iterate x (rows: nodes)."""
+    return s.x
+
+
+def chebyshev_values(cheb, order: str = "K") -> dict:
+    """The constants of a Chebyshev gossip ``cheb`` (``dadao.gossip.chebyshev_constants``) as a
+    method stores them: its order K under the name ``order``, gamma_W = 1/chi, c1, c2, c3."""
+    return {order: cheb.K, "gamma_W": cheb.gamma, "c1": cheb.c1, "c2": cheb.c2, "c3": cheb.c3}
+
+
+def chebyshev_mix(mix, X: np.ndarray, k, order: int) -> np.ndarray:
+    """P_K(W) X, K = ``order`` rounds of ``mix`` (``dadao.gossip.chebyshev_gossip``), with the
+    constants stored in ``k`` by ``chebyshev_values``: MSDA's AccGossip, OPAPC's P."""
+    from dadao import gossip
+
+    cheb = gossip.ChebyshevConstants(gamma=k.gamma_W, K=order, c1=k.c1, c2=k.c2, c3=k.c3)
+    return gossip.chebyshev_gossip(mix, X, cheb)

@@ -82,3 +82,12 @@ def async_gossip_counts(gradients_per_gossip_event: int = 0, gradient_clocks: bo
     if not gradient_clocks:
         return (lambda s: 0.0), (lambda s: s.total_rate)
     return (lambda s: float(s.n)), (lambda s: s.total_rate)
+
+
+def sync_counts(rounds: Callable[[float], int] | None = None):
+    """(gradients_per_time, communications_per_time) of a synchronous method: one iteration per
+    time unit, n gradients (one per node) and ``rounds(chi)`` gossip rounds of |E|
+    communications each (one round when ``rounds`` is None)."""
+    if rounds is None:
+        return (lambda s: float(s.n)), (lambda s: float(s.edges))
+    return (lambda s: float(s.n)), (lambda s: rounds(s.chi) * float(s.edges))
