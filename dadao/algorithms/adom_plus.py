@@ -59,9 +59,14 @@ def constants_chi(chi: float, multi_consensus: bool) -> tuple[float, int]:
     return (2.0 if T > 1 else chi), T
 
 
+def relaxation_rate(L: float, mu: float, chi: float) -> float:
+    """sigma2 = sqrt(mu/L) / (16 chi): the step of yf, zf, and the declared rate per iteration."""
+    return math.sqrt(mu / L) / (16.0 * chi)
+
+
 def theory_values(L: float, mu: float, chi: float) -> dict:
     tau2 = math.sqrt(mu / L)
-    sigma2 = math.sqrt(mu / L) / (16.0 * chi)
+    sigma2 = relaxation_rate(L, mu, chi)
     nu = mu / 2.0
     return dict(tau2=tau2, eta=1.0 / (L * tau2), alpha=mu / 2.0, nu=nu, sigma2=sigma2,
                 beta=1.0 / (2.0 * L), delta=1.0 / (17.0 * L),
@@ -123,25 +128,35 @@ def theory_rate(s) -> float:
     decay of dist_to_opt: 1.7-13 x sigma2 on the 16-node graphs of the tests (least squares and
     logistic, with and without multi-consensus).
     """
-    return math.sqrt(s.mu / s.L) / (16.0 * s.chi)
+    return relaxation_rate(s.L, s.mu, s.chi)
 
 
 def _multi_rate(s) -> float:
     """sigma2 with the multi-consensus chi (2 when T > 1)."""
     chi, _ = constants_chi(s.chi, True)
-    return math.sqrt(s.mu / s.L) / (16.0 * chi)
+    return relaxation_rate(s.L, s.mu, chi)
 
 
-ALGORITHM = SyncAlgorithm(
-    name="adom_plus",
-    state_names=STATE_NAMES,
-    constants=make_constants_fn("adom_plus", False),
-    init_state=init_state,
-    step=make_step(False),
-    primal=primal,
-    tunables=TUNABLES,
-    gossip="laplacian",
-    supports_time_varying=True,
+def declare(name: str, multi: bool, reference: str, theory: Theory) -> SyncAlgorithm:
+    """ADOM+ (``multi`` False: one gossip round per iteration) or ADOM+ with multi-consensus
+    (True): the same state, start, estimate and tunables; the constants and step differ."""
+    return SyncAlgorithm(
+        name=name,
+        state_names=STATE_NAMES,
+        constants=make_constants_fn(name, multi),
+        init_state=init_state,
+        step=make_step(multi),
+        primal=primal,
+        tunables=TUNABLES,
+        gossip="laplacian",
+        supports_time_varying=True,
+        reference=reference,
+        theory=theory,
+    )
+
+
+ALGORITHM = declare(
+    "adom_plus", False,
     reference="Kovalev, Gasanov, Richtarik, Gasnikov, ADOM+, NeurIPS 2021 (arXiv 2106.04469)",
     theory=Theory(
         *sync_counts(),
@@ -152,16 +167,8 @@ ALGORITHM = SyncAlgorithm(
     ),
 )
 
-MULTI_CONSENSUS = SyncAlgorithm(
-    name="adom_plus_mc",
-    state_names=STATE_NAMES,
-    constants=make_constants_fn("adom_plus_mc", True),
-    init_state=init_state,
-    step=make_step(True),
-    primal=primal,
-    tunables=TUNABLES,
-    gossip="laplacian",
-    supports_time_varying=True,
+MULTI_CONSENSUS = declare(
+    "adom_plus_mc", True,
     reference="Kovalev et al. 2021 (arXiv 2106.04469), ADOM+ with multi-consensus",
     theory=Theory(
         *sync_counts(gossip.multi_consensus_rounds),

@@ -17,7 +17,8 @@ from collections import namedtuple
 
 import numpy as np
 
-from dadao.algorithms.synchronous import SyncAlgorithm, make_constants, primal_x, zeros_state
+from dadao.algorithms.synchronous import (SyncAlgorithm, make_constants, metropolis_lambda_min,
+                                          primal_x, zeros_state)
 from dadao.algorithms.theory import Theory, sync_counts
 
 STATE_NAMES = ("x",)
@@ -27,9 +28,9 @@ TUNABLES = ("alpha",)
 
 
 def constants(problem, network, overrides=None) -> DgdConstants:
-    _, w_max = network.metropolis_spectrum
+    # (1 + lambda_min(M)) / (2L) = lambda_min((I + M)/2) / L
     values = dict(L=float(problem.L), mu=float(problem.mu),
-                  alpha=(2.0 - w_max) / (2.0 * problem.L))
+                  alpha=metropolis_lambda_min(network) / problem.L)
     return make_constants(DgdConstants, "dgd", values, overrides, TUNABLES)
 
 

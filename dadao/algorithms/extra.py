@@ -22,7 +22,8 @@ from __future__ import annotations
 
 from collections import namedtuple
 
-from dadao.algorithms.synchronous import SyncAlgorithm, make_constants, primal_x, zeros_state
+from dadao.algorithms.synchronous import (SyncAlgorithm, make_constants, metropolis_lambda_min,
+                                          primal_x, zeros_state)
 from dadao.algorithms.theory import Theory, sync_counts
 
 STATE_NAMES = ("x", "u")
@@ -32,8 +33,7 @@ TUNABLES = ("alpha",)
 
 
 def constants(problem, network, overrides=None) -> ExtraConstants:
-    _, w_max = network.metropolis_spectrum
-    lam = 1.0 - w_max / 2.0
+    lam = metropolis_lambda_min(network)
     values = dict(L=float(problem.L), mu=float(problem.mu), lambda_min_Mt=lam,
                   alpha=lam / problem.L)
     return make_constants(ExtraConstants, "extra", values, overrides, TUNABLES)

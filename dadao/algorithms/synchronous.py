@@ -151,6 +151,17 @@ def zeros_state(cls, n: int, d: int, x0, x_fields=("x",)):
                   for name in cls._fields})
 
 
+def metropolis_lambda_min(network) -> float:
+    """lambda_min(Mt) = 1 - lambda_max(W)/2 >= 0, for Mt = (I + M)/2 and M = I - W with Metropolis
+    weights (``network.metropolis_spectrum``: the worst lambda_max(W) over a time-varying list).
+
+    It is also (1 + lambda_min(M))/2, so lambda_min(Mt)/L is both EXTRA's default step (half its
+    limit 2 lambda_min(Mt)/L) and DGD's (half its stability limit (1 + lambda_min(M))/L).
+    """
+    _, w_max = network.metropolis_spectrum
+    return 1.0 - w_max / 2.0
+
+
 def primal_x(s, k, problem) -> np.ndarray:
     """``primal`` of a primal method whose estimate of x* is its iterate x (rows: nodes)."""
     return s.x
