@@ -99,7 +99,9 @@ class Experiment:
             else self.edge_rates
         rate_info = {"kind": self.config["rates"]["kind"], "total": cond.total,
                      "min": float(lam.min()), "max": float(lam.max()),
-                     "chi_1_chi_2": cond.product, "condition_satisfied": cond.satisfied}
+                     "chi_1_chi_2": cond.product}
+        if self.algorithm.enforces_rate_condition:
+            rate_info["condition_satisfied"] = cond.satisfied
         return k, graph_info, rate_info
 
     def constants(self) -> dict:

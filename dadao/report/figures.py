@@ -53,13 +53,13 @@ def convergence_figure(runs, xs=tuple(AXES), title: str | None = None) -> Figure
     return fig
 
 
-def save(fig: Figure, path: str) -> None:
+def save(fig: Figure, path: str, dpi: int = 150) -> None:
     """Save atomically; the format follows the extension (.png, .pdf, .svg)."""
     import io
 
     ext = os.path.splitext(path)[1].lstrip(".").lower() or "png"
     buf = io.BytesIO()
-    fig.savefig(buf, format=ext, dpi=150)
+    fig.savefig(buf, format=ext, dpi=dpi)
     write_atomic(path, buf.getvalue())
 
 
