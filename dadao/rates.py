@@ -257,3 +257,17 @@ def require_rate_condition(edges, rates, n: int, *, force: bool = False,
             raise RateError(cond.describe())
         warnings.warn(cond.describe(), RuntimeWarning, stacklevel=2)
     return cond
+
+
+# Also importable from here: dadao.rates.optimal_rates etc. (not in __all__: resolved lazily).
+_OPTIMAL = ("OptimalRates", "OptimalRatesError", "optimal_rates", "verify_rates", "write_rates_csv")
+
+
+def __getattr__(name):
+    # SDP-optimal rates live in dadao.optimal_rates, which imports this module; importing it
+    # here at first use (PEP 562) avoids the import cycle and keeps cvxpy out of plain runs.
+    if name in _OPTIMAL:
+        from dadao import optimal_rates
+
+        return getattr(optimal_rates, name)
+    raise AttributeError(f"module 'dadao.rates' has no attribute {name!r}")
