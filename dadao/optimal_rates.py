@@ -200,14 +200,15 @@ def optimal_rates(edges, n: int, *, method: str = "sdp", solver: str | None = No
     return result
 
 
-def verify_rates(edges, rates, n: int, *, node_caps=None):
+def verify_rates(edges, rates, n: int, *, node_caps=None, rescale: bool = True):
     """Check and rescale solver rates; return (rates, RateCondition) meeting the condition.
 
     Independent of any solver: rates below -1e-6 max(rates) are refused, smaller negative
     round-off is set to 0; chi_1 and chi_2 are recomputed by :func:`graphs.rate_constants`;
     the rates are multiplied by sqrt(2 chi_1 chi_2) (1 + 1e-9), so that chi_1 chi_2 = 1/2
     just inside DADAO's run-time check; the condition is recomputed from the final rates and must
-    hold to CONDITION_TOL; node caps must hold to CAP_TOL. Raises OptimalRatesError.
+    hold to CONDITION_TOL; node caps must hold to CAP_TOL. rescale=False checks final rates
+    (from the cache) as they are. Raises OptimalRatesError.
     """
     e = _check_edges(edges, n)
     lam = np.array(rates, dtype=np.float64).ravel()
@@ -225,8 +226,9 @@ def verify_rates(edges, rates, n: int, *, node_caps=None):
                                 f"{lam[k]:.3g} (largest rate {top:.3g})")
     lam = np.maximum(lam, 0.0)
     try:
-        c = graphs.rate_constants(e, lam, n)
-        lam = lam * (math.sqrt(2.0 * c["chi_1"] * c["chi_2"]) * (1.0 + 1e-9))
+        if rescale:
+            c = graphs.rate_constants(e, lam, n)
+            lam = lam * (math.sqrt(2.0 * c["chi_1"] * c["chi_2"]) * (1.0 + 1e-9))
         cond = rates_mod.check_rate_condition(e, lam, n)
     except ValueError as exc:
         raise OptimalRatesError(f"rates: verification failed: {exc}") from None
@@ -710,7 +712,7 @@ def _cache_load(key, e, n, caps):
             meta = json.loads(str(data["meta"]))
     except (OSError, ValueError, KeyError):
         return None  # unreadable entry: recompute (and overwrite it)
-    lam, cond = verify_rates(e, lam, n, node_caps=caps)
+    lam, cond = verify_rates(e, lam, n, node_caps=caps, rescale=False)
     return OptimalRates(
         rates=lam, total=cond.total, chi_1=cond.chi_1, chi_2=cond.chi_2, product=cond.product,
         uniform_total=meta["uniform_total"], saving=1.0 - cond.total / meta["uniform_total"],
