@@ -433,14 +433,18 @@ def _solve_program(e, n, method, solver, caps, s_fixed):
             cons += [M - s * eye >> 0, c_X_c <= s]
     problem = cp.Problem(objective, cons)
     try:
-        problem.solve(solver=solver.upper(), **_SOLVER_OPTIONS[solver])
+        with warnings.catch_warnings():
+            # cvxpy warns on inaccurate solutions; the status check below raises instead
+            warnings.simplefilter("ignore", UserWarning)
+            problem.solve(solver=solver.upper(), **_SOLVER_OPTIONS[solver])
     except cp.error.SolverError as exc:
         raise OptimalRatesError(f"solver {solver} failed on method {method!r} (n = {n}, "
                                 f"E = {E}): {str(exc).splitlines()[0]}") from None
     status = problem.status
     if status != cp.OPTIMAL:
-        hint = {cp.OPTIMAL_INACCURATE: "inaccurate solution, not used; try solver='clarabel' "
-                                       "or 'mosek', or method='first-order' for large graphs",
+        others = [f"solver='{x}'" for x in available_solvers() if x != solver]
+        hint = {cp.OPTIMAL_INACCURATE: "inaccurate solution, not used; try "
+                                       + " or ".join(others + ["method='first-order'"]),
                 cp.INFEASIBLE: "infeasible: the node caps are too low to meet the condition"}
         raise OptimalRatesError(f"solver {solver} on method {method!r} (n = {n}, E = {E}): "
                                 f"status {status}: {hint.get(status, 'no usable solution')}")
@@ -491,7 +495,9 @@ def _sdp_search(e, n, solver, caps, rel_tol=1e-4):
                 lam, _, info = _solve_program(e, n, "sdp", solver, caps, math.exp(log_s))
                 points[log_s] = (info["objective"], lam)
             except OptimalRatesError as exc:
-                if "infeasible" not in str(exc):
+                # Far from the optimum s the program can be infeasible (caps) or badly scaled
+                # (inaccurate); such a point is never used, only ranked last.
+                if "infeasible" not in str(exc) and "inaccurate" not in str(exc):
                     raise
                 points[log_s] = (math.inf, None)
         return points[log_s][0]
@@ -514,6 +520,7 @@ def _sdp_search(e, n, solver, caps, rel_tol=1e-4):
         raise OptimalRatesError(f"sdp-search: the minimum lies on the edge of the bracket "
                                 f"s in [{math.exp(lo):.3g}, {math.exp(hi):.3g}]")
     info = {"s": math.exp(best), "objective": points[best][0], "solves": len(points),
+            "unusable_points": sum(v[1] is None for v in points.values()),
             "search": sorted((math.exp(k), v[0]) for k, v in points.items())}
     return points[best][1], "optimal", info
 

@@ -131,6 +131,13 @@ def write_table(path, rows, minutes, quick):
                          f"{r['solve_time_s']:.1f} | {r['status']} |")
         else:
             lines.append(f"| {family} | {n} | | {name} | | | | | {r['status']} |")
+    lines += ["", "## Largest n each method handled in this run", ""]
+    for method in ("sdp", "first-order"):
+        done = [(n, r["solve_time_s"]) for _, n, m, _, r in rows if m == method and "total" in r]
+        if done:
+            n_max = max(n for n, _ in done)
+            worst = max(t for n, t in done if n == n_max)
+            lines.append(f"- {method}: n = {n_max} (slowest solve at that n: {worst:.0f} s)")
     lines += ["", f"Python {platform.python_version()}, {platform.machine()}, "
                   f"{os.cpu_count()} CPUs.", ""]
     with open(path, "w", encoding="utf-8") as fh:
