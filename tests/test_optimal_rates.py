@@ -146,7 +146,9 @@ def test_dadao_with_sdp_rates_on_barbell_needs_fewer_communications():
         assert trace.status == "completed"
         assert trace["dist_to_opt"][-1] <= 1e-6 * trace["dist_to_opt"][0], label
         comms[label] = trace.first_time_below("dist_to_opt", 1e-6, x="communications")
-    assert comms["sdp"] < comms["uniform"], comms
+    # Same condition chi_1 chi_2 = 1/2, so about the same time to 1e-6 (measured 135 vs 132 over
+    # seeds 4-6): communications scale with the total rate, 26% of uniform here (4491 vs 16674).
+    assert comms["sdp"] <= 1.2 * sdp.total / sdp.uniform_total * comms["uniform"], comms
 
 
 # ------------------------------------------------------------------------------------------
