@@ -115,7 +115,8 @@ class OptimalRates:
     rates: float64 (E,), edge_array order, rescaled so that chi_1 chi_2 = 1/2 (to rounding).
     total: sum of rates (communications per unit time). uniform_total: the same for DADAO's
     theory-scaled uniform rates. saving = 1 - total / uniform_total. chi_1, chi_2, product:
-    recomputed from the final rates by eigendecomposition. status: the solver's status
+    recomputed from the final rates by eigendecomposition; uniform_chi_1, uniform_chi_2: those
+    of the theory-uniform rates (their product is 1/2 too). status: the solver's status
     ("optimal"), or for "first-order" how it stopped. solve_time_s: wall time of the solve (or of
     the first solve, for a cached result). verified: True (unverified results are never
     returned). info: method-specific numbers (s, iterations, search points, ...).
@@ -133,6 +134,8 @@ class OptimalRates:
     status: str
     solve_time_s: float
     verified: bool
+    uniform_chi_1: float = math.nan
+    uniform_chi_2: float = math.nan
     from_cache: bool = False
     info: dict | None = None
 
@@ -179,7 +182,9 @@ def optimal_rates(edges, n: int, *, method: str = "sdp", solver: str | None = No
         if hit is not None:
             return hit
 
-    uniform_total = float(rates_mod.theory_rates(e, n).sum())
+    uniform = rates_mod.theory_rates(e, n)
+    uniform_cond = rates_mod.check_rate_condition(e, uniform, n)  # remembered by theory_rates
+    uniform_total = float(uniform.sum())
     t0 = time.perf_counter()
     if method == "first-order":
         raw, status, info = _first_order(e, n, max_iter=400 if max_iter is None else max_iter,
@@ -195,7 +200,8 @@ def optimal_rates(edges, n: int, *, method: str = "sdp", solver: str | None = No
     result = OptimalRates(
         rates=lam, total=cond.total, chi_1=cond.chi_1, chi_2=cond.chi_2, product=cond.product,
         uniform_total=uniform_total, saving=1.0 - cond.total / uniform_total, method=method,
-        solver=solver, status=status, solve_time_s=solve_time, verified=True, info=info)
+        solver=solver, status=status, solve_time_s=solve_time, verified=True,
+        uniform_chi_1=uniform_cond.chi_1, uniform_chi_2=uniform_cond.chi_2, info=info)
     if method in ("sdp", "sdp-search") and caps is None \
             and result.total > uniform_total * (1.0 + UNIFORM_TOL):
         raise OptimalRatesError(
@@ -731,7 +737,8 @@ def _cache_load(key, e, n, caps):
         rates=lam, total=cond.total, chi_1=cond.chi_1, chi_2=cond.chi_2, product=cond.product,
         uniform_total=meta["uniform_total"], saving=1.0 - cond.total / meta["uniform_total"],
         method=meta["method"], solver=meta["solver"], status=meta["status"],
-        solve_time_s=meta["solve_time_s"], verified=True, from_cache=True, info=meta["info"])
+        solve_time_s=meta["solve_time_s"], verified=True, uniform_chi_1=meta["uniform_chi_1"],
+        uniform_chi_2=meta["uniform_chi_2"], from_cache=True, info=meta["info"])
 
 
 def _cache_store(key, result: OptimalRates) -> None:
@@ -739,7 +746,8 @@ def _cache_store(key, result: OptimalRates) -> None:
     try:
         folder.mkdir(parents=True, exist_ok=True)
         meta = {k: v for k, v in result.summary().items()
-                if k in ("uniform_total", "method", "solver", "status", "solve_time_s", "info")}
+                if k in ("uniform_total", "uniform_chi_1", "uniform_chi_2", "method", "solver",
+                         "status", "solve_time_s", "info")}
         fd, tmp = tempfile.mkstemp(prefix=".rates-", suffix=".npz", dir=folder)
         with os.fdopen(fd, "wb") as fh:
             np.savez(fh, rates=result.rates, meta=json.dumps(meta, default=float))

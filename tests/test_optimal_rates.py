@@ -63,6 +63,8 @@ def test_edge_transitive_graphs_optimum_equals_theory_uniform_total(family, n):
     uniform = rates.theory_rates(edges, n).sum()
     assert r.uniform_total == pytest.approx(uniform, rel=1e-12)
     assert r.total == pytest.approx(uniform, rel=1e-3)
+    cond = rates.check_rate_condition(edges, rates.theory_rates(edges, n), n)
+    assert (r.uniform_chi_1, r.uniform_chi_2) == (cond.chi_1, cond.chi_2)
 
 
 @pytest.mark.parametrize("name,G,least_saving", [
@@ -221,6 +223,7 @@ def test_cache_is_keyed_by_graph_and_method_and_lives_in_DADAO_CACHE_DIR(tmp_pat
     assert again.from_cache and again.verified
     np.testing.assert_array_equal(again.rates, first.rates)
     assert again.solve_time_s == first.solve_time_s
+    assert again.uniform_chi_1 == first.uniform_chi_1
     other = optimal_rates(edges, n, method="relaxed", solver="clarabel")
     assert not other.from_cache
     assert len(list(files[0].parent.glob("*.npz"))) == 2
