@@ -173,10 +173,14 @@ def optimal_rates(edges, n: int, *, method: str = "sdp", solver: str | None = No
     method = _check_method(method)
     solver = _check_solver(solver, method)
     caps = _check_caps(node_caps, n, method)
-    if max_iter is not None and method != "first-order":
-        raise OptimalRatesError(f"max_iter applies to method 'first-order' only; got method "
-                                f"{method!r}")
-    key = _cache_key(e, n, method, solver, caps)
+    for name, value in (("max_iter", max_iter), ("time_limit_s", time_limit_s)):
+        if value is not None and method != "first-order":
+            raise OptimalRatesError(f"{name}: applies to method 'first-order' only; got method "
+                                    f"{method!r}")
+        if value is not None and not (isinstance(value, (int, float)) and value > 0):
+            raise OptimalRatesError(f"{name}: must be a number > 0; got {value!r}")
+    limits = (max_iter, time_limit_s) if method == "first-order" else None
+    key = _cache_key(e, n, method, solver, caps, limits)
     if cache:
         hit = _cache_load(key, e, n, caps)
         if hit is not None:
@@ -713,9 +717,10 @@ class _SpectralOracle:
 # Cache
 
 
-def _cache_key(e, n, method, solver, caps) -> str:
+def _cache_key(e, n, method, solver, caps, limits=None) -> str:
+    """Digest of everything the result depends on (first-order: also its iteration limits)."""
     h = hashlib.blake2b(digest_size=20)
-    h.update(f"optimal_rates:{_FORMULATION}:{n}:{method}:{solver}:".encode())
+    h.update(f"optimal_rates:{_FORMULATION}:{n}:{method}:{solver}:{limits}:".encode())
     h.update(np.ascontiguousarray(e, dtype=np.int64).tobytes())
     h.update(b"caps:" + (b"none" if caps is None else
                          np.ascontiguousarray(caps, dtype=np.float64).tobytes()))

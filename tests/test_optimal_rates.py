@@ -186,7 +186,8 @@ def test_bad_arguments_are_one_line_value_errors():
         (dict(method="first-order", solver="scs"), "uses no cone solver"),
         (dict(method="first-order", node_caps=3.0), "node_caps: not supported"),
         (dict(node_caps=[1.0, 2.0]), "node_caps: expected"),
-        (dict(max_iter=10), "max_iter applies"),
+        (dict(max_iter=10), "max_iter: applies"),
+        (dict(method="first-order", time_limit_s=-1), "time_limit_s: must be"),
     ]
     if "mosek" not in opt.available_solvers():
         cases.append((dict(solver="mosek"), "mosek is not installed"))
@@ -227,6 +228,11 @@ def test_cache_is_keyed_by_graph_and_method_and_lives_in_DADAO_CACHE_DIR(tmp_pat
     other = optimal_rates(edges, n, method="relaxed", solver="clarabel")
     assert not other.from_cache
     assert len(list(files[0].parent.glob("*.npz"))) == 2
+    # first-order results are keyed by their iteration limit too
+    few = optimal_rates(edges, n, method="first-order", max_iter=3)
+    assert not optimal_rates(edges, n, method="first-order").from_cache
+    assert optimal_rates(edges, n, method="first-order", max_iter=3).from_cache
+    assert few.total >= optimal_rates(edges, n, method="first-order").total * (1 - 1e-9)
     # a different graph with the same sizes is a different key
     perm = np.arange(n)
     perm[[0, 5]] = [5, 0]
