@@ -44,8 +44,8 @@ Other methods, for comparison:
 Findings (simulations/bench_optimal_rates.py, docs/optimal_rates.md): the optimum equals the
 theory-uniform total on edge-transitive graphs (symmetry) and on paths (no saving found, by both
 the SDP and the first-order method); it saves 74% on the barbell of two 8-cliques, 39% on a star
-of four 4-cliques, 5% on the 4x4 grid and 10% on the 8x8 grid, about 50-60% on random geometric
-graphs of 24-64 nodes. The rescaled optimum's chi_1/chi_2 split differs from uniform rates', so
+of four 4-cliques, 5% on the 4x4 grid and 10% on the 8x8 grid, 96% on the barbell of two
+32-cliques; on random geometric graphs 48% (n = 16), 53-60% (n = 32, seeds 0-2), 58% (n = 64). The rescaled optimum's chi_1/chi_2 split differs from uniform rates', so
 "relaxed" (AM-GM, chi_1 = chi_2 favoured) and "max-connectivity" (chi_2 ignored) are worse.
 
 Every result is verified independently of the solver (:func:`verify_rates`): negative rates are
