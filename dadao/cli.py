@@ -164,6 +164,10 @@ def main(argv=None) -> int:
     except KeyboardInterrupt:
         print(f"dadao {args.command}: interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:
+        # output piped into `head` and closed: stop quietly, as Unix tools do
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 141
 
 
 # ---------------------------------------------------------------------------------------------
