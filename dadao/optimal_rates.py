@@ -60,10 +60,10 @@ from __future__ import annotations
 
 import csv
 import hashlib
+import io
 import json
 import math
 import os
-import tempfile
 import time
 import warnings
 from dataclasses import asdict, dataclass
@@ -76,6 +76,7 @@ import scipy.sparse as sp
 import scipy.sparse.linalg
 
 from dadao import graphs
+from dadao.atomic import write_atomic
 from dadao import rates as rates_mod
 
 __all__ = [
@@ -282,20 +283,12 @@ def write_rates_csv(path, edges, rates) -> None:
     if lam.shape != (len(e),):
         raise OptimalRatesError(f"rates: expected {len(e)} values (one per edge); got "
                                 f"shape {lam.shape}")
-    path = os.fspath(path)
-    folder = os.path.dirname(os.path.abspath(path))
-    fd, tmp = tempfile.mkstemp(prefix=".rates-", suffix=".tmp", dir=folder)
-    try:
-        with os.fdopen(fd, "w", newline="", encoding="utf-8") as fh:
-            writer = csv.writer(fh)
-            writer.writerow(["u", "v", "rate"])
-            for (u, v), r in zip(e.tolist(), lam.tolist()):
-                writer.writerow([u, v, repr(float(r))])
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
+    buf = io.StringIO(newline="")
+    writer = csv.writer(buf)
+    writer.writerow(["u", "v", "rate"])
+    for (u, v), r in zip(e.tolist(), lam.tolist()):
+        writer.writerow([u, v, repr(float(r))])
+    write_atomic(path, buf.getvalue())
 
 
 def rates_cache_dir() -> Path:
@@ -753,10 +746,9 @@ def _cache_store(key, result: OptimalRates) -> None:
         meta = {k: v for k, v in result.summary().items()
                 if k in ("uniform_total", "uniform_chi_1", "uniform_chi_2", "method", "solver",
                          "status", "solve_time_s", "info")}
-        fd, tmp = tempfile.mkstemp(prefix=".rates-", suffix=".npz", dir=folder)
-        with os.fdopen(fd, "wb") as fh:
-            np.savez(fh, rates=result.rates, meta=json.dumps(meta, default=float))
-        os.replace(tmp, folder / f"{key}.npz")
+        buf = io.BytesIO()
+        np.savez(buf, rates=result.rates, meta=json.dumps(meta, default=float))
+        write_atomic(folder / f"{key}.npz", buf.getvalue())
     except OSError:
         pass  # a read-only cache is not an error: the result is still returned
 
