@@ -68,6 +68,25 @@ class UserError(Exception):
     """A mistake of the user: printed as one line, exit code 2."""
 
 
+def user_errors() -> tuple[type, ...]:
+    """The library's exceptions for input a user can get wrong: each is one printable line.
+
+    Any other exception is a bug: it keeps its traceback (and a run records it as failed).
+    """
+    from dadao import graphs, problems, rates, rundir
+    from dadao.algorithms import UnknownAlgorithmError
+    from dadao.algorithms.base import OptionError
+    from dadao.algorithms.synchronous import UnsupportedProblemError
+    from dadao.config import ConfigError
+    from dadao.engines.arguments import RunArgumentError
+    from dadao.gossip import NetworkError
+    from dadao.optimal_rates import OptimalRatesError
+
+    return (UserError, ConfigError, graphs.GraphError, rates.RateError, problems.ProblemError,
+            RunArgumentError, OptionError, UnknownAlgorithmError, UnsupportedProblemError,
+            NetworkError, OptimalRatesError, rundir.RunDirError)
+
+
 def _parser() -> argparse.ArgumentParser:
     from dadao import __version__
 
@@ -155,19 +174,18 @@ def main(argv=None) -> int:
     try:
         return {"run": cmd_run, "graph": cmd_graph, "rates": cmd_rates,
                 "plot": cmd_plot}[args.command](args)
-    except UserError as exc:
-        print(f"dadao {args.command}: error: {exc}", file=sys.stderr)
-        return 2
-    except ValueError as exc:  # ConfigError, GraphError, ...: library errors are one line
-        print(f"dadao {args.command}: error: {exc}", file=sys.stderr)
-        return 2
-    except KeyboardInterrupt:
-        print(f"dadao {args.command}: interrupted", file=sys.stderr)
-        return 130
     except BrokenPipeError:
         # output piped into `head` and closed: stop quietly, as Unix tools do
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 141
+    except KeyboardInterrupt:
+        print(f"dadao {args.command}: interrupted", file=sys.stderr)
+        return 130
+    except Exception as exc:
+        if not isinstance(exc, user_errors()):
+            raise
+        print(f"dadao {args.command}: error: {exc}", file=sys.stderr)
+        return 2
 
 
 # ---------------------------------------------------------------------------------------------
@@ -216,11 +234,11 @@ def cmd_run(args) -> int:
         rundir.write_json(out.file(rundir.META), meta)
         print(f"{path}: interrupted before the first sample", file=sys.stderr)
         return 130
-    except ValueError as exc:
-        # A user mistake found only when running: the directory must not look finished.
-        out.fail(str(exc), traceback.format_exc())
-        raise
     except Exception as exc:  # noqa: BLE001: any crash is recorded, then reported in one line
+        if isinstance(exc, user_errors()):
+            # a user mistake found only when running: the directory must not look finished
+            out.fail(str(exc), traceback.format_exc())
+            raise
         error = f"{type(exc).__name__}: {exc}"
         out.fail(error, traceback.format_exc())
         first = error.splitlines()[0] if error.strip() else type(exc).__name__

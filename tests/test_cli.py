@@ -425,3 +425,20 @@ def test_rates_mistakes(capsys, tmp_path):
     cfg = write(tmp_path, SMALL.replace("[run]", '[rates]\nkind = "sdp"\nmethod = "sdpp"\n[run]'))
     line = user_error(["run", cfg], capsys, tmp_path)
     assert "rates.method: unknown choice 'sdpp'; did you mean 'sdp'" in line
+
+
+def test_a_bug_is_not_dressed_as_a_user_error(capsys, tmp_path, monkeypatch):
+    """Only the library's user-input exceptions become one-line exit-2 errors; a plain ValueError
+    from a bug keeps its traceback (and a run that hits one is recorded as failed)."""
+    from dadao import experiment
+
+    def bug(self, progress=None):
+        raise ValueError("operands could not be broadcast together")
+
+    monkeypatch.setattr(experiment.Experiment, "run", bug)
+    code, out, err = run(["run", write(tmp_path, SMALL), "--out", str(tmp_path / "b")], capsys)
+    assert code == 1 and "failed: ValueError: operands could not be broadcast" in err
+    assert json.loads((tmp_path / "b" / "meta.json").read_text())["status"] == "failed"
+    monkeypatch.setattr(cli, "cmd_graph", lambda args: int("not a number"))
+    with pytest.raises(ValueError, match="invalid literal"):
+        cli.main(["graph", "star", "--n", "5"])
