@@ -73,18 +73,12 @@ def user_errors() -> tuple[type, ...]:
 
     Any other exception is a bug: it keeps its traceback (and a run records it as failed).
     """
-    from dadao import graphs, problems, rates, rundir
-    from dadao.algorithms import UnknownAlgorithmError
-    from dadao.algorithms.base import OptionError
-    from dadao.algorithms.synchronous import UnsupportedProblemError
+    from dadao import rundir
     from dadao.config import ConfigError
-    from dadao.engines.arguments import RunArgumentError
-    from dadao.gossip import NetworkError
+    from dadao.experiment import LIBRARY_ERRORS
     from dadao.optimal_rates import OptimalRatesError
 
-    return (UserError, ConfigError, graphs.GraphError, rates.RateError, problems.ProblemError,
-            RunArgumentError, OptionError, UnknownAlgorithmError, UnsupportedProblemError,
-            NetworkError, OptimalRatesError, rundir.RunDirError)
+    return (UserError, ConfigError, OptimalRatesError, rundir.RunDirError) + LIBRARY_ERRORS
 
 
 def _parser() -> argparse.ArgumentParser:

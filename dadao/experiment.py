@@ -20,10 +20,19 @@ import networkx as nx
 import numpy as np
 
 from dadao import api, graphs, problems, rates
-from dadao.algorithms import get_algorithm
+from dadao.algorithms import UnknownAlgorithmError, get_algorithm
 from dadao.algorithms.base import OptionError
+from dadao.algorithms.synchronous import UnsupportedProblemError
 from dadao.config import AUTO, ConfigError
 from dadao.engines.arguments import RunArgumentError, check_run_arguments
+from dadao.gossip import Network, NetworkError
+
+
+#: the library's exceptions for input a config can get wrong (each one printable line); any
+#: other exception is a bug and is not dressed as a config error
+LIBRARY_ERRORS = (RunArgumentError, OptionError, rates.RateError, graphs.GraphError,
+                  problems.ProblemError, UnsupportedProblemError, NetworkError,
+                  UnknownAlgorithmError)
 
 
 @dataclass
@@ -38,6 +47,8 @@ class Experiment:
     problem: problems.Problem
     algorithm: object
     edge_rates: np.ndarray | list | None
+    #: what ``constants`` returns, computed once by ``build`` (graph spectra, chi's, Network)
+    derived: dict | None = None
 
     @property
     def synchronous(self) -> bool:
@@ -65,7 +76,7 @@ class Experiment:
                 kw["switch_period"] = None if period == AUTO else period
         return kw
 
-    def prepare(self):
+    def _prepare(self):
         """(constants k, graph section, rates section) exactly as the engine will compute them."""
         run = self.config["run"]
         chi = max(graphs.graph_chi(G) for G in self.graphs)
@@ -74,8 +85,6 @@ class Experiment:
                       "edges": n_edges[0] if len(n_edges) == 1 else float(np.mean(n_edges)),
                       "chi": chi}
         if self.synchronous:
-            from dadao.gossip import Network
-
             check_run_arguments(self.problem, graphs.edge_array(self.graphs[0]),
                                 np.zeros(self.graphs[0].number_of_edges()), t_max=run["t_max"],
                                 log_every=run["log_every"], seed=run["seed"])
@@ -105,11 +114,12 @@ class Experiment:
         return k, graph_info, rate_info
 
     def constants(self) -> dict:
-        """Everything derived before running: graph, rates, problem, step constants, theory."""
-        try:
-            k, graph_info, rate_info = self.prepare()
-        except (RunArgumentError, OptionError, ValueError) as exc:
-            raise _config_error(self.source, exc) from None
+        """Everything derived before running: graph, rates, problem, step constants, theory
+        (what `dadao run --dry-run` prints and meta.json records); a copy of ``derived``."""
+        return copy.deepcopy(self.derived)
+
+    def _derive(self) -> dict:
+        k, graph_info, rate_info = self._prepare()
         s = self.setting(graph_info, rate_info)
         theory = self.algorithm.theory
         return {
@@ -145,7 +155,7 @@ class Experiment:
             return api.simulate(self.graph, self.problem, rates=rates_arg,
                                 algorithm=self.algorithm, t_max=run["t_max"], seed=run["seed"],
                                 progress=progress, **self._engine_kwargs())
-        except (RunArgumentError, OptionError, rates.RateError) as exc:
+        except LIBRARY_ERRORS as exc:
             raise _config_error(self.source, exc) from None
 
 
@@ -270,11 +280,9 @@ def build(cfg: dict, source: str = "config") -> Experiment:
     edge_rates = build_rates(cfg["rates"], graph, algorithm, source)
     exp = Experiment(cfg, source, graph, problem, algorithm, edge_rates)
     try:
-        _, graph_info, _ = exp.prepare()
-    except rates.RateError as exc:
-        raise _config_error(source, exc) from None
-    except (RunArgumentError, OptionError, ValueError) as exc:
+        exp.derived = exp._derive()
+    except LIBRARY_ERRORS as exc:
         raise _config_error(source, exc) from None
     if cfg["graph"].get("switch_period") == AUTO:
-        cfg["graph"]["switch_period"] = graph_info["switch_period"]
+        cfg["graph"]["switch_period"] = exp.derived["graph"]["switch_period"]
     return exp

@@ -17,7 +17,6 @@ meta.json does not say "completed" is not a finished result, whatever else it ho
 from __future__ import annotations
 
 import datetime as _dt
-import importlib.metadata
 import json
 import math
 import numbers
@@ -28,6 +27,7 @@ import re
 from dadao.atomic import write_atomic
 from dadao.config import config_hash, to_toml
 from dadao.trace import Trace
+from dadao.versions import versions
 
 STATUSES = ("running", "completed", "diverged", "interrupted", "failed")
 META = "meta.json"
@@ -69,25 +69,6 @@ def _strict(value):
     if hasattr(value, "tolist"):
         return _strict(value.tolist())
     return str(value)
-
-
-def dependency_versions() -> dict:
-    """Python, dadao and every installed requirement of dadao (from the package metadata)."""
-    out = {"python": platform.python_version()}
-    try:
-        out["dadao"] = importlib.metadata.version("dadao")
-        requires = importlib.metadata.requires("dadao") or []
-    except importlib.metadata.PackageNotFoundError:
-        requires = []
-    for req in requires:
-        if "extra ==" in req:
-            continue
-        name = re.split(r"[<>=!~;\[ ]", req, maxsplit=1)[0]
-        try:
-            out[name] = importlib.metadata.version(name)
-        except importlib.metadata.PackageNotFoundError:
-            out[name] = None
-    return out
 
 
 def read_meta(path: str) -> dict:
@@ -145,14 +126,14 @@ class RunDirectory:
     def _meta(self, extra: dict) -> dict:
         meta = dict(self.base)
         meta.update(extra)
-        meta["versions"] = dependency_versions()
+        meta["versions"] = versions()
         return meta
 
     def finish(self, trace: Trace, figure_writer=None) -> dict:
         """Write the trace, the figures, then meta.json with the run's final status."""
         trace.write_csv(self.file(TRACE))
         engine = dict(trace.meta)
-        engine_versions = engine.pop("versions", None)
+        engine.pop("versions", None)  # the same dadao.versions, written once at the top
         meta = self._meta({"status": engine.pop("status"), "error": engine.pop("error"),
                            "finished": _now()})
         meta["seed"] = engine.pop("seed")
@@ -160,8 +141,6 @@ class RunDirectory:
         meta.update({k: engine.pop(k) for k in ("engine", "events", "wall_time_s",
                                                  "events_per_s")})
         meta["run"] = engine
-        if engine_versions:
-            meta["versions"] = {**engine_versions, **meta["versions"]}
         if figure_writer is not None:
             figure_writer(trace, meta, self.file(FIGURE))
         write_json(self.file(META), meta)

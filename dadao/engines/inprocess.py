@@ -13,34 +13,23 @@ iterates, do not depend on log_every.
 from __future__ import annotations
 
 import math
-import platform
 from collections.abc import Mapping
 import time as wallclock
 
 import numba
 import numpy as np
 
-from dadao import __version__
 from dadao.algorithms import get_algorithm
 from dadao.engines.arguments import (RunArgumentError, RunArguments, check_run_arguments,
                                      rate_constants_for)
 from dadao.trace import TraceRecorder, metrics
+from dadao.versions import versions
 
 #: A run is declared diverged when dist_to_opt exceeds this multiple of its starting value (or of
 #: ||x*||^2 + 1 if it starts at 0), or stops being finite.
 DIVERGENCE_FACTOR = 1e8
 
 _LOOPS: dict[tuple, tuple] = {}
-
-
-def versions() -> dict:
-    """Versions of Python, dadao and every dependency, for run metadata."""
-    import networkx
-    import scipy
-
-    return {"python": platform.python_version(), "dadao": __version__, "numpy": np.__version__,
-            "scipy": scipy.__version__, "networkx": networkx.__version__,
-            "numba": numba.__version__}
 
 
 def compiled_kernels(algo):

@@ -22,9 +22,10 @@ from dadao.algorithms import get_algorithm
 from dadao.algorithms.synchronous import LocalOracle, UnsupportedProblemError
 from dadao.algorithms.theory import Setting
 from dadao.engines.arguments import RunArgumentError, check_run_arguments
-from dadao.engines.inprocess import DIVERGENCE_FACTOR, versions
+from dadao.engines.inprocess import DIVERGENCE_FACTOR
 from dadao.gossip import Network
 from dadao.trace import TraceRecorder, metrics
+from dadao.versions import versions
 
 
 class Mixer:
