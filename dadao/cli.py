@@ -379,8 +379,8 @@ def graph_report(G, family: str, rates_kind: str) -> dict:
     unit = rates.uniform_rates(edges, 1.0)
     lam = unit if rates_kind == "uniform" else rates.theory_rates(edges, n)
     shown = graphs.rate_constants(edges, lam, n)
-    base = graphs.rate_constants(edges, rates.uniform_rates(edges, len(edges)), n)  # L_G
-    chi = base["lambda_max"] / base["lambda_2"]
+    lambda_2, lambda_max = graphs.laplacian_extremes(G)
+    chi = lambda_max / lambda_2  # graphs.graph_chi, with its two eigenvalues shown
     per_round = {}
     for name in algorithms.names():
         algo = algorithms.get_algorithm(name)
@@ -397,7 +397,7 @@ def graph_report(G, family: str, rates_kind: str) -> dict:
             per_round[name] = float(theory.communications_per_round(setting))
     return {
         "family": family, "n": n, "edges": len(edges), "chi": chi,
-        "lambda_2": base["lambda_2"], "lambda_max": base["lambda_max"],
+        "lambda_2": lambda_2, "lambda_max": lambda_max,
         "ceil_chi_ln2": multi_consensus_rounds(chi),
         "floor_sqrt_chi": chebyshev_order(chi),
         "rates": {"kind": rates_kind, "total": float(lam.sum()), "chi_1": shown["chi_1"],

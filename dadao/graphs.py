@@ -47,6 +47,7 @@ __all__ = [
     "edge_array",
     "laplacian",
     "graph_chi",
+    "laplacian_extremes",
     "effective_resistances",
     "chi_1",
     "chi_2",
@@ -439,11 +440,17 @@ def laplacian(edges, n: int, weights=None) -> sp.csr_matrix:
     return sp.csr_matrix((data, (rows, cols)), shape=(n, n))
 
 
-def graph_chi(G: nx.Graph, *, method: str = "auto") -> float:
-    """chi = lambda_max(L_G) / lambda_2(L_G), L_G the unweighted Laplacian (ADOM+, Scaman's chi)."""
+def laplacian_extremes(G: nx.Graph, *, method: str = "auto") -> tuple[float, float]:
+    """(lambda_2, lambda_max) of the unweighted Laplacian L_G."""
     edges = edge_array(G)
     c = rate_constants(edges, np.ones(len(edges)), G.number_of_nodes(), method=method)
-    return c["lambda_max"] / c["lambda_2"]
+    return c["lambda_2"], c["lambda_max"]
+
+
+def graph_chi(G: nx.Graph, *, method: str = "auto") -> float:
+    """chi = lambda_max(L_G) / lambda_2(L_G), L_G the unweighted Laplacian (ADOM+, Scaman's chi)."""
+    lambda_2, lambda_max = laplacian_extremes(G, method=method)
+    return lambda_max / lambda_2
 
 
 def effective_resistances(edges, rates, n: int, *, method: str = "auto") -> np.ndarray:
