@@ -55,15 +55,20 @@ class RunArguments:
         return ([self.edges[o[k]:o[k + 1]] for k in range(len(o) - 1)],
                 [self.edge_rates[o[k]:o[k + 1]] for k in range(len(o) - 1)])
 
-    def clocks(self):
-        """The run's event source: ``PoissonClocks`` or, time-varying, ``SwitchingClocks``."""
+    def clocks(self, subset=None):
+        """The run's event source: ``PoissonClocks`` or, time-varying, ``SwitchingClocks``.
+
+        ``subset``: ids of the clocks to generate (default all), e.g. the clocks an MPI rank
+        owns; the events are exactly those of the full schedule on these clocks.
+        """
         from dadao.events import PoissonClocks, SwitchingClocks
 
         if not self.time_varying:
-            return PoissonClocks(self.seed, self.grad_rates, self.edges, self.edge_rates)
+            return PoissonClocks(self.seed, self.grad_rates, self.edges, self.edge_rates,
+                                 clocks=subset)
         edge_lists, rate_lists = self.edge_lists()
         return SwitchingClocks(self.seed, self.grad_rates, edge_lists, rate_lists,
-                               self.switch_period)
+                               self.switch_period, clocks=subset)
 
 
 def _positive_time(name, value) -> float:

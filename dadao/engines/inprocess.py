@@ -141,15 +141,36 @@ class InProcessRun:
         self._snapshot(self.state, self.tau, t, self.k, self.problem.oracle, flowed, X)
         return flowed, X
 
+    # The run interface of ``drive`` (an MPI run implements the same, collectively).
+    is_root = True
+    catches_interrupt = True
+
+    def primal_X(self, t) -> np.ndarray:
+        """The primal iterates X (n, d) at time t (a snapshot; the run is not perturbed)."""
+        return self.snapshot(t)[1]
+
+    def global_counts(self) -> np.ndarray:
+        """[gradient events, gossip events] so far, over the whole network."""
+        return self.counts.copy()
+
+    def agree(self, flag: bool) -> bool:
+        """The root's decision, for every part of the run (one part here)."""
+        return flag
+
     @property
     def gradients(self) -> int:
-        a = self.algo
-        return int(self.counts[0] * a.gradients_per_gradient_event
-                   + self.counts[1] * a.gradients_per_gossip_event)
+        return gradient_count(self.algo, self.counts)
 
     @property
     def communications(self) -> int:
         return int(self.counts[1])
+
+
+def gradient_count(algo, counts) -> int:
+    """Gradient computations of ``counts`` = [gradient events, gossip events] (each method
+    declares how many gradients an event of each kind costs)."""
+    return int(counts[0] * algo.gradients_per_gradient_event
+               + counts[1] * algo.gradients_per_gossip_event)
 
 
 def run_constants(algo, problem, args: RunArguments, *, force=False, options=None):
@@ -215,36 +236,71 @@ def simulate(problem, edges, edge_rates, *, algorithm="dadao", t_max, seed=0, lo
     Raises ``RunArgumentError`` (a ValueError naming the argument) for unusable arguments and
     ``dadao.rates.RateError`` for rates that break the algorithm's condition.
     """
+    algo, args, condition, k = prepare(
+        problem, edges, edge_rates, algorithm=algorithm, t_max=t_max, seed=seed,
+        log_every=log_every, grad_rates=grad_rates, x0=x0, force=force, options=options,
+        switch_period=switch_period)
+    run = InProcessRun(algo, problem, args, k, events_per_window=events_per_window)
+    recorder, status, error, wall = drive(run, problem, args, progress)
+    X = run.primal_X(recorder.last("time"))
+    meta = run_meta(run, algo, problem, args, condition, k, options, recorder, status, error,
+                    wall, engine="inprocess")
+    return recorder.trace(meta, final_x=X)
+
+
+def prepare(problem, edges, edge_rates, *, algorithm, t_max, seed, log_every, grad_rates, x0,
+            force, options, switch_period):
+    """(algorithm, checked RunArguments, rate condition, constants k) of an asynchronous run;
+    the checks and constants every engine shares (arguments as for ``simulate``)."""
     algo = get_algorithm(algorithm) if isinstance(algorithm, str) else algorithm
-    n = problem.n
     if options is not None and not isinstance(options, Mapping):
         raise RunArgumentError(f"options: must be a mapping {{name: number}} of constant "
                                f"overrides, got {type(options).__name__}")
     args = check_run_arguments(problem, edges, edge_rates, grad_rates=grad_rates, x0=x0,
                                t_max=t_max, log_every=log_every, seed=seed, algo=algo,
                                switch_period=switch_period)
-    t_max, log_every = args.t_max, args.log_every
     condition, k = run_constants(algo, problem, args, force=force, options=options)
-    chi_1, chi_2 = condition.chi_1, condition.chi_2
-    run = InProcessRun(algo, problem, args, k, events_per_window=events_per_window)
+    return algo, args, condition, k
 
+
+def sample_grid(t_max: float, log_every: float) -> np.ndarray:
+    """Sampling times strictly inside (0, t_max): log_every, 2 log_every, ...; 0 and t_max are
+    sampled too."""
     grid = np.arange(1, int(math.floor(t_max / log_every + 1e-9)) + 1) * log_every
-    grid = grid[grid < t_max]
+    return grid[grid < t_max]
+
+
+def drive(run, problem, args, progress):
+    """Advance ``run`` to args.t_max, sampling the metrics on the grid; (recorder, status, error,
+    wall seconds). The recorder and the status are meaningful on the root part of the run.
+
+    ``run`` is an ``InProcessRun`` or an MPI rank's part of a run (``dadao.engines.mpi``):
+    ``windows``, ``primal_X`` and ``global_counts`` are collective there, X and the counts are
+    complete on the root only, and ``agree`` hands every rank the root's decision to go on, so
+    all ranks stop at the same sample.
+    """
+    t_max = args.t_max
+    grid = sample_grid(t_max, args.log_every)
     sample_times = set(grid.tolist()) | {float(t_max)}
     recorder = TraceRecorder()
     start_scale = None
 
     def sample(t):
-        """Record metrics at t; False when the run has diverged."""
+        """Record metrics at t; False (on every rank) when the run has diverged."""
         nonlocal start_scale
-        _, X = run.snapshot(t)
-        dist, subopt, cons = metrics(X, problem)
-        recorder.add(t, float(run.gradients), float(run.communications), dist, subopt, cons)
-        if start_scale is None:
-            start_scale = dist if dist > 0 else float(problem.x_star @ problem.x_star) + 1.0
-        if progress is not None:
-            progress(t, int(run.counts.sum()), dist)
-        return math.isfinite(dist) and dist <= DIVERGENCE_FACTOR * start_scale
+        X = run.primal_X(t)
+        counts = run.global_counts()
+        ok = True
+        if run.is_root:
+            dist, subopt, cons = metrics(X, problem)
+            recorder.add(t, float(gradient_count(run.algo, counts)), float(counts[1]), dist,
+                         subopt, cons)
+            if start_scale is None:
+                start_scale = dist if dist > 0 else float(problem.x_star @ problem.x_star) + 1.0
+            if progress is not None:
+                progress(t, int(counts.sum()), dist)
+            ok = math.isfinite(dist) and dist <= DIVERGENCE_FACTOR * start_scale
+        return run.agree(ok)
 
     status, error = "completed", None
     wall0 = wallclock.perf_counter()
@@ -253,41 +309,48 @@ def simulate(problem, edges, edge_rates, *, algorithm="dadao", t_max, seed=0, lo
         for end in run.windows(t_max, breakpoints=grid):
             if end in sample_times and not sample(end):
                 status = "diverged"
-                error = (f"dist_to_opt reached {recorder.last('dist_to_opt'):.3g} at t = {end:.6g}, "
-                         f"more than {DIVERGENCE_FACTOR:.0e} x its start "
-                         f"{recorder.first('dist_to_opt'):.3g}")
+                if run.is_root:
+                    error = (f"dist_to_opt reached {recorder.last('dist_to_opt'):.3g} at "
+                             f"t = {end:.6g}, more than {DIVERGENCE_FACTOR:.0e} x its start "
+                             f"{recorder.first('dist_to_opt'):.3g}")
                 break
     except KeyboardInterrupt:
+        if not run.catches_interrupt:
+            raise
         status = "interrupted"
         if run.time > recorder.last("time"):
             progress = None  # record where the run stopped; a second Ctrl-C must not be asked for
             sample(run.time)
-    wall = wallclock.perf_counter() - wall0
+    return recorder, status, error, wallclock.perf_counter() - wall0
 
-    _, X = run.snapshot(recorder.last("time"))
-    events = int(run.counts.sum())
-    meta = {
+
+def run_meta(run, algo, problem, args, condition, k, options, recorder, status, error, wall, *,
+             engine) -> dict:
+    """The metadata of an asynchronous run (root part): status, counts, timings, constants."""
+    counts = run.global_counts()
+    events = int(counts.sum())
+    return {
         "status": status,
         "error": error,
-        "engine": "inprocess",
+        "engine": engine,
         "algorithm": algo.name,
         "seed": args.seed,
-        "t_max": float(t_max),
+        "t_max": float(args.t_max),
         "t_end": recorder.last("time"),
-        "log_every": log_every,
+        "log_every": args.log_every,
         "events": events,
-        "gradient_events": int(run.counts[0]),
-        "gossip_events": int(run.counts[1]),
-        "gradients": run.gradients,
-        "communications": run.communications,
+        "gradient_events": int(counts[0]),
+        "gossip_events": int(counts[1]),
+        "gradients": gradient_count(algo, counts),
+        "communications": int(counts[1]),
         "wall_time_s": wall,
         "compile_time_s": run.compile_s,
         "events_per_s": events / wall if wall > 0 else float("nan"),
-        "n": n,
+        "n": problem.n,
         "dim": problem.dim,
-        "edges": len(run.edges),
-        "chi_1": float(chi_1),
-        "chi_2": float(chi_2),
+        "edges": len(args.edges),
+        "chi_1": float(condition.chi_1),
+        "chi_2": float(condition.chi_2),
         # DADAO's chi_1 chi_2 <= 1/2; other methods' constants do not depend on it
         "rate_condition": ({"product": condition.product, "satisfied": condition.satisfied}
                            if algo.enforces_rate_condition else None),
@@ -302,4 +365,3 @@ def simulate(problem, edges, edge_rates, *, algorithm="dadao", t_max, seed=0, lo
         },
         "versions": versions(),
     }
-    return recorder.trace(meta, final_x=X)
