@@ -45,6 +45,39 @@ class Mixer:
         return out
 
 
+class SingleProcess:
+    """Where the rows of a synchronous run live: all in this process. An MPI rank's layout
+    (``dadao.engines.mpi.MpiLayout``) holds its own nodes' rows, mixes by neighbourhood exchange
+    and gathers the rows to the root for the metrics; the run itself is the same code."""
+
+    is_root = True
+    catches_interrupt = True
+
+    def local_problem(self, problem):
+        """The problem as the rows here see it (row i = node i)."""
+        return problem
+
+    def local_x0(self, x0):
+        return x0
+
+    def shared(self, value):
+        """The root's copy of a value computed everywhere (constants, matrices)."""
+        return value
+
+    def mixer(self, matrices, edge_counts):
+        return Mixer(matrices, edge_counts)
+
+    def gather(self, X):
+        """The rows of every node, (n, d), on the root (None elsewhere)."""
+        return X
+
+    def agree(self, flag: bool) -> bool:
+        return flag
+
+    def meta(self) -> dict:
+        return {}
+
+
 def setting(problem, network) -> Setting:
     """The theory's Setting of a synchronous run (no rate Laplacian: chi_1 = chi_2 = nan).
 
@@ -65,7 +98,7 @@ def sample_iterations(t_max: float, log_every: float) -> list[int]:
 
 
 def simulate(problem, graph, *, algorithm, t_max, seed=0, log_every=None, progress=None,
-             options=None, x0=None):
+             options=None, x0=None, layout=None):
     """Run a synchronous method and return its ``Trace`` (columns and meta as ``inprocess``).
 
     Parameters
@@ -87,6 +120,9 @@ def simulate(problem, graph, *, algorithm, t_max, seed=0, log_every=None, progre
         Overrides of the algorithm's tunable constants (``[algorithm] eta = ...``).
     x0 : array (d,) or (n, d), optional
         Initial primal iterate (default 0).
+    layout : SingleProcess (default) or dadao.engines.mpi.MpiLayout
+        Where the rows live; with an MPI layout every rank calls this function and the Trace is
+        returned on the root (None elsewhere).
 
     Raises ``RunArgumentError``, ``NetworkError``, ``UnsupportedProblemError`` or ``OptionError``
     (ValueErrors with one line naming the argument) for unusable arguments.
@@ -108,10 +144,13 @@ def simulate(problem, graph, *, algorithm, t_max, seed=0, log_every=None, progre
     args = check_run_arguments(problem, network.graphs[0].edges,
                                np.zeros(len(network.graphs[0].edges)), x0=x0, t_max=t_max,
                                log_every=log_every, seed=seed)
-    k = algo.constants(problem, network, options)
-    state = algo.init_state(problem.n, problem.dim, None if x0 is None else args.x0, k)
-    mixer = Mixer(network.matrices(algo.gossip), network.edge_counts)
-    local = LocalOracle(problem)
+    layout = SingleProcess() if layout is None else layout
+    k = layout.shared(algo.constants(problem, network, options))
+    view = layout.local_problem(problem)
+    state = algo.init_state(view.n, problem.dim,
+                            None if x0 is None else layout.local_x0(args.x0), k)
+    mixer = layout.mixer(layout.shared(network.matrices(algo.gossip)), network.edge_counts)
+    local = LocalOracle(view)
     n = problem.n
 
     recorder = TraceRecorder()
@@ -122,15 +161,18 @@ def simulate(problem, graph, *, algorithm, t_max, seed=0, log_every=None, progre
 
     def sample():
         nonlocal start_scale
-        X = algo.primal(state, k, problem)
-        dist, subopt, cons = metrics(X, problem)
-        recorder.add(float(done["iterations"]), float(n * done["oracle_calls"]),
-                     float(done["communications"]), dist, subopt, cons)
-        if start_scale is None:
-            start_scale = dist if dist > 0 else float(problem.x_star @ problem.x_star) + 1.0
-        if progress is not None:
-            progress(float(done["iterations"]), done["iterations"], dist)
-        return math.isfinite(dist) and dist <= DIVERGENCE_FACTOR * start_scale
+        X = layout.gather(algo.primal(state, k, view))
+        ok = True
+        if layout.is_root:
+            dist, subopt, cons = metrics(X, problem)
+            recorder.add(float(done["iterations"]), float(n * done["oracle_calls"]),
+                         float(done["communications"]), dist, subopt, cons)
+            if start_scale is None:
+                start_scale = dist if dist > 0 else float(problem.x_star @ problem.x_star) + 1.0
+            if progress is not None:
+                progress(float(done["iterations"]), done["iterations"], dist)
+            ok = math.isfinite(dist) and dist <= DIVERGENCE_FACTOR * start_scale
+        return layout.agree(ok)
 
     status, error = "completed", None
     wall0 = wallclock.perf_counter()
@@ -145,18 +187,22 @@ def simulate(problem, graph, *, algorithm, t_max, seed=0, log_every=None, progre
                             communications=mixer.communications, rounds=mixer.rounds)
             if not sample():
                 status = "diverged"
-                error = (f"dist_to_opt reached {recorder.last('dist_to_opt'):.3g} at "
+                error = None if not layout.is_root else (f"dist_to_opt reached {recorder.last('dist_to_opt'):.3g} at "
                          f"t = {it}, more than {DIVERGENCE_FACTOR:.0e} x its start "
                          f"{recorder.first('dist_to_opt'):.3g}")
                 break
     except KeyboardInterrupt:
+        if not layout.catches_interrupt:
+            raise
         status = "interrupted"
         if done["iterations"] > recorder.last("time"):
             progress = None  # record where the run stopped; a second Ctrl-C must not be asked for
             sample()
     wall = wallclock.perf_counter() - wall0
 
-    X = algo.primal(state, k, problem)
+    X = layout.gather(algo.primal(state, k, view))
+    if not layout.is_root:
+        return None
     iterations = done["iterations"]
     s = setting(problem, network)
     theory = algo.theory
@@ -190,5 +236,6 @@ def simulate(problem, graph, *, algorithm, t_max, seed=0, log_every=None, progre
             "communications_per_time": theory.communications_per_time(s),
         },
         "versions": versions(),
+        **layout.meta(),
     }
     return recorder.trace(meta, final_x=X)

@@ -178,3 +178,25 @@ def local_value(oracle, i, x):
     for p in range(d):
         sq += x[p] * x[p]
     return v / (hi - lo) + 0.5 * oracle.reg[i] * sq
+
+
+def oracle_rows(oracle: Oracle, nodes) -> Oracle:
+    """The oracle of the nodes ``nodes`` only, renumbered 0..len(nodes)-1 in that order.
+
+    Node r of the result is node nodes[r] of ``oracle``, with the same arrays bit for bit (an MPI
+    rank of a synchronous run holds the rows of its own nodes and calls the oracles by row).
+    """
+    nodes = np.asarray(nodes, dtype=np.int64)
+    o = oracle
+
+    def per_node(a):
+        return a[nodes] if a.shape[0] else a
+
+    fields = dict(H=per_node(o.H), c=per_node(o.c), Hinv=per_node(o.Hinv))
+    if o.offsets.shape[0]:
+        lo, hi = o.offsets[nodes], o.offsets[nodes + 1]
+        rows = (np.concatenate([np.arange(a, b) for a, b in zip(lo, hi)]) if len(nodes)
+                else np.zeros(0, dtype=np.int64))
+        fields.update(A=o.A[rows], b=o.b[rows], reg=o.reg[nodes],
+                      offsets=np.concatenate([[0], np.cumsum(hi - lo)]))
+    return make_oracle(o.kind, **fields)
