@@ -62,8 +62,11 @@ def edge_rates_for(graph, rates="auto", algorithm="dadao"):
     return out if sequence else out[0]
 
 
+ENGINES = ("inprocess", "mpi")
+
+
 def simulate(graph, problem, *, rates="auto", algorithm="dadao", t_max: float, seed: int = 0,
-             **options):
+             engine: str = "inprocess", **options):
     """Simulate ``algorithm`` on ``problem`` over ``graph`` until ``t_max``; return a Trace.
 
     ``graph`` is a connected networkx graph on the nodes 0..n-1, or a list of them (a
@@ -71,8 +74,23 @@ def simulate(graph, problem, *, rates="auto", algorithm="dadao", t_max: float, s
     node (an iteration of a synchronous method). ``rates``: see ``edge_rates_for`` (asynchronous
     methods only). ``options`` go to the engine: log_every, x0, progress, options (overrides of
     the method's constants) and, asynchronous only, grad_rates, force, switch_period.
+
+    ``engine``: "inprocess" (one process) or "mpi" (every rank of the MPI job calls this with
+    the same arguments; the root gets the Trace, equal to the in-process one, the others None;
+    ``comm`` may name another communicator than COMM_WORLD; see ``dadao.engines.mpi``).
     """
     from dadao.engines import inprocess, synchronous
+
+    if engine not in ENGINES:
+        raise ValueError(f"engine: unknown engine {engine!r}; choose one of {', '.join(ENGINES)}")
+    if engine == "mpi":
+        from dadao.engines import mpi
+
+        sync_engine, async_engine = mpi.simulate_synchronous, mpi.simulate
+    else:
+        if "comm" in options:
+            raise ValueError("comm: only the mpi engine takes a communicator")
+        sync_engine, async_engine = synchronous.simulate, inprocess.simulate
 
     algo = get_algorithm(algorithm) if isinstance(algorithm, str) else algorithm
     items = _graph_list(graph)
@@ -85,12 +103,11 @@ def simulate(graph, problem, *, rates="auto", algorithm="dadao", t_max: float, s
         if not (isinstance(rates, str) and rates == "auto"):
             raise ValueError(f"rates: {algo.name} is synchronous: every round activates every "
                              "edge, so it takes no edge rates")
-        return synchronous.simulate(problem, graph, algorithm=algo, t_max=t_max, seed=seed,
-                                    **options)
+        return sync_engine(problem, graph, algorithm=algo, t_max=t_max, seed=seed, **options)
     edges = ([graphs.edge_array(G) for G in items] if isinstance(graph, (list, tuple))
              else graphs.edge_array(graph))
-    return inprocess.simulate(problem, edges, edge_rates_for(graph, rates, algo), algorithm=algo,
-                              t_max=t_max, seed=seed, **options)
+    return async_engine(problem, edges, edge_rates_for(graph, rates, algo), algorithm=algo,
+                        t_max=t_max, seed=seed, **options)
 
 
 __all__ = ["simulate", "edge_rates_for", "is_synchronous"]

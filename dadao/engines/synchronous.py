@@ -127,6 +127,14 @@ def simulate(problem, graph, *, algorithm, t_max, seed=0, log_every=None, progre
     Raises ``RunArgumentError``, ``NetworkError``, ``UnsupportedProblemError`` or ``OptionError``
     (ValueErrors with one line naming the argument) for unusable arguments.
     """
+    algo, network, args, k = prepare(problem, graph, algorithm=algorithm, t_max=t_max,
+                                     seed=seed, log_every=log_every, options=options, x0=x0)
+    return run(problem, algo, network, args, k, progress=progress, layout=layout)
+
+
+def prepare(problem, graph, *, algorithm, t_max, seed=0, log_every=None, options=None, x0=None):
+    """(algorithm, Network, checked RunArguments, constants k): every check of a synchronous run,
+    before anything runs (arguments as for ``simulate``)."""
     algo = get_algorithm(algorithm) if isinstance(algorithm, str) else algorithm
     if not hasattr(algo, "step"):
         raise UnsupportedProblemError(
@@ -144,11 +152,15 @@ def simulate(problem, graph, *, algorithm, t_max, seed=0, log_every=None, progre
     args = check_run_arguments(problem, network.graphs[0].edges,
                                np.zeros(len(network.graphs[0].edges)), x0=x0, t_max=t_max,
                                log_every=log_every, seed=seed)
+    return algo, network, args, algo.constants(problem, network, options)
+
+
+def run(problem, algo, network, args, k, *, progress=None, layout=None):
+    """Run the checked synchronous run of ``prepare`` (see ``simulate``)."""
     layout = SingleProcess() if layout is None else layout
-    k = layout.shared(algo.constants(problem, network, options))
+    k = layout.shared(k)
     view = layout.local_problem(problem)
-    state = algo.init_state(view.n, problem.dim,
-                            None if x0 is None else layout.local_x0(args.x0), k)
+    state = algo.init_state(view.n, problem.dim, layout.local_x0(args.x0), k)
     mixer = layout.mixer(layout.shared(network.matrices(algo.gossip)), network.edge_counts)
     local = LocalOracle(view)
     n = problem.n
@@ -187,9 +199,10 @@ def simulate(problem, graph, *, algorithm, t_max, seed=0, log_every=None, progre
                             communications=mixer.communications, rounds=mixer.rounds)
             if not sample():
                 status = "diverged"
-                error = None if not layout.is_root else (f"dist_to_opt reached {recorder.last('dist_to_opt'):.3g} at "
-                         f"t = {it}, more than {DIVERGENCE_FACTOR:.0e} x its start "
-                         f"{recorder.first('dist_to_opt'):.3g}")
+                if layout.is_root:
+                    error = (f"dist_to_opt reached {recorder.last('dist_to_opt'):.3g} at "
+                             f"t = {it}, more than {DIVERGENCE_FACTOR:.0e} x its start "
+                             f"{recorder.first('dist_to_opt'):.3g}")
                 break
     except KeyboardInterrupt:
         if not layout.catches_interrupt:
@@ -201,6 +214,7 @@ def simulate(problem, graph, *, algorithm, t_max, seed=0, log_every=None, progre
     wall = wallclock.perf_counter() - wall0
 
     X = layout.gather(algo.primal(state, k, view))
+    layout_meta = layout.meta()  # collective: every rank's share, on the root
     if not layout.is_root:
         return None
     iterations = done["iterations"]
@@ -236,6 +250,6 @@ def simulate(problem, graph, *, algorithm, t_max, seed=0, log_every=None, progre
             "communications_per_time": theory.communications_per_time(s),
         },
         "versions": versions(),
-        **layout.meta(),
+        **layout_meta,
     }
     return recorder.trace(meta, final_x=X)
