@@ -26,6 +26,13 @@ trace.csv, meta.json, convergence.png and convergence.pdf. Running the same reso
 seed again finds the finished directory and stops (use --rerun to run it anyway).
 """
 
+EXAMPLES_MPI_CHECK = """\
+examples:
+  mpiexec -n 4 dadao mpi-check
+  mpiexec -f hosts -n 8 dadao mpi-check      (MPICH, hostfile lines "node1:4")
+  srun dadao mpi-check                        (inside a Slurm allocation)
+"""
+
 EXAMPLES_GRAPH = """\
 examples:
   dadao graph star --n 300
@@ -98,7 +105,8 @@ def _parser() -> argparse.ArgumentParser:
                         "words as strings, e.g. --set graph.family=star --set graph.n=32")
     r.add_argument("--seed", type=int, metavar="N", help="the run seed (same as --set run.seed=N)")
     r.add_argument("--out", metavar="DIR", help="run directory (default: runs/<name>-<hash>)")
-    r.add_argument("--engine", choices=("inprocess",), help="engine (default: run.engine)")
+    r.add_argument("--engine", choices=("inprocess", "mpi"),
+                   help="engine (default: run.engine); mpi: launch with mpiexec -n P")
     r.add_argument("--dry-run", action="store_true",
                    help="validate, print the resolved config and derived constants, run nothing")
     r.add_argument("--rerun", action="store_true",
@@ -134,6 +142,11 @@ def _parser() -> argparse.ArgumentParser:
     ra.add_argument("--json", action="store_true", help="print JSON instead of a table")
     ra.add_argument("-o", "--output", metavar="FILE", help="write the rates as CSV u,v,rate")
 
+    sub.add_parser("mpi-check", help="check an MPI launch: hosts and versions of every rank",
+                   formatter_class=fmt, epilog=EXAMPLES_MPI_CHECK,
+                   description="Print every rank's host, pid and the versions of Python, dadao, "
+                               "numpy, numba, mpi4py and the MPI library; exit 1 if any differ "
+                               "across ranks (a run would not be exact).")
     pl = sub.add_parser("plot", help="overlay runs", epilog=EXAMPLES_PLOT, formatter_class=fmt,
                         description="Overlay dist_to_opt of run directories, labelled by "
                                     "algorithm and graph.")
@@ -167,7 +180,7 @@ def main(argv=None) -> int:
         return 2
     try:
         return {"run": cmd_run, "graph": cmd_graph, "rates": cmd_rates,
-                "plot": cmd_plot}[args.command](args)
+                "plot": cmd_plot, "mpi-check": cmd_mpi_check}[args.command](args)
     except BrokenPipeError:
         # output piped into `head` and closed: stop quietly, as Unix tools do
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
@@ -178,7 +191,8 @@ def main(argv=None) -> int:
     except Exception as exc:
         if not isinstance(exc, user_errors()):
             raise
-        print(f"dadao {args.command}: error: {exc}", file=sys.stderr)
+        if not launcher_rank():  # under MPI, rank 0 speaks for every rank
+            print(f"dadao {args.command}: error: {exc}", file=sys.stderr)
         return 2
 
 
@@ -187,44 +201,26 @@ def main(argv=None) -> int:
 
 
 def cmd_run(args) -> int:
-    from dadao import config, experiment, rundir
-
-    sets = list(args.set) + ([f"run.engine={args.engine}"] if args.engine else [])
-    cfg = config.load(args.config, sets=sets, seed=args.seed)
-    exp = experiment.build(cfg, source=args.config)
+    comm = _mpi_comm(args)
+    if comm is not None:
+        return _run_mpi(args, comm)
+    exp = _build(args)
     derived = exp.constants()
     if args.dry_run:
-        print(f"# {args.config}: resolved config (valid; nothing was run)")
-        print(config.to_toml(exp.config))
-        print("# derived constants")
-        _print_constants(derived)
+        _print_dry_run(args, exp, derived)
         return 0
-
-    path = args.out or rundir.default_path(args.config, exp.config)
-    previous = _existing_run(path, exp.config)
-    if previous is not None and previous.get("status") == "completed" and not args.rerun:
-        print(f"{path}: this run already completed (same resolved config and seed); "
-              f"use --rerun to run it again")
-        _print_summary(previous, path)
+    path = args.out or _default_path(args, exp)
+    if _already_done(args, exp, path):
         return 0
-    out = rundir.RunDirectory(path, exp.config, ["dadao"] + args.argv)
-    algorithm = derived.pop("algorithm")
-    out.start({**derived, "seed": exp.config["run"]["seed"], "algorithm": algorithm["name"],
-               "synchronous": algorithm["synchronous"], "constants": algorithm["constants"],
-               "options": algorithm["options"], "t_max": exp.config["run"]["t_max"]})
-    g = derived["graph"]
-    shape = f"{g['graphs']} graphs, " if g.get("graphs") else ""
-    print(f"{path}: {exp.algorithm.name} on {g['family']} ({shape}n = {g['n']}, "
-          f"|E| = {g['edges']:g}), {exp.problem.name} "
-          f"d = {exp.problem.dim}, t_max = {exp.config['run']['t_max']:g}", flush=True)
-    from dadao.report.figures import write_run_figures
-
+    out = _start(args, exp, derived, path)
     try:
         with _progress_bar(exp.config["run"]["t_max"]) as progress:
             trace = exp.run(progress=progress)
     except KeyboardInterrupt:
         meta = out.fail("interrupted before the first sample", traceback.format_exc())
         meta["status"] = "interrupted"
+        from dadao import rundir
+
         rundir.write_json(out.file(rundir.META), meta)
         print(f"{path}: interrupted before the first sample", file=sys.stderr)
         return 130
@@ -239,9 +235,175 @@ def cmd_run(args) -> int:
         print(f"dadao run: failed: {first} (traceback in {out.file('error.log')})",
               file=sys.stderr)
         return 1
+    return _finish(out, trace, path)
+
+
+def _build(args, extra_sets=()):
+    from dadao import config, experiment
+
+    sets = list(args.set) + ([f"run.engine={args.engine}"] if args.engine else [])
+    cfg = config.load(args.config, sets=sets + list(extra_sets), seed=args.seed)
+    return experiment.build(cfg, source=args.config)
+
+
+def _print_dry_run(args, exp, derived) -> None:
+    from dadao import config
+
+    print(f"# {args.config}: resolved config (valid; nothing was run)")
+    print(config.to_toml(exp.config))
+    print("# derived constants")
+    _print_constants(derived)
+
+
+def _default_path(args, exp) -> str:
+    from dadao import rundir
+
+    return rundir.default_path(args.config, exp.config)
+
+
+def _already_done(args, exp, path) -> bool:
+    """True (and a summary printed) when ``path`` holds this finished run and --rerun is off."""
+    previous = _existing_run(path, exp.config)
+    if previous is not None and previous.get("status") == "completed" and not args.rerun:
+        print(f"{path}: this run already completed (same resolved config and seed); "
+              f"use --rerun to run it again")
+        _print_summary(previous, path)
+        return True
+    return False
+
+
+def _start(args, exp, derived, path):
+    """The run directory, started (config.toml and meta.json status running), and a header."""
+    from dadao import rundir
+
+    out = rundir.RunDirectory(path, exp.config, ["dadao"] + args.argv)
+    algorithm = derived.pop("algorithm")
+    out.start({**derived, "seed": exp.config["run"]["seed"], "algorithm": algorithm["name"],
+               "synchronous": algorithm["synchronous"], "constants": algorithm["constants"],
+               "options": algorithm["options"], "t_max": exp.config["run"]["t_max"]})
+    g = derived["graph"]
+    shape = f"{g['graphs']} graphs, " if g.get("graphs") else ""
+    print(f"{path}: {exp.algorithm.name} on {g['family']} ({shape}n = {g['n']}, "
+          f"|E| = {g['edges']:g}), {exp.problem.name} "
+          f"d = {exp.problem.dim}, t_max = {exp.config['run']['t_max']:g}", flush=True)
+    return out
+
+
+def _finish(out, trace, path) -> int:
+    """Write the results; the exit code of the run's status."""
+    from dadao.report.figures import write_run_figures
+
     meta = out.finish(trace, figure_writer=write_run_figures)
     _print_summary(meta, path, trace)
     return {"completed": 0, "interrupted": 130}.get(meta["status"], 1)
+
+
+# Environment variables by which MPI launchers tell a process its rank.
+LAUNCHER_RANK_VARIABLES = ("PMI_RANK", "OMPI_COMM_WORLD_RANK", "PMIX_RANK")
+
+
+def launcher_rank() -> int | None:
+    """This process's rank when an MPI launcher (mpiexec, mpirun, srun) started it, else None."""
+    for name in LAUNCHER_RANK_VARIABLES:
+        if os.environ.get(name, "").isdigit():
+            return int(os.environ[name])
+    if os.environ.get("SLURM_STEP_ID") is not None and os.environ.get("SLURM_PROCID", "").isdigit():
+        return int(os.environ["SLURM_PROCID"])
+    return None
+
+
+def _mpi_comm(args):
+    """COMM_WORLD when this run goes through MPI (--engine mpi, or started by a launcher)."""
+    if args.engine == "mpi" or launcher_rank() is not None:
+        from dadao.engines.mpi import world
+
+        return world()
+    return None
+
+
+def _run_mpi(args, comm) -> int:
+    """``dadao run`` on every rank of an MPI job: all ranks build the experiment and agree that
+    it is valid; rank 0 owns the run directory and the output; a failure on any rank during the
+    run is recorded in the run directory by that rank and aborts the job."""
+    from contextlib import nullcontext
+
+    from dadao import rundir
+    from dadao.engines.mpi import RankError, agree_on_error
+
+    root = comm.rank == 0
+    error, exp = None, None
+    try:
+        exp = _build(args)
+        if exp.config["run"]["engine"] != "mpi" and comm.size > 1:
+            raise UserError(f"run.engine: launched on {comm.size} MPI ranks but the engine is "
+                            f"{exp.config['run']['engine']!r}, which would run the whole "
+                            f"simulation on every rank; add --engine mpi")
+    except Exception as exc:  # noqa: BLE001: user errors are agreed on by all ranks
+        if not isinstance(exc, user_errors()):
+            raise
+        error = exc
+    agree_on_error(comm, error)
+    derived = exp.constants()
+    if args.dry_run:
+        if root:
+            _print_dry_run(args, exp, derived)
+        return 0
+    decision, out = None, None
+    if root:
+        try:
+            path = args.out or _default_path(args, exp)
+            if _already_done(args, exp, path):
+                decision = ("done", path)
+            else:
+                out = _start(args, exp, derived, path)
+                decision = ("run", path)
+        except Exception as exc:  # noqa: BLE001: told to every rank below
+            if not isinstance(exc, user_errors()):
+                raise
+            decision, error = ("error", str(exc)), exc
+    decision = comm.bcast(decision, root=0)
+    if decision[0] == "error":
+        raise error if root else RankError(decision[1])
+    if decision[0] == "done":
+        return 0
+    path = decision[1]
+
+    def on_failure(line, traceback_text):
+        if root:
+            out.fail(line, traceback_text)
+        else:
+            rundir.mark_failed(path, line, traceback_text)
+
+    try:
+        with (_progress_bar(exp.config["run"]["t_max"]) if root else nullcontext()) as progress:
+            trace = exp.run(progress=progress, on_failure=on_failure)
+    except Exception as exc:  # noqa: BLE001: user mistakes found by every rank before the run
+        if root and isinstance(exc, user_errors()):
+            out.fail(str(exc), traceback.format_exc())
+        raise
+    code = _finish(out, trace, path) if root else None
+    return comm.bcast(code, root=0)
+
+
+def cmd_mpi_check(args) -> int:
+    from dadao.engines.mpi import check_ranks, world
+
+    comm = world()
+    records, differing = check_ranks(comm)
+    code = None
+    if comm.rank == 0:
+        fields = [f for f in records[0] if f not in ("rank",)]
+        print(f"{comm.size} rank(s)")
+        for r in records:
+            print(f"rank {r['rank']}: " + ", ".join(f"{f} {r[f]}" for f in fields))
+        if differing:
+            print(f"dadao mpi-check: error: ranks differ in {', '.join(differing)}; runs across "
+                  f"them would not be exact", file=sys.stderr)
+            code = 1
+        else:
+            print("ok: every rank runs the same versions")
+            code = 0
+    return comm.bcast(code, root=0)
 
 
 def _existing_run(path: str, cfg: dict) -> dict | None:

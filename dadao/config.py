@@ -173,8 +173,9 @@ SCHEMA: dict[str, tuple[str | None, dict[str, Field], dict[str, dict[str, Field]
             "log_every": _f("float", AUTO, "sampling period of the metrics (auto: t_max/200)",
                             minimum=0, exclusive_minimum=True, auto=True),
             "seed": _f("int", 0, "seed of the event schedule (Poisson clocks)", minimum=0),
-            "engine": _f("str", "inprocess", "engine (one process; synchronous methods run in "
-                         "rounds)", choices=("inprocess",)),
+            "engine": _f("str", "inprocess", "engine: inprocess (one process) or mpi (across "
+                         "the ranks of `mpiexec -n P dadao run ...`; same results)",
+                         choices=("inprocess", "mpi")),
             "force": _f("bool", False, "run even when the rates break the algorithm's "
                         "condition (warns; divergence is watched)"),
         },

@@ -25,6 +25,8 @@ from dadao.algorithms.base import OptionError
 from dadao.algorithms.synchronous import UnsupportedProblemError
 from dadao.config import AUTO, ConfigError
 from dadao.engines.arguments import RunArgumentError, check_run_arguments
+from dadao.engines.mpi import MpiUnavailableError, RankError
+from dadao.engines.partition import PartitionError
 from dadao.gossip import Network, NetworkError
 
 
@@ -32,7 +34,7 @@ from dadao.gossip import Network, NetworkError
 #: other exception is a bug and is not dressed as a config error
 LIBRARY_ERRORS = (RunArgumentError, OptionError, rates.RateError, graphs.GraphError,
                   problems.ProblemError, UnsupportedProblemError, NetworkError,
-                  UnknownAlgorithmError)
+                  UnknownAlgorithmError, PartitionError, RankError, MpiUnavailableError)
 
 
 @dataclass
@@ -146,15 +148,18 @@ class Experiment:
                        chi_2=graph_info["chi_2"] if graph_info["chi_2"] is not None else nan,
                        total_rate=rate_info["total"] if rate_info["total"] is not None else nan)
 
-    def run(self, *, progress=None):
+    def run(self, *, progress=None, on_failure=None):
         """Simulate to run.t_max; the engine's Trace (status completed | diverged |
-        interrupted)."""
+        interrupted). With run.engine = "mpi" every rank calls this; the root gets the Trace,
+        the others None, and ``on_failure(line, traceback)`` is called on a rank that fails
+        during the run, before the job is aborted."""
         run = self.config["run"]
         rates_arg = "auto" if self.synchronous else self.edge_rates
+        extra = {"engine": "mpi", "on_failure": on_failure} if run["engine"] == "mpi" else {}
         try:
             return api.simulate(self.graph, self.problem, rates=rates_arg,
                                 algorithm=self.algorithm, t_max=run["t_max"], seed=run["seed"],
-                                progress=progress, **self._engine_kwargs())
+                                progress=progress, **self._engine_kwargs(), **extra)
         except LIBRARY_ERRORS as exc:
             raise _config_error(self.source, exc) from None
 

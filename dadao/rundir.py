@@ -152,3 +152,12 @@ class RunDirectory:
         meta = self._meta({"status": "failed", "error": error, "finished": _now()})
         write_json(self.file(META), meta)
         return meta
+
+
+def mark_failed(path: str, error: str, traceback_text: str) -> None:
+    """Record in an existing run directory that the run failed (from another MPI rank than the
+    one holding its ``RunDirectory``): error.log, then meta.json with status failed."""
+    meta = read_meta(path)
+    write_atomic(os.path.join(path, "error.log"), traceback_text)
+    meta.update(status="failed", error=error, finished=_now())
+    write_json(os.path.join(path, META), meta)

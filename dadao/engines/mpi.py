@@ -414,12 +414,13 @@ class MpiRun:
 
 def simulate(problem, edges, edge_rates, *, algorithm="dadao", t_max, seed=0, log_every=None,
              grad_rates=None, x0=None, force=False, progress=None, events_per_window=None,
-             options=None, switch_period=None, comm=None):
+             options=None, switch_period=None, comm=None, on_failure=None):
     """``dadao.engines.inprocess.simulate`` across the ranks of ``comm`` (default COMM_WORLD).
 
     Every rank calls it with the same arguments; the root returns the Trace, equal to the
     in-process one (same columns, final iterates; meta adds "mpi"), the other ranks None.
-    Errors in the arguments are raised on every rank; a failure during the run aborts the job.
+    Errors in the arguments are raised on every rank; a failure during the run aborts the job
+    after calling ``on_failure(line, traceback)`` on the failing rank (``abort``).
     """
     from dadao.engines.inprocess import drive, prepare, run_meta
 
@@ -437,7 +438,8 @@ def simulate(problem, edges, edge_rates, *, algorithm="dadao", t_max, seed=0, lo
     check_same_problem(comm, problem)
     part = shared_partition(comm, problem.n, args.edges, args.edge_rates)
     return guarded(comm, _run_async, comm, algo, problem, args, condition, k, part, options,
-                   progress if comm.rank == 0 else None, events_per_window, drive, run_meta)
+                   progress if comm.rank == 0 else None, events_per_window, drive, run_meta,
+                   on_failure=on_failure)
 
 
 def _run_async(comm, algo, problem, args, condition, k, part, options, progress,
@@ -461,7 +463,7 @@ def mpi_meta(comm, part: Partition, edges, ranks) -> dict:
     """The "mpi" section of meta.json: the partition, the MPI library and every rank's share."""
     MPI = _mpi()
     return {**part.describe(edges),
-            "library": MPI.Get_library_version().splitlines()[0].strip(),
+            "library": " ".join(MPI.Get_library_version().splitlines()[0].split()),
             "ranks_detail": ranks}
 
 
@@ -621,7 +623,7 @@ class MpiLayout:
 
 
 def simulate_synchronous(problem, graph, *, algorithm, t_max, seed=0, log_every=None,
-                         progress=None, options=None, x0=None, comm=None):
+                         progress=None, options=None, x0=None, comm=None, on_failure=None):
     """``dadao.engines.synchronous.simulate`` across the ranks of ``comm``: the root returns
     the Trace (equal to the in-process one), the other ranks None."""
     from dadao import graphs
@@ -642,7 +644,8 @@ def simulate_synchronous(problem, graph, *, algorithm, t_max, seed=0, log_every=
         error = exc
     agree_on_error(comm, error)
     return guarded(comm, synchronous.run, problem, *setup,
-                   progress=progress if comm.rank == 0 else None, layout=layout)
+                   progress=progress if comm.rank == 0 else None, layout=layout,
+                   on_failure=on_failure)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -662,7 +665,7 @@ def check_ranks(comm=None) -> tuple[list[dict], list[str]]:
     record = {"python": sys.version.split()[0], "dadao": v.get("dadao"),
               "numpy": np.__version__, "numba": numba.__version__,
               "mpi4py": mpi4py.__version__,
-              "mpi": MPI.Get_library_version().splitlines()[0].strip(),
+              "mpi": " ".join(MPI.Get_library_version().splitlines()[0].split()),
               "mpi_standard": "%d.%d" % MPI.Get_version()}
     records = rank_record(comm, record)
     if comm.rank != 0:
