@@ -1,0 +1,238 @@
+"""The MPI engine, run for real through ``mpiexec`` subprocesses with timeouts (a hang fails a
+test, not the CI run): exactness against the in-process engine for P = 1..4, the command line,
+failures on one rank, and the launch check. Skipped, with the reason, where MPI is absent.
+"""
+
+from __future__ import annotations
+
+import csv
+import importlib.util
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import mpi_cases
+
+ROOT = Path(__file__).resolve().parents[1]
+CONFIG = ROOT / "configs" / "quickstart.toml"
+
+
+def _mpiexec() -> str | None:
+    here = Path(sys.executable).parent / "mpiexec"
+    return str(here) if here.exists() else shutil.which("mpiexec")
+
+
+def _mpi_missing() -> str | None:
+    if importlib.util.find_spec("mpi4py") is None:
+        return "mpi4py is not installed (pip install 'dadao[mpi]')"
+    if _mpiexec() is None:
+        return "no mpiexec on PATH (pip install mpich)"
+    return None
+
+
+pytestmark = pytest.mark.skipif(_mpi_missing() is not None, reason=str(_mpi_missing()))
+
+#: a launch that takes longer than this has hung (the slowest, P = 4 on 2 cores, takes ~40 s)
+TIMEOUT = 240
+
+
+def mpiexec(P: int, *args, env=None, timeout=TIMEOUT, cwd=None) -> subprocess.CompletedProcess:
+    """``mpiexec -n P python ARGS``; a hang raises TimeoutExpired (the test fails)."""
+    full_env = {k: v for k, v in os.environ.items() if k != "DADAO_MPI_FAULT"}
+    full_env.update(env or {})
+    return subprocess.run([_mpiexec(), "-n", str(P), sys.executable, *map(str, args)],
+                          capture_output=True, text=True, timeout=timeout, env=full_env,
+                          cwd=cwd or ROOT)
+
+
+def dadao_mpi(P: int, *args, **kw) -> subprocess.CompletedProcess:
+    return mpiexec(P, "-m", "dadao", *args, **kw)
+
+
+# ---------------------------------------------------------------------------------------------
+# Exactness: every case of mpi_cases, P = 1..4, against the in-process engine
+
+
+@pytest.fixture(scope="module")
+def references():
+    return {name: mpi_cases.run(spec, "inprocess") for name, spec in mpi_cases.CASES.items()}
+
+
+@pytest.fixture(scope="module", params=[1, 2, 3, 4], ids=lambda P: f"P{P}")
+def mpi_runs(request, tmp_path_factory):
+    P = request.param
+    out = tmp_path_factory.mktemp(f"mpi_P{P}")
+    proc = mpiexec(P, ROOT / "tests" / "mpi_cases.py", ",".join(mpi_cases.CASES), out)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    return P, out
+
+
+def _relative_gap(a, b) -> float:
+    a, b = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
+    scale = np.maximum(np.abs(a), np.abs(b))
+    gap = np.where(scale > 0, np.abs(a - b) / np.where(scale > 0, scale, 1.0), 0.0)
+    return float(gap.max()) if gap.size else 0.0
+
+
+@pytest.mark.parametrize("name", list(mpi_cases.CASES))
+def test_mpi_run_equals_the_in_process_run(mpi_runs, references, name):
+    P, out = mpi_runs
+    ref = references[name]
+    got = np.load(out / f"{name}.npz")
+    meta = json.loads((out / f"{name}.json").read_text())
+    for column, values in ref.columns.items():
+        assert got[f"col_{column}"].shape == values.shape, column
+        assert _relative_gap(got[f"col_{column}"], values) <= 1e-12, column
+    assert _relative_gap(got["final_x"], ref.final_x) <= 1e-12
+    # the same events, counted over the ranks: cut-edge events are not counted twice
+    assert meta["events"] == ref.meta["events"]
+    assert meta["communications"] == ref.meta["communications"]
+    assert meta["gradients"] == ref.meta["gradients"]
+    assert meta["engine"] == "mpi" and meta["mpi"]["ranks"] == P
+    ranks = meta["mpi"]["ranks_detail"]
+    assert len(ranks) == P and sum(r["nodes"] for r in ranks) == ref.meta["n"]
+
+
+def test_partition_records_cut_edges_and_per_rank_events(mpi_runs, references):
+    P, out = mpi_runs
+    meta = json.loads((out / "dadao.json").read_text())
+    mpi = meta["mpi"]
+    assert sum(mpi["nodes_per_rank"]) == 16 and max(mpi["nodes_per_rank"]) - min(
+        mpi["nodes_per_rank"]) <= 1
+    if P == 1:
+        assert mpi["cut_edges"] == 0
+    else:
+        assert 0 < mpi["cut_edges"] < mpi["edges"]
+    ranks = mpi["ranks_detail"]
+    # each cut-edge event is processed by its two ranks, every other event by one
+    total = sum(r["gradient_events"] + r["local_gossip_events"] for r in ranks)
+    cut = sum(r["cut_gossip_events"] for r in ranks)
+    assert cut % 2 == 0 and total + cut // 2 == meta["events"]
+    assert (cut > 0) == (P > 1)
+    for r in ranks:
+        assert r["wall_time_s"] > 0 and r["events_s"] >= 0 and r["exchange_s"] >= 0
+
+
+# ---------------------------------------------------------------------------------------------
+# The command line
+
+
+def _rows(path):
+    with open(path, newline="") as fh:
+        return list(csv.reader(fh))
+
+
+def test_dadao_run_engine_mpi_writes_the_in_process_results(tmp_path):
+    serial = subprocess.run([sys.executable, "-m", "dadao", "run", CONFIG, "--out",
+                             tmp_path / "serial"], capture_output=True, text=True, timeout=TIMEOUT)
+    assert serial.returncode == 0, serial.stderr
+    proc = dadao_mpi(2, "run", CONFIG, "--engine", "mpi", "--out", tmp_path / "mpi")
+    assert proc.returncode == 0, proc.stderr
+    # rank 0 speaks for the job: one header, one summary
+    assert proc.stdout.count("completed") == 1
+    assert _rows(tmp_path / "mpi" / "trace.csv") == _rows(tmp_path / "serial" / "trace.csv")
+    meta = json.loads((tmp_path / "mpi" / "meta.json").read_text())
+    assert meta["status"] == "completed" and meta["engine"] == "mpi"
+    mpi = meta["run"]["mpi"]
+    assert mpi["ranks"] == 2 and mpi["cut_edges"] == 2  # a cycle cut into two arcs
+    assert [r["rank"] for r in mpi["ranks_detail"]] == [0, 1]
+    assert all("host" in r and r["wall_time_s"] > 0 for r in mpi["ranks_detail"])
+    assert (tmp_path / "mpi" / "convergence.png").exists()
+
+
+def test_synchronous_method_through_the_command_line(tmp_path):
+    sets = ["--set", "algorithm.name=msda", "--set", "run.t_max=40"]
+    serial = subprocess.run([sys.executable, "-m", "dadao", "run", CONFIG, *sets, "--out",
+                             tmp_path / "serial"], capture_output=True, text=True, timeout=TIMEOUT)
+    assert serial.returncode == 0, serial.stderr
+    proc = dadao_mpi(3, "run", CONFIG, *sets, "--engine", "mpi", "--out", tmp_path / "mpi")
+    assert proc.returncode == 0, proc.stderr
+    assert _rows(tmp_path / "mpi" / "trace.csv") == _rows(tmp_path / "serial" / "trace.csv")
+    meta = json.loads((tmp_path / "mpi" / "meta.json").read_text())
+    assert meta["run"]["mpi"]["ranks"] == 3 and meta["run"]["mpi"]["cut_edges"] == 3
+
+
+def _one_error_line(proc) -> str:
+    lines = [line for line in proc.stderr.splitlines() if line.startswith("dadao")]
+    assert len(lines) == 1, proc.stderr
+    assert "Traceback" not in proc.stderr
+    return lines[0]
+
+
+def test_config_mistake_under_mpiexec_is_one_line_exit_2(tmp_path):
+    proc = dadao_mpi(2, "run", CONFIG, "--engine", "mpi", "--set", "graph.n=0", "--out",
+                     tmp_path / "out")
+    assert proc.returncode == 2
+    assert "graph.n" in _one_error_line(proc)
+    assert not (tmp_path / "out").exists()
+
+
+def test_in_process_engine_on_several_ranks_is_refused(tmp_path):
+    proc = dadao_mpi(2, "run", CONFIG, "--out", tmp_path / "out")
+    assert proc.returncode == 2
+    line = _one_error_line(proc)
+    assert "run.engine" in line and "--engine mpi" in line
+    assert not (tmp_path / "out").exists()
+
+
+def test_more_ranks_than_nodes_is_refused(tmp_path):
+    proc = dadao_mpi(3, "run", CONFIG, "--engine", "mpi", "--set", "graph.family=complete",
+                     "--set", "graph.n=2", "--out", tmp_path / "out")
+    assert proc.returncode == 2
+    assert "3 MPI ranks for n = 2 nodes" in _one_error_line(proc)
+
+
+# ---------------------------------------------------------------------------------------------
+# Failures on one rank end every rank, with the error, and nothing looks finished
+
+
+@pytest.mark.parametrize("rank", [0, 1])
+def test_exception_on_one_rank_aborts_the_job(tmp_path, rank):
+    out = tmp_path / "out"
+    proc = dadao_mpi(2, "run", CONFIG, "--engine", "mpi", "--out", out,
+                     env={"DADAO_MPI_FAULT": f"{rank}:raise:50"}, timeout=60)
+    assert proc.returncode != 0
+    assert f"dadao: rank {rank} of 2" in proc.stderr and "injected fault at t = 50" in proc.stderr
+    meta = json.loads((out / "meta.json").read_text())
+    assert meta["status"] == "failed" and "injected fault" in meta["error"]
+    assert (out / "error.log").exists() and not (out / "trace.csv").exists()
+
+
+def test_killed_rank_ends_the_job(tmp_path):
+    out = tmp_path / "out"
+    proc = dadao_mpi(2, "run", CONFIG, "--engine", "mpi", "--out", out,
+                     env={"DADAO_MPI_FAULT": "1:exit:50"}, timeout=60)
+    assert proc.returncode != 0
+    meta = json.loads((out / "meta.json").read_text())
+    assert meta["status"] != "completed" and not (out / "trace.csv").exists()
+
+
+def test_nan_on_one_rank_stops_every_rank_as_diverged(tmp_path):
+    out = tmp_path / "out"
+    proc = dadao_mpi(3, "run", CONFIG, "--engine", "mpi", "--out", out,
+                     env={"DADAO_MPI_FAULT": "2:nan:50"}, timeout=60)
+    assert proc.returncode == 1, proc.stderr
+    meta = json.loads((out / "meta.json").read_text())
+    assert meta["status"] == "diverged"
+    times = [float(r[0]) for r in _rows(out / "trace.csv")[1:]]
+    assert times[-1] == 50.0  # the first sample at or after the NaN, the same on every rank
+
+
+# ---------------------------------------------------------------------------------------------
+# dadao mpi-check
+
+
+def test_mpi_check_prints_every_rank():
+    proc = dadao_mpi(3, "mpi-check")
+    assert proc.returncode == 0, proc.stderr
+    lines = [line for line in proc.stdout.splitlines() if line.startswith("rank ")]
+    assert [line.split(":")[0] for line in lines] == ["rank 0", "rank 1", "rank 2"]
+    for line in lines:
+        assert "dadao 0." in line and "mpi4py " in line and "mpi " in line
+    assert "ok: every rank runs the same versions" in proc.stdout
