@@ -314,10 +314,15 @@ def launcher_rank() -> int | None:
 
 def _mpi_comm(args):
     """COMM_WORLD when this run goes through MPI (--engine mpi, or started by a launcher)."""
-    if args.engine == "mpi" or launcher_rank() is not None:
-        from dadao.engines.mpi import world
+    from dadao.engines.mpi import MpiUnavailableError, world
 
+    if args.engine == "mpi":
         return world()
+    if launcher_rank() is not None:
+        try:
+            return world()
+        except MpiUnavailableError:
+            return None  # a launcher's environment without mpi4py: an ordinary process
     return None
 
 
