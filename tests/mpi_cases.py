@@ -27,6 +27,8 @@ CASES = {
                               problem="averaging"),
     "accelerated_gossip": dict(algorithm="accelerated_gossip", graph=("cycle", 12), t_max=10.0,
                                problem="averaging"),
+    "adom_plus_time_varying": dict(algorithm="adom_plus", graph=("random_geometric", 12, 3),
+                                   t_max=10.0),
     "adom_plus_mc": dict(algorithm="adom_plus_mc", graph=("cycle", 12), t_max=10.0),
     "opapc": dict(algorithm="opapc", graph=("cycle", 12), t_max=10.0),
     "extra": dict(algorithm="extra", graph=("cycle", 12), t_max=10.0),

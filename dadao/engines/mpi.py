@@ -433,8 +433,10 @@ def simulate(problem, edges, edge_rates, *, algorithm="dadao", t_max, seed=0, lo
     except Exception as exc:  # noqa: BLE001: re-raised on every rank by agree_on_error
         error = exc
     agree_on_error(comm, error)
-    algo, args, condition, k = setup
-    k = comm.bcast(k, root=0)
+    algo, _, _, _ = setup
+    # the root's rates, schedule arguments and constants on every rank: rates from an SDP, a
+    # spectrum or a CSV read on another machine must not differ in the last bit
+    args, condition, k = comm.bcast(setup[1:], root=0)
     check_same_problem(comm, problem)
     part = shared_partition(comm, problem.n, args.edges, args.edge_rates)
     return guarded(comm, _run_async, comm, algo, problem, args, condition, k, part, options,
