@@ -21,6 +21,10 @@ from .oracle import KIND_NAMES, LEAST_SQUARES, QUADRATIC, Oracle
 
 X_STAR_RTOL = 1e-10
 KAPPA_MAX = 1e12  # beyond this a problem is not strongly convex in double precision
+# Row-form oracles build their row-wise temporaries (the iterates repeated per row, the weighted
+# rows a_k w_k) a group of whole nodes at a time, at most this many entries per group (32 MB), so
+# that evaluating f or its gradients costs O(M d) time but only O(n d) extra memory beyond A.
+ROW_CHUNK_ENTRIES = 1 << 22
 
 
 class ProblemError(ValueError):
@@ -51,14 +55,30 @@ class Problem:
         """True when grad f_i^* is available (Problem.conjugate_gradients, local_conjugate_gradient)."""
         return self.oracle.Hinv.size > 0
 
-    @property
-    def _rows(self):
-        return np.repeat(np.arange(self.n), np.diff(self.oracle.offsets))
+    def _node_groups(self):
+        """Consecutive node ranges (i0, i1) covering 0..n-1, each of whole nodes whose rows of A
+        hold at most ROW_CHUNK_ENTRIES entries (or of a single node): the unit of the row-wise
+        temporaries. A problem within the budget is one range, evaluated exactly as one array."""
+        off = self.oracle.offsets
+        groups = []
+        i0 = 0
+        while i0 < self.n:
+            i1 = i0 + 1
+            while i1 < self.n and (off[i1 + 1] - off[i0]) * self.dim <= ROW_CHUNK_ENTRIES:
+                i1 += 1
+            groups.append((i0, i1))
+            i0 = i1
+        return groups
 
     def _margins(self, X):
         """Row-wise a_k^T X[node(k)], (M,)."""
         o = self.oracle
-        return np.einsum("kd,kd->k", o.A, X[self._rows])
+        off = o.offsets
+        z = np.empty(o.b.shape)
+        for i0, i1 in self._node_groups():
+            rows = np.repeat(np.arange(i0, i1), np.diff(off[i0 : i1 + 1]))
+            z[off[i0] : off[i1]] = np.einsum("kd,kd->k", o.A[off[i0] : off[i1]], X[rows])
+        return z
 
     def _per_node_sum(self, v):
         """sum over the rows of each node of v (M, ...) -> (n, ...)."""
@@ -125,7 +145,13 @@ class Problem:
             w = 2.0 * (z - o.b)
         else:
             w = -o.b * expit(-o.b * z)
-        return self._per_node_sum(w[:, None] * o.A) / m[:, None] + o.reg[:, None] * X
+        off = o.offsets
+        G = np.empty((self.n, self.dim))
+        for i0, i1 in self._node_groups():
+            lo, hi = off[i0], off[i1]
+            S = np.add.reduceat(w[lo:hi, None] * o.A[lo:hi], off[i0:i1] - lo, axis=0)
+            G[i0:i1] = S / m[i0:i1, None] + o.reg[i0:i1, None] * X[i0:i1]
+        return G
 
     def local_hessians(self, X) -> np.ndarray:
         """(n, d, d) array whose entry i is the Hessian of f_i at X[i]."""
@@ -218,18 +244,46 @@ def _solve_quadratic(o):
 
 
 def _solve_least_squares_rows(o):
+    """x* of f(x) = ||W (A x - b)||^2 + (r/2) ||x||^2, W = diag(1/sqrt(m_i)) per row, r = sum reg_i.
+
+    N >= d rows or r = 0: least squares on the stacked (N + d) x d system [W A; sqrt(r/2) I].
+    N < d rows and r > 0: the dual (N x N) system, see _solve_least_squares_dual.
+    """
     d = o.A.shape[1]
     m = np.diff(o.offsets)
     w = np.repeat(1.0 / np.sqrt(m), m)
+    r = o.reg.sum()
+    if r > 0 and o.A.shape[0] < d:
+        return _solve_least_squares_dual(o.A, o.b * w, w, r)
     As = o.A * w[:, None]
     bs = o.b * w
-    r = o.reg.sum()
     if r > 0:  # (sum reg_i / 2) ||x||^2 as d extra rows
         As = np.vstack([As, np.sqrt(r / 2.0) * np.eye(d)])
         bs = np.concatenate([bs, np.zeros(d)])
     x = scipy.linalg.lstsq(As, bs)[0]
     dx = scipy.linalg.lstsq(As, bs - As @ x)[0]  # one step of iterative refinement
     return x + dx
+
+
+def _solve_least_squares_dual(A, bs, w, r):
+    """argmin_x ||As x - bs||^2 + (r/2) ||x||^2, As = diag(w) A (N x d), r > 0, by the N x N dual.
+
+    grad = 2 As^T (As x - bs) + r x = 0 gives x = As^T alpha with alpha = (2/r) (bs - As x), so
+    (2 As As^T + r I_N) alpha = 2 bs (push-through identity): K = 2 As As^T + r I_N is positive
+    definite, solved by Cholesky. One step of iterative refinement on the primal system
+    H x = 2 As^T bs, H = 2 As^T As + r I_d, with H^{-1} applied through the same factor
+    (Woodbury): H^{-1} v = (v - 2 As^T K^{-1} As v) / r; its residual is grad f(x).
+    Memory O(N d + N^2), never O(d^2): As is never formed, As As^T = W (A A^T) W.
+    """
+    K = A @ A.T
+    K *= w[:, None]
+    K *= w[None, :]
+    K *= 2.0
+    K[np.diag_indices_from(K)] += r
+    cf = scipy.linalg.cho_factor(K)
+    x = A.T @ (w * scipy.linalg.cho_solve(cf, 2.0 * bs))
+    g = 2.0 * (A.T @ (w * (w * (A @ x) - bs))) + r * x  # one step of iterative refinement
+    return x - (g - 2.0 * (A.T @ (w * scipy.linalg.cho_solve(cf, w * (A @ g))))) / r
 
 
 def _solve_logistic(problem):

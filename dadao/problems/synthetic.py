@@ -99,10 +99,29 @@ def rows_problem(name, A_list, b_list, *, loss, reg, params, form="auto"):
     squares, LOGISTIC_REG_FACTOR * mean_i lambda_max(A_i^T A_i)/(4 m_i) for logistic.
     params["reg"] records the value used.
     """
-    n = len(A_list)
-    d = A_list[0].shape[1]
     m = np.array([Ai.shape[0] for Ai in A_list])
     offsets = np.concatenate([[0], np.cumsum(m)])
+    A = np.ascontiguousarray(np.concatenate(A_list, axis=0), dtype=np.float64)
+    b = np.concatenate(b_list)
+    return _stacked_rows_problem(
+        name, A, b, offsets, loss=loss, reg=reg, params=params, form=form
+    )
+
+
+def _stacked_rows_problem(name, A, b, offsets, *, loss, reg, params, form):
+    """rows_problem of the stacked data: node i holds the rows offsets[i]:offsets[i+1] of A, b.
+
+    A (M, d) must be C-contiguous float64 and owned by the caller, who gives it up: a rows-form
+    oracle keeps A itself, frozen, instead of make_oracle's copy (at d = 1e5 that copy would
+    double the peak memory of building the problem).
+    """
+    if not (A.dtype == np.float64 and A.ndim == 2 and A.flags.c_contiguous):
+        raise ValueError("rows data must be a C-contiguous float64 matrix")
+    n = offsets.shape[0] - 1
+    d = A.shape[1]
+    m = np.diff(offsets)
+    A_list = [A[offsets[i] : offsets[i + 1]] for i in range(n)]
+    b_list = [b[offsets[i] : offsets[i + 1]] for i in range(n)]
     if loss == "logistic" and reg is None:
         lmax = np.array([np.linalg.norm(Ai, 2) ** 2 for Ai in A_list])
         reg = LOGISTIC_REG_FACTOR * float(np.mean(lmax / (4.0 * m)))
@@ -125,8 +144,6 @@ def rows_problem(name, A_list, b_list, *, loss, reg, params, form="auto"):
         kind = LEAST_SQUARES
     else:
         kind = LOGISTIC
-    A = np.concatenate(A_list, axis=0)
-    b = np.concatenate(b_list)
     extra = {}
     if kind == LEAST_SQUARES and n * d * d <= HINV_MAX_ENTRIES:
         H = np.stack([(2.0 / mi) * (Ai.T @ Ai) for Ai, mi in zip(A_list, m)]) + reg * np.eye(d)
@@ -134,7 +151,12 @@ def rows_problem(name, A_list, b_list, *, loss, reg, params, form="auto"):
         if Hinv is not None:
             c = np.stack([(2.0 / mi) * (Ai.T @ bi) for Ai, bi, mi in zip(A_list, b_list, m)])
             extra = {"c": c, "Hinv": Hinv}
-    oracle = make_oracle(kind, A=A, b=b, offsets=offsets, reg=np.full(n, reg), **extra)
+    del A_list, b_list
+    oracle = make_oracle(
+        kind, A=np.zeros((0, d)), b=b, offsets=offsets, reg=np.full(n, reg), **extra
+    )
+    A.flags.writeable = False
+    oracle = oracle._replace(A=A)
     return build_problem(name, oracle, params=params)
 
 
@@ -158,19 +180,22 @@ def least_squares(n, dim, *, samples_per_node=100, reg=0.0, seed=None, form="aut
         )
     seed = resolve_seed(seed)
     rng = np.random.default_rng(seed)
-    A_list, b_list = [], []
+    # The rows of all nodes are drawn straight into one matrix (the oracle's A, never copied).
+    A = np.empty((n * m, dim))
+    b = np.empty(n * m)
     k = min(10, dim)
-    for _ in range(n):
-        A = rng.standard_normal((m, dim))
+    for i in range(n):
+        Ai = A[i * m : (i + 1) * m]
+        rng.standard_normal(out=Ai)
         w = np.zeros(dim)
         w[rng.choice(dim, size=k, replace=False)] = 100.0 * rng.uniform(size=k)
-        b = A @ w + 10.0 * rng.standard_normal(m)
-        b *= rng.uniform(0.01, 5.0)
-        A_list.append(A)
-        b_list.append(b)
+        bi = Ai @ w + 10.0 * rng.standard_normal(m)
+        bi *= rng.uniform(0.01, 5.0)
+        b[i * m : (i + 1) * m] = bi
+    offsets = np.arange(n + 1, dtype=np.int64) * m
     params = {"kind": "least_squares", "n": n, "dim": dim, "samples_per_node": m, "seed": seed}
-    return rows_problem(
-        "least_squares", A_list, b_list, loss="least_squares", reg=reg, params=params, form=form
+    return _stacked_rows_problem(
+        "least_squares", A, b, offsets, loss="least_squares", reg=reg, params=params, form=form
     )
 
 
