@@ -32,13 +32,52 @@ DIVERGENCE_FACTOR = 1e8
 _LOOPS: dict[tuple, tuple] = {}
 
 
+def event_functions(algo):
+    """(gradient event, gossip event between two local rows), compiled for ``algo``: what every
+    engine does at an event, so that all of them do the same arithmetic in the same order.
+
+    ``gradient_event(state, tau, r, node, t, k, oracle, work)`` flows row r (node ``node``) from
+    tau[r] to t and takes its gradient step; ``pair_event(state, tau, ri, rj, i, j, e, t, k,
+    oracle, msg_i, msg_j)`` flows rows ri and rj (nodes i and j of edge e) to t, computes both
+    messages and applies both ``on_message``.
+    """
+    key = ("events", algo.flow, algo.on_gradient, algo.message, algo.on_message)
+    if key in _LOOPS:
+        return _LOOPS[key]
+    flow, on_gradient = algo.flow, algo.on_gradient
+    message, on_message = algo.message, algo.on_message
+
+    @numba.njit
+    def gradient_event(state, tau, r, node, t, k, oracle, work):
+        si = state[r]
+        flow(si, t - tau[r], k)
+        tau[r] = t
+        on_gradient(si, k, oracle, node, work)
+
+    @numba.njit
+    def pair_event(state, tau, ri, rj, i, j, e, t, k, oracle, msg_i, msg_j):
+        si = state[ri]
+        sj = state[rj]
+        flow(si, t - tau[ri], k)
+        tau[ri] = t
+        flow(sj, t - tau[rj], k)
+        tau[rj] = t
+        message(si, k, oracle, i, msg_i)
+        message(sj, k, oracle, j, msg_j)
+        on_message(si, k, msg_i, msg_j, e)
+        on_message(sj, k, msg_j, msg_i, e)
+
+    _LOOPS[key] = (gradient_event, pair_event)
+    return _LOOPS[key]
+
+
 def compiled_kernels(algo):
     """(event loop, snapshot) specialised to ``algo``'s node-local functions; built once each."""
     key = (algo.flow, algo.on_gradient, algo.message, algo.on_message, algo.primal)
     if key in _LOOPS:
         return _LOOPS[key]
-    flow, on_gradient = algo.flow, algo.on_gradient
-    message, on_message, primal = algo.message, algo.on_message, algo.primal
+    flow, primal = algo.flow, algo.primal
+    gradient_event, pair_event = event_functions(algo)
 
     @numba.njit
     def run_events(times, clocks, n, edges, state, tau, k, oracle, counts):
@@ -53,24 +92,12 @@ def compiled_kernels(algo):
             t = times[e]
             c = clocks[e]
             if c < n:
-                si = state[c]
-                flow(si, t - tau[c], k)
-                tau[c] = t
-                on_gradient(si, k, oracle, c, work)
+                gradient_event(state, tau, c, c, t, k, oracle, work)
                 n_grad += 1
             else:
                 i = edges[c - n, 0]
                 j = edges[c - n, 1]
-                si = state[i]
-                sj = state[j]
-                flow(si, t - tau[i], k)
-                tau[i] = t
-                flow(sj, t - tau[j], k)
-                tau[j] = t
-                message(si, k, oracle, i, msg_i)
-                message(sj, k, oracle, j, msg_j)
-                on_message(si, k, msg_i, msg_j, c - n)
-                on_message(sj, k, msg_j, msg_i, c - n)
+                pair_event(state, tau, i, j, i, j, c - n, t, k, oracle, msg_i, msg_j)
                 n_gossip += 1
         counts[0] += n_grad
         counts[1] += n_gossip

@@ -204,8 +204,10 @@ def rank_kernels(algo):
     key = (algo.flow, algo.on_gradient, algo.message, algo.on_message, algo.primal)
     if key in _KERNELS:
         return _KERNELS[key]
-    flow, on_gradient = algo.flow, algo.on_gradient
-    message, on_message, primal = algo.message, algo.on_message, algo.primal
+    from dadao.engines.inprocess import event_functions
+
+    flow, message, on_message, primal = algo.flow, algo.message, algo.on_message, algo.primal
+    gradient_event, pair_event = event_functions(algo)
 
     @numba.njit
     def run_until_cut(times, clocks, lo, n, edges, own_row, cut, row, state, tau, k, oracle,
@@ -222,11 +224,7 @@ def rank_kernels(algo):
             t = times[e]
             c = clocks[e]
             if c < n:
-                r = row[c]
-                si = state[r]
-                flow(si, t - tau[r], k)
-                tau[r] = t
-                on_gradient(si, k, oracle, c, work)
+                gradient_event(state, tau, row[c], c, t, k, oracle, work)
                 counts[0] += 1
                 continue
             ed = c - n
@@ -241,18 +239,7 @@ def rank_kernels(algo):
                 return e
             i = edges[ed, 0]
             j = edges[ed, 1]
-            ri = row[i]
-            rj = row[j]
-            si = state[ri]
-            sj = state[rj]
-            flow(si, t - tau[ri], k)
-            tau[ri] = t
-            flow(sj, t - tau[rj], k)
-            tau[rj] = t
-            message(si, k, oracle, i, msg_i)
-            message(sj, k, oracle, j, msg_j)
-            on_message(si, k, msg_i, msg_j, ed)
-            on_message(sj, k, msg_j, msg_i, ed)
+            pair_event(state, tau, row[i], row[j], i, j, ed, t, k, oracle, msg_i, msg_j)
             counts[1] += 1
         return times.shape[0]
 
