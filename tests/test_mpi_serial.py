@@ -47,3 +47,52 @@ def test_launcher_rank(monkeypatch, env, rank):
     for name, value in env.items():
         monkeypatch.setenv(name, value)
     assert launcher_rank() == rank
+
+
+class FakeComm:
+    """The collectives ``agree_on_error`` uses, answered from a list of the ranks' errors."""
+
+    def __init__(self, rank, texts):
+        self.rank, self.size, self.texts = rank, len(texts), texts
+
+    def allgather(self, value):
+        assert value == self.texts[self.rank]
+        return self.texts
+
+
+def _text(exc):
+    return None if exc is None else f"{type(exc).__name__}\0{exc}"
+
+
+def test_agree_on_error_passes_when_no_rank_failed():
+    from dadao.engines.mpi import agree_on_error
+
+    agree_on_error(FakeComm(0, [None, None, None]), None)
+
+
+def test_agree_on_error_raises_another_ranks_error_on_every_rank():
+    """Rank 2 alone could not read its data: ranks 0 and 1 must not wait for it forever."""
+    from dadao.engines.mpi import RankError, agree_on_error
+
+    exc = FileNotFoundError("data/part2.svm: no such file")
+    texts = [None, None, _text(exc)]
+    with pytest.raises(RankError, match="^rank 2: data/part2.svm: no such file$"):
+        agree_on_error(FakeComm(0, texts), None)
+    with pytest.raises(FileNotFoundError):
+        agree_on_error(FakeComm(2, texts), exc)
+
+
+def test_agree_on_error_keeps_an_error_every_rank_met():
+    from dadao.engines.mpi import agree_on_error
+
+    exc = ValueError("graph.n: must be at least 2")
+    with pytest.raises(ValueError, match="^graph.n: must be at least 2$"):
+        agree_on_error(FakeComm(1, [_text(exc)] * 3), exc)
+
+
+def test_mpi_check_names_the_fields_that_differ():
+    from dadao.engines.mpi import differing
+
+    records = [{"dadao": "0.1.0", "numpy": "2.4.6", "host": "a"},
+               {"dadao": "0.1.0", "numpy": "2.3.0", "host": "b"}]
+    assert differing(records, ["dadao", "numpy"]) == ["numpy"]

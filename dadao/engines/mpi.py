@@ -102,8 +102,8 @@ def agree_on_error(comm, exc: BaseException | None) -> None:
     failed = [(r, t) for r, t in enumerate(texts) if t is not None]
     if not failed:
         return
-    if exc is not None and len(failed) == comm.size:
-        raise exc
+    if exc is not None:
+        raise exc  # its own error, with its type and traceback
     rank, text = failed[0]
     name, message = text.split("\0", 1)
     raise RankError(f"rank {rank}: {message}" if len(failed) < comm.size else message,
@@ -659,5 +659,9 @@ def check_ranks(comm=None) -> tuple[list[dict], list[str]]:
     records = rank_record(comm, record)
     if comm.rank != 0:
         return [], []
-    fields = [f for f in record if len({r[f] for r in records}) > 1]
-    return records, fields
+    return records, differing(records, list(record))
+
+
+def differing(records: list[dict], fields: list[str]) -> list[str]:
+    """The fields whose values are not the same in every record."""
+    return [f for f in fields if len({r[f] for r in records}) > 1]
