@@ -20,6 +20,7 @@ examples:
   dadao run configs/quickstart.toml --seed 3 --out runs/qs-seed3
   dadao run configs/cycle.toml --set graph.n=64 --set run.t_max=2000
   dadao run configs/paper_star300.toml --dry-run
+  mpiexec -n 4 dadao run configs/mpi_demo.toml --engine mpi   (same results, across 4 ranks)
 
 The run directory (default runs/<config name>-<hash of the resolved config>/) holds config.toml,
 trace.csv, meta.json, convergence.png and convergence.pdf. Running the same resolved config and
