@@ -33,19 +33,20 @@ _LOOPS: dict[tuple, tuple] = {}
 
 
 def event_functions(algo):
-    """(gradient event, gossip event between two local rows), compiled for ``algo``: what every
-    engine does at an event, so that all of them do the same arithmetic in the same order.
+    """(gradient event, gossip event between two local rows, primal estimates of rows), compiled
+    for ``algo``: what every engine does at an event and at a sample, so that all of them do the
+    same arithmetic in the same order.
 
     ``gradient_event(state, tau, r, node, t, k, oracle, work)`` flows row r (node ``node``) from
     tau[r] to t and takes its gradient step; ``pair_event(state, tau, ri, rj, i, j, e, t, k,
     oracle, msg_i, msg_j)`` flows rows ri and rj (nodes i and j of edge e) to t, computes both
     messages and applies both ``on_message``.
     """
-    key = ("events", algo.flow, algo.on_gradient, algo.message, algo.on_message)
+    key = ("events", algo.flow, algo.on_gradient, algo.message, algo.on_message, algo.primal)
     if key in _LOOPS:
         return _LOOPS[key]
     flow, on_gradient = algo.flow, algo.on_gradient
-    message, on_message = algo.message, algo.on_message
+    message, on_message, primal = algo.message, algo.on_message, algo.primal
 
     @numba.njit
     def gradient_event(state, tau, r, node, t, k, oracle, work):
@@ -67,7 +68,19 @@ def event_functions(algo):
         on_message(si, k, msg_i, msg_j, e)
         on_message(sj, k, msg_j, msg_i, e)
 
-    _LOOPS[key] = (gradient_event, pair_event)
+    @numba.njit
+    def primal_rows(state, tau, nodes, t, k, oracle, X):
+        """X[r] = primal estimate of node nodes[r] at time t: row r flowed on a copy (one row of
+        scratch at a time, so sampling a large state allocates no copy of it)."""
+        if state.shape[0] == 0:
+            return
+        s = np.empty_like(state[0])
+        for r in range(state.shape[0]):
+            s[:] = state[r]
+            flow(s, t - tau[r], k)
+            primal(s, k, oracle, nodes[r], X[r])
+
+    _LOOPS[key] = (gradient_event, pair_event, primal_rows)
     return _LOOPS[key]
 
 
@@ -77,7 +90,7 @@ def compiled_kernels(algo):
     if key in _LOOPS:
         return _LOOPS[key]
     flow, primal = algo.flow, algo.primal
-    gradient_event, pair_event = event_functions(algo)
+    gradient_event, pair_event, _ = event_functions(algo)
 
     @numba.njit
     def run_events(times, clocks, n, edges, state, tau, k, oracle, counts):
@@ -133,13 +146,15 @@ class InProcessRun:
         self.clocks = args.clocks()
         self.time = 0.0
         self._run_events, self._snapshot = compiled_kernels(algo)
+        self._primal_rows = event_functions(algo)[2]
+        self._all_nodes = np.arange(self.n, dtype=np.int64)
         self._window = {} if events_per_window is None else {"events_per_window": events_per_window}
         # Compile (first run in a process: a few seconds) before anyone times the run: an empty
         # window has the argument types of every later window, and a snapshot at t = 0 is a no-op.
         t0 = wallclock.perf_counter()
         self._run_events(np.empty(0), np.empty(0, dtype=np.int64), self.n, self.edges,
                          self.state, self.tau, self.k, problem.oracle, self.counts)
-        self.snapshot(0.0)
+        self.primal_X(0.0)
         self.compile_s = wallclock.perf_counter() - t0
 
     def windows(self, t_end, breakpoints=()):
@@ -173,8 +188,14 @@ class InProcessRun:
     catches_interrupt = True
 
     def primal_X(self, t) -> np.ndarray:
-        """The primal iterates X (n, d) at time t (a snapshot; the run is not perturbed)."""
-        return self.snapshot(t)[1]
+        """The primal iterates X (n, d) at time t (the run is not perturbed)."""
+        t = float(t)
+        if t < self.time:
+            raise ValueError(f"snapshot at t = {t} is before the run's current time {self.time}")
+        X = np.empty((self.n, self.d))
+        self._primal_rows(self.state, self.tau, self._all_nodes, t, self.k, self.problem.oracle,
+                          X)
+        return X
 
     def global_counts(self) -> np.ndarray:
         """[gradient events, gossip events] so far, over the whole network."""

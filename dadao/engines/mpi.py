@@ -199,27 +199,27 @@ _KERNELS: dict[tuple, tuple] = {}
 
 
 def rank_kernels(algo):
-    """(event loop up to the next cut-edge event, end of a cut-edge event, snapshot of the
-    rank's rows), specialised to ``algo``'s node-local functions; built once each."""
+    """(event loop up to the next cut-edge event, end of a cut-edge event, primal estimates of
+    the rank's rows), specialised to ``algo``'s node-local functions; built once each."""
     key = (algo.flow, algo.on_gradient, algo.message, algo.on_message, algo.primal)
     if key in _KERNELS:
         return _KERNELS[key]
     from dadao.engines.inprocess import event_functions
 
-    flow, message, on_message, primal = algo.flow, algo.message, algo.on_message, algo.primal
-    gradient_event, pair_event = event_functions(algo)
+    flow, message, on_message = algo.flow, algo.message, algo.on_message
+    gradient_event, pair_event, primal_rows = event_functions(algo)
 
     @numba.njit
     def run_until_cut(times, clocks, lo, n, edges, own_row, cut, row, state, tau, k, oracle,
-                      counts, msg_own):
+                      counts, msg_own, scratch):
         """Process events lo, lo+1, ... in order (the in-process loop on local rows) until a
         cut-edge event: flow its own end, write its message in msg_own, return its index
         (len(times) when the window has none left). counts: [gradient, local gossip, cut
-        gossip] events of this rank."""
-        d = state.shape[2]
-        work = np.empty(d)
-        msg_i = np.empty(d)
-        msg_j = np.empty(d)
+        gossip] events of this rank. scratch: (3, d) buffers, allocated once per run (this
+        function is entered again after every cut-edge event)."""
+        work = scratch[0]
+        msg_i = scratch[1]
+        msg_j = scratch[2]
         for e in range(lo, times.shape[0]):
             t = times[e]
             c = clocks[e]
@@ -248,15 +248,7 @@ def rank_kernels(algo):
         """Apply the exchanged messages of a cut-edge event to the own end (row r)."""
         on_message(state[r], k, msg_own, msg_peer, ed)
 
-    @numba.njit
-    def snapshot(state, tau, nodes, t, k, oracle, X):
-        """X[r] = primal estimate of node nodes[r], its state flowed to t (on a copy)."""
-        for r in range(state.shape[0]):
-            s = state[r].copy()
-            flow(s, t - tau[r], k)
-            primal(s, k, oracle, nodes[r], X[r])
-
-    _KERNELS[key] = (run_until_cut, finish_cut, snapshot)
+    _KERNELS[key] = (run_until_cut, finish_cut, primal_rows)
     return _KERNELS[key]
 
 
@@ -295,6 +287,7 @@ class MpiRun:
         self.tau = np.zeros(len(self.nodes))
         self.counts = np.zeros(3, dtype=np.int64)
         self.msg_own, self.msg_peer = np.empty(d), np.empty(d)
+        self.scratch = np.empty((3, d))
         self.time = 0.0
         self._window = {} if events_per_window is None else {"events_per_window": events_per_window}
         # Gatherv layout of the primal rows: rank r's block, in the order of its nodes
@@ -305,15 +298,15 @@ class MpiRun:
         self._int64 = MPI.INT64_T
         self._double = MPI.DOUBLE
         self.fault = _fault()
-        self.timing = {"events_s": 0.0, "exchange_s": 0.0, "sample_s": 0.0}
-        self._run_until_cut, self._finish_cut, self._snapshot = rank_kernels(algo)
+        self.timing = {"schedule_s": 0.0, "events_s": 0.0, "exchange_s": 0.0, "sample_s": 0.0}
+        self._run_until_cut, self._finish_cut, self._primal_rows = rank_kernels(algo)
         t0 = wallclock.perf_counter()
         self._run_until_cut(np.empty(0), np.empty(0, dtype=np.int64), 0, n, edges,
                             self.own_row, self.cut, self.row, self.state, self.tau, k,
-                            problem.oracle, self.counts, self.msg_own)
+                            problem.oracle, self.counts, self.msg_own, self.scratch)
         scratch = self.state[:1].copy()  # every rank owns a node; the scratch is thrown away
         self._finish_cut(scratch, 0, k, np.zeros(d), np.zeros(d), 0)
-        self._snapshot(self.state[:0], self.tau[:0], self.nodes[:0], 0.0, k, problem.oracle,
+        self._primal_rows(self.state[:0], self.tau[:0], self.nodes[:0], 0.0, k, problem.oracle,
                        np.empty((0, d)))
         self.compile_s = wallclock.perf_counter() - t0
         self.last_sample = 0.0
@@ -323,15 +316,21 @@ class MpiRun:
         sampling times, common to all ranks), yielding each window's end."""
         comm, k, oracle = self.comm, self.k, self.problem.oracle
         n, edges = self.n, self.edges
-        for end, times, ids in self.clocks.windows(t_end, breakpoints=breakpoints,
-                                                   **self._window):
+        schedule = self.clocks.windows(t_end, breakpoints=breakpoints, **self._window)
+        while True:
+            t0 = wallclock.perf_counter()
+            window = next(schedule, None)  # drawing the rank's clocks: Python per clock
+            self.timing["schedule_s"] += wallclock.perf_counter() - t0
+            if window is None:
+                return
+            end, times, ids = window
             self._inject(end)
             lo, m = 0, len(times)
             while True:
                 t0 = wallclock.perf_counter()
                 idx = self._run_until_cut(times, ids, lo, n, edges, self.own_row, self.cut,
                                           self.row, self.state, self.tau, k, oracle,
-                                          self.counts, self.msg_own)
+                                          self.counts, self.msg_own, self.scratch)
                 t1 = wallclock.perf_counter()
                 self.timing["events_s"] += t1 - t0
                 if idx >= m:
@@ -363,7 +362,7 @@ class MpiRun:
         """Collective: the primal rows of all nodes at t, (n, d) on the root, None elsewhere."""
         t0 = wallclock.perf_counter()
         local = np.empty((len(self.nodes), self.d))
-        self._snapshot(self.state, self.tau, self.nodes, float(t), self.k, self.problem.oracle,
+        self._primal_rows(self.state, self.tau, self.nodes, float(t), self.k, self.problem.oracle,
                        local)
         self.last_sample = float(t)
         gathered = np.empty((self.n, self.d)) if self.is_root else None
