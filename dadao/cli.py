@@ -172,10 +172,13 @@ def _add_graph_arguments(p) -> None:
     p.add_argument("--seed", type=int, default=0, help="seed of the random families (default 0)")
 
 
-def main(argv=None) -> int:
+def main(argv=None, *, launcher: bool = True) -> int:
+    """The ``dadao`` command. ``launcher=False`` ignores an MPI launcher's environment: the
+    command runs in this process only (a worker of ``simulations/sweep_mpi.py``)."""
     argv = sys.argv[1:] if argv is None else list(argv)
     args = _parser().parse_args(argv)
     args.argv = argv
+    args.launcher = launcher
     if args.command is None:
         _parser().print_help()
         return 2
@@ -192,7 +195,7 @@ def main(argv=None) -> int:
     except Exception as exc:
         if not isinstance(exc, user_errors()):
             raise
-        if not launcher_rank():  # under MPI, rank 0 speaks for every rank
+        if not (launcher and launcher_rank()):  # under MPI, rank 0 speaks for every rank
             print(f"dadao {args.command}: error: {exc}", file=sys.stderr)
         return 2
 
@@ -319,7 +322,7 @@ def _mpi_comm(args):
 
     if args.engine == "mpi":
         return world()
-    if launcher_rank() is not None:
+    if getattr(args, "launcher", True) and launcher_rank() is not None:
         try:
             return world()
         except MpiUnavailableError:

@@ -236,3 +236,34 @@ def test_mpi_check_prints_every_rank():
     for line in lines:
         assert "dadao 0." in line and "mpi4py " in line and "mpi " in line
     assert "ok: every rank runs the same versions" in proc.stdout
+
+
+# ---------------------------------------------------------------------------------------------
+# A sweep of independent runs over ranks (mpi4py.futures)
+
+
+def test_sweep_runs_every_seed_on_the_worker_ranks(tmp_path):
+    out = tmp_path / "sweep"
+    proc = mpiexec(3, "-m", "mpi4py.futures", ROOT / "simulations" / "sweep_mpi.py", CONFIG,
+                   "--seeds", "0-3", "--set", "run.t_max=20", "--out", out)
+    assert proc.returncode == 0, proc.stderr
+    summary = json.loads((out / "sweep.json").read_text())
+    assert [r["seed"] for r in summary["runs"]] == [0, 1, 2, 3]
+    assert {r["status"] for r in summary["runs"]} == {"completed"}
+    assert {r["rank"] for r in summary["runs"]} <= {1, 2}  # rank 0 only hands out the seeds
+    # each run is the in-process run of its seed, to the last bit
+    serial = subprocess.run([sys.executable, "-m", "dadao", "run", CONFIG, "--seed", "2", "--set",
+                             "run.t_max=20", "--out", tmp_path / "serial"],
+                            capture_output=True, text=True, timeout=TIMEOUT)
+    assert serial.returncode == 0, serial.stderr
+    assert _rows(out / "seed-2" / "trace.csv") == _rows(tmp_path / "serial" / "trace.csv")
+
+
+def test_sweep_refuses_a_bad_config_before_running(tmp_path):
+    out = tmp_path / "sweep"
+    proc = mpiexec(2, "-m", "mpi4py.futures", ROOT / "simulations" / "sweep_mpi.py", CONFIG,
+                   "--seeds", "0-1", "--set", "run.t_max=-1", "--out", out)
+    assert proc.returncode == 2
+    # mpi4py.futures ends the job with MPI_Abort(2), which MPICH reports on a line of its own
+    errors = [line for line in proc.stderr.splitlines() if line.startswith("sweep_mpi")]
+    assert len(errors) == 1 and "run.t_max" in errors[0] and not out.exists()
