@@ -24,10 +24,18 @@ first sample to t_max, after the problem is built and the kernels are compiled; 
 start it together after a barrier); events/s = events / wall time. Metrics are sampled every
 t_max / 20. Every worker runs with one BLAS/OpenMP/numba thread, so a rank uses one core.
 
+The per-rank time split of an MPI run (event loop, cut-edge exchanges, samples, schedule draws)
+is measured by the ranks inside the run (``meta["mpi"]["ranks_detail"]``). The in-process engine
+does not time its parts; for it the schedule draws are estimated by replaying them after the run.
+
 Worker: ``python simulations/bench_mpi.py --worker WORKLOAD [--engine mpi|inprocess] [--t-max T]
 [--dim D] [--final-x PATH]`` builds the workload on every rank (same seeds, same data), runs
 ``dadao.api.simulate(..., engine=...)`` and rank 0 prints one line "BENCH_JSON {...}" (and saves
-the final iterates to PATH).
+the final iterates to PATH). After the timed run, and outside it, a worker measures separately:
+in process, the schedule replay, one sample's primal iterates and one evaluation of the metrics;
+in a one-rank MPI job, the cost of entering the rank's compiled loop on an empty window (paid
+after every cut-edge event) and the metrics; with two or more ranks, a Sendrecv between ranks 0
+and 1 that wait for nothing.
 """
 
 from __future__ import annotations
@@ -85,37 +93,84 @@ def build(name, dim=None):
     return G, problem
 
 
-def schedule_time(G, problem, t_max, comm):
-    """Seconds this process (each rank: its own clocks) spends drawing the event schedule alone;
-    a list over ranks on rank 0 (one entry in process), None on the other ranks.
-
-    The engine draws it inside the timed run (``clocks.windows``) and does not time it apart: this
-    replays the same draws (same run arguments, same sampling breakpoints; an MPI rank the clocks
-    of its nodes and of the edges touching them, as ``dadao.engines.mpi.MpiRun``) without the
-    event loop.
-    """
+def run_setup(G, problem, t_max):
+    """(algorithm, checked run arguments, constants k) of the benchmark's run, as the engines
+    prepare them."""
     from dadao import api, graphs
-    from dadao.engines.inprocess import prepare, sample_grid
-    from dadao.engines.partition import partition
+    from dadao.engines.inprocess import prepare
 
     edges = graphs.edge_array(G)
-    _, args, _, _ = prepare(problem, edges, api.edge_rates_for(G, "auto", "dadao"),
-                            algorithm="dadao", t_max=t_max, seed=0, log_every=t_max / 20,
-                            grad_rates=None, x0=None, force=False, options=None,
-                            switch_period=None)
-    subset = None
-    if comm is not None:
-        n = problem.n
-        owner = partition(n, args.edges, comm.size, args.edge_rates).owner
-        mine = (owner[args.edges[:, 0]] == comm.rank) | (owner[args.edges[:, 1]] == comm.rank)
-        subset = np.concatenate([np.flatnonzero(owner == comm.rank), n + np.flatnonzero(mine)])
-    clocks = args.clocks(subset=subset)  # made before the timed run in the engines too
+    algo, args, _, k = prepare(problem, edges, api.edge_rates_for(G, "auto", "dadao"),
+                               algorithm="dadao", t_max=t_max, seed=0, log_every=t_max / 20,
+                               grad_rates=None, x0=None, force=False, options=None,
+                               switch_period=None)
+    return algo, args, k
+
+
+def best_of(fn, repeat=3):
+    """Smallest wall time of ``repeat`` calls of fn(), in seconds."""
+    best = float("inf")
+    for _ in range(repeat):
+        t0 = time.perf_counter()
+        fn()
+        best = min(best, time.perf_counter() - t0)
+    return best
+
+
+def schedule_estimate(G, problem, t_max):
+    """Seconds the in-process engine spends drawing its event schedule, ESTIMATED.
+
+    The in-process engine draws it inside the timed run (``clocks.windows``) without timing it
+    apart (an MPI rank times its own: ``ranks_detail[r]["schedule_s"]``): this replays the same
+    draws (same run arguments, same sampling breakpoints) without the event loop."""
+    from dadao.engines.inprocess import sample_grid
+
+    _, args, _ = run_setup(G, problem, t_max)
+    clocks = args.clocks()  # made before the timed run in the engine too
     grid = sample_grid(t_max, t_max / 20)
     t0 = time.perf_counter()
     for _ in clocks.windows(t_max, breakpoints=grid):
         pass
-    seconds = time.perf_counter() - t0
-    return [seconds] if comm is None else comm.gather(seconds, root=0)
+    return time.perf_counter() - t0
+
+
+def probe_inprocess(G, problem, t_max, final_x):
+    """Costs measured separately, after the run, in the in-process worker (seconds, best of 3):
+    one sample's primal iterates (``InProcessRun.primal_X``: every row flowed through one row of
+    scratch) and one evaluation of the metrics on the final iterates (what the root does at each
+    sample)."""
+    from dadao.engines.inprocess import InProcessRun
+    from dadao.trace import metrics
+
+    algo, args, k = run_setup(G, problem, t_max)
+    run = InProcessRun(algo, problem, args, k)
+    return {"sample_s": best_of(lambda: run.primal_X(0.0)),
+            "metrics_s": best_of(lambda: metrics(final_x, problem))}
+
+
+def probe_rank(comm, G, problem, t_max, final_x, calls=20_000):
+    """Costs measured separately, after the run, in a one-rank MPI job: entering the rank's
+    compiled event loop on an empty window (microseconds per call; the rank re-enters it after
+    every cut-edge event) and one evaluation of the metrics on the final iterates (seconds,
+    best of 3; the root does it at each sample while the other ranks wait)."""
+    from dadao.engines.mpi import MpiRun
+    from dadao.engines.partition import partition
+    from dadao.trace import metrics
+
+    algo, args, k = run_setup(G, problem, t_max)
+    run = MpiRun(comm, algo, problem, args, k,
+                 partition(problem.n, args.edges, comm.size, args.edge_rates))
+    times, ids = np.empty(0), np.empty(0, dtype=np.int64)
+    call = (times, ids, 0, run.n, run.edges, run.own_row, run.cut, run.row, run.state, run.tau,
+            run.k, problem.oracle, run.counts, run.msg_own, run.scratch)
+    loop = run._run_until_cut
+
+    def enter():
+        for _ in range(calls):
+            loop(*call)
+
+    return {"reentry_us": best_of(enter) / calls * 1e6,
+            "metrics_s": best_of(lambda: metrics(final_x, problem))}
 
 
 def ping_pong(comm, d, seconds=0.2):
@@ -150,19 +205,26 @@ def worker(args) -> int:
     t_max = args.t_max
     trace = api.simulate(G, problem, algorithm="dadao", t_max=t_max, seed=0,
                          log_every=t_max / 20, engine=args.engine)
-    schedule_s = schedule_time(G, problem, t_max, comm)
-    sendrecv_us = ping_pong(comm, problem.dim) if comm is not None and comm.size > 1 else None
+    # everything below runs after the timed run and is reported apart from it
+    schedule_est, probe, sendrecv_us = None, None, None
+    if comm is None:
+        schedule_est = schedule_estimate(G, problem, t_max)
+        probe = probe_inprocess(G, problem, t_max, trace.final_x)
+    elif comm.size == 1:
+        probe = probe_rank(comm, G, problem, t_max, trace.final_x)
+    else:
+        sendrecv_us = ping_pong(comm, problem.dim)
     if comm is not None and comm.rank != 0:
         return 0
     meta = trace.meta
     out = {"workload": args.worker, "engine": args.engine,
            "P": comm.size if comm is not None else 0,
            "n": problem.n, "dim": problem.dim, "t_max": t_max,
-           "status": meta["status"], "build_s": build_s,
+           "status": meta["status"], "build_s": build_s, "samples": len(trace),
            **{k: meta[k] for k in ("events", "gradient_events", "gossip_events", "wall_time_s",
                                    "events_per_s", "compile_time_s", "edges")},
            "final_dist_to_opt": float(trace["dist_to_opt"][-1]),
-           "schedule_s": schedule_s, "sendrecv_us": sendrecv_us,
+           "schedule_estimate_s": schedule_est, "probe": probe, "sendrecv_us": sendrecv_us,
            "host": platform.node()}
     if "mpi" in meta:
         mpi = meta["mpi"]
@@ -225,17 +287,20 @@ def run_one(name, P, t_max, dim, timeout, tmpdir, env):
     return record
 
 
+def rest_of(rank):
+    """A rank's wall time not in its four timed parts (seconds)."""
+    return (rank["wall_time_s"] - rank["events_s"] - rank["exchange_s"] - rank["sample_s"]
+            - rank["schedule_s"])
+
+
 def split(record):
-    """Max over ranks of the events / exchange / sample / schedule (estimated) / rest seconds."""
+    """Max over ranks of the events / exchange / sample / schedule / rest seconds, all measured
+    by the ranks inside the run (``ranks_detail``)."""
     ranks = record["mpi"]["ranks_detail"]
-    sched = record["schedule_s"]
-    rest = [r["wall_time_s"] - r["events_s"] - r["exchange_s"] - r["sample_s"] - sched[i]
-            for i, r in enumerate(ranks)]
-    return {"events_s": max(r["events_s"] for r in ranks),
-            "exchange_s": max(r["exchange_s"] for r in ranks),
-            "sample_s": max(r["sample_s"] for r in ranks),
-            "schedule_s": max(sched),
-            "rest_s": max(rest)}
+    out = {key: max(r[key] for r in ranks)
+           for key in ("events_s", "exchange_s", "sample_s", "schedule_s")}
+    out["rest_s"] = max(rest_of(r) for r in ranks)
+    return out
 
 
 def analyse(records, cores):
@@ -275,10 +340,13 @@ def us(x):
     return f"{x:,.0f}" if x >= 100 else f"{x:.3g}"
 
 
+num = us  # any positive figure: 3 significant digits, no exponent
+
+
 def table(records) -> str:
     head = ("| workload | engine | P | t_max | events | wall time (s) | events/s | speed-up vs P=1 "
             "| speed-up vs in-process | efficiency | cut edges / edges "
-            "| time split (s, max over ranks): events / exchange / sample / schedule~ / rest "
+            "| time split (s, max over ranks): events / exchange / sample / schedule / rest "
             "| max abs diff vs in-process |")
     rows = [head, "|" + "|".join(["---"] * (head.count("|") - 1)) + "|"]
     for r in records:
@@ -297,7 +365,7 @@ def table(records) -> str:
             if r.get("same_counts") is False:
                 diff += " (event counts differ!)"
         else:
-            sp = f"- / - / - / {r['schedule_s'][0]:.2f} / -"
+            sp = f"- / - / - / ~{r['schedule_estimate_s']:.2f} (estimated) / -"
             cut, diff = f"- / {r['edges']}", "(reference)"
         if r["status"] != "completed":
             diff += f" (run {r['status']})"
@@ -313,23 +381,37 @@ def fraction(r, key):
     return r["split"][key] / r["wall_time_s"]
 
 
+def runs_of(records, name):
+    """(in-process run of the full horizon, MPI runs by P) of a workload, failures left out."""
+    ok = [r for r in records if "failed" not in r and r["workload"] == name]
+    refs = [r for r in ok if r["P"] == 0]
+    ref = max(refs, key=lambda r: r["t_max"]) if refs else None
+    return ref, sorted((r for r in ok if r["P"] > 0), key=lambda r: r["P"])
+
+
+def busiest(r):
+    """The rank with the most events."""
+    return max(r["mpi"]["ranks_detail"], key=lambda x: x["events"])
+
+
+PARTS = (("events_s", "event loop"), ("exchange_s", "cut-edge exchanges"),
+         ("sample_s", "snapshot + Gatherv"), ("schedule_s", "drawing the schedule"),
+         ("rest_s", "rest"))
+
+
 def explanation(records, cores) -> str:
-    """The measured figures behind the parallel efficiency, one paragraph per workload."""
-    ok = [r for r in records if "failed" not in r]
+    """The measured split of every run, one paragraph per workload."""
     out = []
     for name in WORKLOADS:
-        runs = sorted((r for r in ok if r["workload"] == name and r["P"] > 0),
-                      key=lambda r: r["P"])
+        ref, runs = runs_of(records, name)
         if not runs:
             continue
         parts = []
-        refs = [r for r in ok if r["workload"] == name and r["P"] == 0]
-        ref = max(refs, key=lambda r: r["t_max"]) if refs else None
-        one = next((r for r in runs if r["P"] == 1), None)
         if ref:
+            est = ref["schedule_estimate_s"]
             parts.append(f"in process, {ref['wall_time_s']:.2f} s, of which drawing the event "
-                         f"schedule ~{ref['schedule_s'][0]:.2f} s "
-                         f"({ref['schedule_s'][0] / ref['wall_time_s']:.0%})")
+                         f"schedule ~{est:.2f} s ({est / ref['wall_time_s']:.0%}; estimated by "
+                         "replaying the draws)")
         for r in runs:
             ranks = r["mpi"]["ranks_detail"]
             s = r["split"]
@@ -338,17 +420,14 @@ def explanation(records, cores) -> str:
             eff = (f"efficiency {r['efficiency']:.2f}, "
                    if r.get("efficiency") is not None and r["P"] > 1 else "")
             text = (f"P = {r['P']}{note}: {eff}{r['wall_time_s']:.2f} s, of which (max over "
-                    f"ranks) {fraction(r, 'events_s'):.0%} event loop, "
-                    f"{fraction(r, 'exchange_s'):.0%} cut-edge exchanges, "
-                    f"{fraction(r, 'sample_s'):.0%} snapshot + Gatherv, "
-                    f"~{fraction(r, 'schedule_s'):.0%} drawing the schedule, "
-                    f"{fraction(r, 'rest_s'):.0%} rest")
+                    "ranks, measured in the run) "
+                    + ", ".join(f"{fraction(r, key):.0%} {label}" for key, label in PARTS))
             if r["P"] == 1:
                 text += (f"; the compiled loop takes {us(s['events_s'] / r['events'] * 1e6)} us "
                          "per event")
             else:
                 cut = sum(x["cut_gossip_events"] for x in ranks) // 2
-                busiest = max(ranks, key=lambda x: x["events"])
+                b = busiest(r)
                 waiter = max(ranks, key=lambda x: x["exchange_s"])
                 per_cut = waiter["exchange_s"] / max(1, waiter["cut_gossip_events"]) * 1e6
                 text += (f"; {cut:,} cut-edge events ({cut / r['events']:.1%} of all events); "
@@ -356,16 +435,146 @@ def explanation(records, cores) -> str:
                          "the exchange")
                 if r.get("sendrecv_us") is not None:
                     text += (f" (a Sendrecv of the same {r['dim']:,} doubles between two ranks "
-                             f"that wait for nothing: {us(r['sendrecv_us'])} us)")
-                text += (f"; the busiest rank has {busiest['events']:,} events "
-                         f"({busiest['events'] / r['events']:.1%} of all; even split "
+                             f"that wait for nothing, measured after the run: "
+                             f"{us(r['sendrecv_us'])} us)")
+                text += (f"; the busiest rank has {b['events']:,} events "
+                         f"({b['events'] / r['events']:.1%} of all; even split "
                          f"{1 / r['P']:.0%})")
-                if one and not r["oversubscribed"]:
-                    ideal = one["split"]["events_s"] * busiest["events"] / one["events"]
-                    text += (f" and spends {busiest['events_s']:.2f} s in its event loop, "
-                             f"against {ideal:.2f} s at the P = 1 cost per event")
             parts.append(text)
         out.append(f"**{name}**: " + "; ".join(parts) + ".")
+    return "\n\n".join(out)
+
+
+def losses(records, cores) -> str:
+    """Where the time of each parallel run goes: the busiest rank's measured parts against the
+    P = 1 run's parts divided by P (the ideal). The busiest rank's wall time is the sum of its
+    parts, so the differences add up to wall(P) - wall(P = 1) / P."""
+    head = ("| workload | P | busiest rank (events) | | event loop | exchange | sample "
+            "| schedule | rest | wall |")
+    rows = [head, "|" + "|".join(["---"] * (head.count("|") - 1)) + "|"]
+    for name in WORKLOADS:
+        _, runs = runs_of(records, name)
+        one = next((r for r in runs if r["P"] == 1), None)
+        if one is None:
+            continue
+        o = one["mpi"]["ranks_detail"][0]
+        o = dict(o, rest_s=rest_of(o))
+        for r in runs:
+            if r["P"] == 1 or r["oversubscribed"] or r["t_max"] != one["t_max"]:
+                continue
+            b = busiest(r)
+            b = dict(b, rest_s=rest_of(b))
+            keys = [key for key, _ in PARTS] + ["wall_time_s"]
+            who = f"rank {b['rank']} ({b['events']:,}, {b['events'] / r['events']:.1%})"
+            rows.append(f"| {name} | {r['P']} | {who} | measured (s) | "
+                        + " | ".join(f"{b[k]:.2f}" for k in keys) + " |")
+            rows.append(f"| | | | P = 1 / {r['P']} (s) | "
+                        + " | ".join(f"{o[k] / r['P']:.2f}" for k in keys) + " |")
+            rows.append("| | | | excess (s) | "
+                        + " | ".join(f"{b[k] - o[k] / r['P']:+.2f}" for k in keys) + " |")
+    return "\n".join(rows) if len(rows) > 2 else ""
+
+
+def reading(records, cores) -> str:
+    """What limits the parallel efficiency, in words, with the measured figures."""
+    out = []
+    for name in WORKLOADS:
+        ref, runs = runs_of(records, name)
+        one = next((r for r in runs if r["P"] == 1), None)
+        pars = [r for r in runs if r["P"] > 1 and not r["oversubscribed"]
+                and one and r["t_max"] == one["t_max"]]
+        if one is None:
+            continue
+        o = one["mpi"]["ranks_detail"][0]
+        items = []
+        per_event = o["events_s"] / one["events"] * 1e6
+        probe = one.get("probe") or {}
+        for r in pars:
+            b = busiest(r)
+            ideal = one["wall_time_s"] / r["P"]
+            loss = b["wall_time_s"] - ideal
+            even = o["events_s"] * b["events"] / one["events"]
+            imbalance = even - o["events_s"] / r["P"]
+            slow = b["events_s"] - even
+            exch = b["exchange_s"]
+            waiter = max(r["mpi"]["ranks_detail"], key=lambda x: x["exchange_s"])
+            per_cut = waiter["exchange_s"] / max(1, waiter["cut_gossip_events"]) * 1e6
+            text = (f"P = {r['P']}: speed-up {r['speedup_vs_P1']:.2f}, efficiency "
+                    f"{r['efficiency']:.2f}. The busiest rank (rank {b['rank']}) needs "
+                    f"{b['wall_time_s']:.2f} s against wall(P = 1) / {r['P']} = {ideal:.2f} s, "
+                    f"{loss:+.2f} s, of which: cut-edge exchanges {exch:.2f} s ("
+                    + (f"{exch / loss:.0%} of the excess; " if loss > 0 else "")
+                    + f"{us(per_cut)} us per cut-edge event on rank {waiter['rank']}")
+            if r.get("sendrecv_us") is not None:
+                text += (f" against {us(r['sendrecv_us'])} us for a Sendrecv without waiting, "
+                         + ("so most of it is waiting for the partner rank"
+                            if per_cut > 2 * r["sendrecv_us"] else
+                            "so it is mostly the transfer itself"))
+            text += (f"); its event loop {b['events_s'] - o['events_s'] / r['P']:+.2f} s, i.e. "
+                     f"{imbalance:+.2f} s because it has {b['events'] / r['events']:.1%} of the "
+                     f"events instead of {1 / r['P']:.0%} (imbalance of the realised random "
+                     f"events; the partition balances nodes and cut gossip rate) and "
+                     f"{slow:+.2f} s from its cost per event "
+                     f"({us(b['events_s'] / b['events'] * 1e6)} us against "
+                     f"{us(per_event)} us at P = 1)")
+            if "reentry_us" in probe:
+                reentry = b["cut_gossip_events"] * probe["reentry_us"] * 1e-6
+                text += (f"; re-entering the compiled loop after each of its "
+                         f"{b['cut_gossip_events']:,} cut-edge events accounts for about "
+                         f"{reentry:.2f} s of that ({probe['reentry_us']:.2g} us per entry, "
+                         "measured separately in the P = 1 job by entering the rank's loop on "
+                         "an empty window, which allocates nothing: the call itself, numba's "
+                         "dispatch of its 15 arguments)")
+            text += (f"; drawing the schedule {b['schedule_s'] - o['schedule_s'] / r['P']:+.2f} s "
+                     f"({b['schedule_s']:.2f} s against {o['schedule_s'] / r['P']:.2f} s); "
+                     f"sample {b['sample_s'] - o['sample_s'] / r['P']:+.2f} s and rest "
+                     f"{rest_of(b) - rest_of(o) / r['P']:+.2f} s")
+            if "metrics_s" in probe:
+                text += (f" (the rest holds the root's metrics, "
+                         f"{probe['metrics_s'] * one['samples']:.2f} s whatever P)")
+            text += "."
+            items.append(text)
+        text = (f"P = 1: the event loop takes {o['events_s'] / one['wall_time_s']:.0%} of the "
+                f"wall time ({us(per_event)} us per event), drawing the schedule "
+                f"{o['schedule_s'] / one['wall_time_s']:.0%} (measured in the run; Python per "
+                "clock and window; with P ranks each draws the clocks of its own nodes and of "
+                "the edges touching them, cut edges on both sides)")
+        if "metrics_s" in probe:
+            serial = probe["metrics_s"] * one["samples"]
+            text += (f"; the root's metrics take {num(probe['metrics_s'] * 1e3)} ms per sample "
+                     f"(measured separately on the final iterates), {serial:.2f} s over the "
+                     f"{one['samples']} samples, of a rest of {rest_of(o):.2f} s (the remainder "
+                     "is not timed apart: the root's other per-sample work, e.g. putting the "
+                     "gathered rows in node order, and the collectives on the counts): a part "
+                     "that no number of ranks shrinks (the other ranks wait for it at the next "
+                     f"collective), which bounds the speed-up at "
+                     f"{num(one['wall_time_s'] / serial)} (Amdahl)")
+        items.insert(0, text + ".")
+        if ref and ref["t_max"] == one["t_max"]:
+            ratio = ref["wall_time_s"] / one["wall_time_s"]
+            text = (f"In process against MPI with one rank: {ref['wall_time_s']:.2f} s against "
+                    f"{one['wall_time_s']:.2f} s (in process / P = 1 = {ratio:.2f}); both run "
+                    "the same compiled event functions and, at each sample, the same one-row "
+                    "primal kernel")
+            rprobe = ref.get("probe") or {}
+            if "sample_s" in rprobe:
+                rank_each = o["sample_s"] / (one["samples"] + 1)
+                extra = (rank_each - rprobe["sample_s"]) * one["samples"]
+                text += (f" (one in-process sample: {num(rprobe['sample_s'] * 1e3)} ms, measured "
+                         f"separately; the rank's snapshot + Gatherv: "
+                         f"{num(rank_each * 1e3)} ms per sample, measured in the run, which "
+                         "also allocates a receive buffer of all the rows and copies them into "
+                         f"it; the difference over the {one['samples']} samples: "
+                         f"{extra:+.2f} s, of a difference of wall times (P = 1 minus in "
+                         f"process) of {one['wall_time_s'] - ref['wall_time_s']:+.2f} s; the "
+                         f"remaining {one['wall_time_s'] - ref['wall_time_s'] - extra:+.2f} s is "
+                         "not accounted for by these measurements: the in-process engine does "
+                         "not time its event loop)")
+            text += (f"; the in-process schedule draws, estimated by replay, "
+                     f"~{ref['schedule_estimate_s']:.2f} s against {o['schedule_s']:.2f} s "
+                     "measured by the rank.")
+            items.append(text)
+        out.append(f"**{name}**\n\n" + "\n".join(f"- {x}" for x in items))
     return "\n\n".join(out)
 
 
@@ -422,16 +631,20 @@ def document(records, cores, args, started) -> str:
         "wall time; speed-up vs P=1 = events/s(P) / events/s(P=1 MPI), speed-up vs in-process = "
         "events/s(P) / events/s(in process, same t_max) (at equal horizons both are ratios of "
         "wall times); efficiency = speed-up vs P=1 / P. "
-        "Every process uses one thread (BLAS, OpenMP, numba). Time split, per rank, max over "
-        "ranks (from the engine's `ranks_detail`): *events* = the compiled event loop, "
-        "*exchange* = cut-edge `Sendrecv` (including the wait for the partner rank to reach the "
-        "event, and applying the message), *sample* = snapshot of the rank's rows + `Gatherv`; "
-        "*schedule~* = drawing the rank's event schedule (`dadao.events`, Python per clock and "
-        "window), which the engine does inside the run without timing it apart: estimated by "
-        "replaying the same draws after the run, without the event loop; *rest* = wall time "
-        "minus the four (the root's metrics, the ranks waiting for them at each sample's "
-        "collectives, Python overhead; negative when the replay ran slower than the draws in "
-        "the run). In process only the schedule estimate is available.",
+        "Every process uses one thread (BLAS, OpenMP, numba). Time split of an MPI run, per "
+        "rank, max over ranks, all measured by the ranks inside the timed run (the engine's "
+        "`ranks_detail`): *events* = the compiled event loop, *exchange* = cut-edge `Sendrecv` "
+        "(including the wait for the partner rank to reach the event, and applying the "
+        "message), *sample* = the rank's primal rows (flowed through one row of scratch) + "
+        "`Gatherv` (it also counts the gather of the final iterates just after the timed run: "
+        "one more than the samples), *schedule* = drawing the rank's event schedule "
+        "(`clocks.windows` of `dadao.events`, Python per clock and window; `schedule_s`); "
+        "*rest* = wall time minus events, exchange, sample and schedule (the root's metrics, "
+        "the ranks waiting for them at each sample's collectives, Python overhead). The "
+        "in-process engine does not time its parts: its rows show only *schedule*, marked ~ "
+        "because it is an estimate (the same draws replayed after the run, without the event "
+        "loop). Figures labelled *measured separately* come from short probes each worker runs "
+        "after its timed run (they are not part of its wall time).",
         "",
         table(records),
         "",
@@ -446,51 +659,47 @@ def document(records, cores, args, started) -> str:
         "",
         explanation(records, cores),
         "",
+    ]
+    loss = losses(records, cores)
+    if loss:
+        lines += [
+            "Where a parallel run's time goes: the busiest rank's parts (measured in the run; "
+            "the sum of its parts is its wall time) against the P = 1 run's parts divided by P "
+            "(perfect scaling); the excesses add up to its wall time minus wall(P = 1) / P.",
+            "",
+            loss,
+            "",
+        ]
+    lines += [
+        "Reading the figures:",
+        "",
+        reading(records, cores),
+        "",
         LIMITS,
         "",
     ]
     return "\n".join(lines)
 
 
-#: the reading of the figures (written from the split above and from separate measurements on
-#: the same machine, named as such)
+#: what holds whatever the figures (the mechanisms behind the columns)
 LIMITS = """\
-Reading the figures:
+In general:
 
 - **A cut-edge event is a rendezvous.** A rank runs its own events in time order and stops at
   every event of an edge shared with another rank until that rank reaches the same event. The
-  exchange column is therefore mostly *waiting*, not transfer: compare the time per cut-edge event
-  with the Sendrecv between two ranks that wait for nothing. The partner is late because the
-  events are random (between two shared events one rank can have more to do than the other) and
-  because each rank stops, at moments of its own, to draw its next window of events in Python.
-- **Communication-heavy (d = 10).** The compiled loop does an event in a fraction of a
-  microsecond, so one cut-edge event costs as much as tens of ordinary events. The partition cuts
-  few edges (about 2% of the events at P = 2), yet the exchanges take about as long as a rank's
-  whole event loop, so P = 2 is no faster than P = 1 and efficiency is about 1/2. Two more costs
-  do not shrink with P. (1) After every cut-edge event the rank re-enters the compiled loop from
-  Python: one numba dispatch, about 3 us on this machine (measured separately by calling the rank's
-  loop on an empty window), which is why the busiest rank's event loop takes longer than its share
-  of the P = 1 loop. (2) Drawing the event schedule (`dadao.events`, Python work per clock and
-  window) is about half of the single-process time: the engine runs at about half the speed of
-  its compiled loop. This part does split across ranks (each rank draws only its own clocks, and
-  the cut edges' on both sides), but it is one more thing a rank does while its partner waits.
-- **Compute-heavy (d = 100,000).** An event costs on the order of a millisecond (a gradient reads
-  the node's 10 x 100,000 rows; a gossip event flows and combines vectors of length d), so a
-  rendezvous is cheap next to the events and P = 2 gets most of the ideal speed-up. What it loses:
-  (1) imbalance: the partition balances nodes and cut gossip rate, not the realised random
-  events, so the busiest rank has more than 1/P of them; (2) the waits at cut edges that this
-  imbalance causes; (3) a serial part at each of the 21 samples: the root alone computes the
-  metrics on the gathered (n, d) iterates while the other ranks wait (most of the *rest* column,
-  which does not shrink with P): an Amdahl bound of about wall(P = 1) / rest.
-- **In process against MPI with one rank.** They process the same events with the same compiled
-  event functions, and their event loops take the same time; on the compute workload the
-  in-process engine is slower because its snapshot at each sample allocates and writes a fresh
-  copy of all the nodes' states (0.14-0.26 s per sample against about 0.05 s for an MPI rank's
-  snapshot of its rows, one row at a time; measured separately with cProfile, t_max = 8).
-- **P = 4 on 2 cores.** The ranks time-share the cores, and a rank waiting at a cut edge
+  exchange column is therefore mostly *waiting*, not transfer, whenever the time per cut-edge
+  event is far above the Sendrecv between two ranks that wait for nothing. The partner is late
+  because the events are random (between two shared events one rank can have more to do than
+  the other), because the busiest rank has more events than the others, and because each rank
+  stops, at moments of its own, to draw its next window of events in Python (the schedule
+  column).
+- **Samples are collective.** At each sample every rank flows its rows and the root gathers
+  them; the root alone then computes the metrics on the (n, d) iterates while the other ranks
+  wait at the next collective. That serial part does not shrink with P.
+- **More ranks than cores.** The ranks time-share the cores, and a rank waiting at a cut edge
   busy-polls in MPICH's progress loop for its time slice instead of yielding it to the rank it
-  waits for. That row measures oversubscription, not scaling, and it depends strongly on whatever
-  else runs on the machine (the load averages above)."""
+  waits for. An oversubscribed row measures oversubscription, not scaling, and it depends
+  strongly on whatever else runs on the machine (the load averages above)."""
 
 
 def driver(args) -> int:
@@ -526,6 +735,10 @@ def driver(args) -> int:
     print(table(records))
     print()
     print(explanation(records, cores))
+    print()
+    print(losses(records, cores))
+    print()
+    print(reading(records, cores))
     if doc:
         print(f"\nwrote {doc}")
     failed = [r for r in records if "failed" in r]
