@@ -494,8 +494,6 @@ class DistributedMixer:
         self.comm = comm.Create_dist_graph_adjacent(self.neighbours, self.neighbours,
                                                     reorder=False)
         self.plans = []
-        local_of = np.full(len(owner), -1, dtype=np.int64)
-        local_of[nodes] = np.arange(n_own)
         for rows, others in per_graph:
             # ghosts grouped by owner rank (neighbour order), increasing node id within a rank
             order = np.lexsort((others, owner[others]))
@@ -509,15 +507,11 @@ class DistributedMixer:
             local = sp.csr_matrix((rows.data, ext[rows.indices], rows.indptr),
                                   shape=(n_own, n_own + len(ghosts)))
             # W is symmetric: neighbour s needs own node i iff i has a neighbour owned by s
-            send = []
-            for s in self.neighbours:
-                mask = owner[rows.indices] == s
-                has = np.unique(np.repeat(np.arange(n_own), np.diff(rows.indptr))[mask])
-                send.append(has)
+            row_of_entry = np.repeat(np.arange(n_own), np.diff(rows.indptr))
+            send = [np.unique(row_of_entry[owner[rows.indices] == s]) for s in self.neighbours]
             send_counts = np.array([len(x) for x in send], dtype=np.int64)
             send_rows = (np.concatenate(send) if send else np.zeros(0, dtype=np.int64))
             self.plans.append((local, send_rows, send_counts, recv_counts, len(ghosts)))
-        del local_of
         self._double = MPI.DOUBLE
         self.exchange_s = 0.0
 
