@@ -199,8 +199,8 @@ _KERNELS: dict[tuple, tuple] = {}
 
 
 def rank_kernels(algo):
-    """(event loop up to the next cut-edge event, end of a cut-edge event, primal estimates of
-    the rank's rows), specialised to ``algo``'s node-local functions; built once each."""
+    """(event loop from the end of one cut-edge event to the next, primal estimates of the
+    rank's rows), specialised to ``algo``'s node-local functions; built once each."""
     key = (algo.flow, algo.on_gradient, algo.message, algo.on_message, algo.primal)
     if key in _KERNELS:
         return _KERNELS[key]
@@ -210,16 +210,20 @@ def rank_kernels(algo):
     gradient_event, pair_event, primal_rows = event_functions(algo)
 
     @numba.njit
-    def run_until_cut(times, clocks, lo, n, edges, own_row, cut, row, state, tau, k, oracle,
-                      counts, msg_own, scratch):
-        """Process events lo, lo+1, ... in order (the in-process loop on local rows) until a
-        cut-edge event: flow its own end, write its message in msg_own, return its index
-        (len(times) when the window has none left). counts: [gradient, local gossip, cut
+    def run_until_cut(times, clocks, lo, pending, n, edges, own_row, cut, row, state, tau, k,
+                      oracle, counts, msg_own, msg_peer, scratch):
+        """First finish the exchanged cut-edge event ``pending`` (edge id, or -1): apply
+        ``on_message`` to its own end with msg_own and msg_peer. Then process events lo, lo+1, ...
+        in order (the in-process loop on local rows) until a cut-edge event: flow its own end,
+        write its message in msg_own, return its index (len(times) when the window has none
+        left). One call per cut-edge event: each call from Python costs a few microseconds. counts: [gradient, local gossip, cut
         gossip] events of this rank. scratch: (3, d) buffers, allocated once per run (this
         function is entered again after every cut-edge event)."""
         work = scratch[0]
         msg_i = scratch[1]
         msg_j = scratch[2]
+        if pending >= 0:  # the cut-edge event the caller has just exchanged: its own end
+            on_message(state[own_row[pending]], k, msg_own, msg_peer, pending)
         for e in range(lo, times.shape[0]):
             t = times[e]
             c = clocks[e]
@@ -243,12 +247,7 @@ def rank_kernels(algo):
             counts[1] += 1
         return times.shape[0]
 
-    @numba.njit
-    def finish_cut(state, r, k, msg_own, msg_peer, ed):
-        """Apply the exchanged messages of a cut-edge event to the own end (row r)."""
-        on_message(state[r], k, msg_own, msg_peer, ed)
-
-    _KERNELS[key] = (run_until_cut, finish_cut, primal_rows)
+    _KERNELS[key] = (run_until_cut, primal_rows)
     return _KERNELS[key]
 
 
@@ -299,13 +298,12 @@ class MpiRun:
         self._double = MPI.DOUBLE
         self.fault = _fault()
         self.timing = {"schedule_s": 0.0, "events_s": 0.0, "exchange_s": 0.0, "sample_s": 0.0}
-        self._run_until_cut, self._finish_cut, self._primal_rows = rank_kernels(algo)
+        self._run_until_cut, self._primal_rows = rank_kernels(algo)
         t0 = wallclock.perf_counter()
-        self._run_until_cut(np.empty(0), np.empty(0, dtype=np.int64), 0, n, edges,
+        self._run_until_cut(np.empty(0), np.empty(0, dtype=np.int64), 0, -1, n, edges,
                             self.own_row, self.cut, self.row, self.state, self.tau, k,
-                            problem.oracle, self.counts, self.msg_own, self.scratch)
-        scratch = self.state[:1].copy()  # every rank owns a node; the scratch is thrown away
-        self._finish_cut(scratch, 0, k, np.zeros(d), np.zeros(d), 0)
+                            problem.oracle, self.counts, self.msg_own, self.msg_peer,
+                            self.scratch)
         self._primal_rows(self.state[:0], self.tau[:0], self.nodes[:0], 0.0, k, problem.oracle,
                        np.empty((0, d)))
         self.compile_s = wallclock.perf_counter() - t0
@@ -325,21 +323,22 @@ class MpiRun:
                 return
             end, times, ids = window
             self._inject(end)
-            lo, m = 0, len(times)
+            lo, m, pending = 0, len(times), -1
             while True:
                 t0 = wallclock.perf_counter()
-                idx = self._run_until_cut(times, ids, lo, n, edges, self.own_row, self.cut,
-                                          self.row, self.state, self.tau, k, oracle,
-                                          self.counts, self.msg_own, self.scratch)
+                # finishes the pending cut-edge event (if any), then runs to the next one; the
+                # window's last call has lo = m when its last event was a cut-edge event
+                idx = self._run_until_cut(times, ids, lo, pending, n, edges, self.own_row,
+                                          self.cut, self.row, self.state, self.tau, k, oracle,
+                                          self.counts, self.msg_own, self.msg_peer,
+                                          self.scratch)
                 t1 = wallclock.perf_counter()
                 self.timing["events_s"] += t1 - t0
                 if idx >= m:
                     break
-                ed = ids[idx] - n
-                peer = int(self.partner[ed])
+                pending = ids[idx] - n
+                peer = int(self.partner[pending])
                 comm.Sendrecv(self.msg_own, peer, 0, self.msg_peer, peer, 0)
-                self._finish_cut(self.state, self.own_row[ed], k, self.msg_own, self.msg_peer,
-                                 ed)
                 self.timing["exchange_s"] += wallclock.perf_counter() - t1
                 lo = idx + 1
             self.time = end
