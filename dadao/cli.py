@@ -378,6 +378,10 @@ def _run_mpi(args, comm) -> int:
     path = decision[1]
 
     def on_failure(line, traceback_text):
+        # the first rank to fail names the cause; errors it sets off on other ranks (while the
+        # job is being aborted) must not overwrite it
+        if rundir.read_meta(path).get("status") == "failed":
+            return
         if root:
             out.fail(line, traceback_text)
         else:

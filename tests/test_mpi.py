@@ -197,10 +197,11 @@ def test_exception_on_one_rank_aborts_the_job(tmp_path, rank):
     out = tmp_path / "out"
     proc = dadao_mpi(2, "run", CONFIG, "--engine", "mpi", "--out", out,
                      env={"DADAO_MPI_FAULT": f"{rank}:raise:50"}, timeout=60)
-    assert proc.returncode != 0
-    assert f"dadao: rank {rank} of 2" in proc.stderr and "injected fault at t = 50" in proc.stderr
+    assert proc.returncode != 0, proc.stderr
+    assert f"dadao: rank {rank} of 2" in proc.stderr, proc.stderr
+    assert "injected fault at t = 50" in proc.stderr, proc.stderr
     meta = json.loads((out / "meta.json").read_text())
-    assert meta["status"] == "failed" and "injected fault" in meta["error"]
+    assert meta["status"] == "failed" and "injected fault" in meta["error"], (meta, proc.stderr)
     assert (out / "error.log").exists() and not (out / "trace.csv").exists()
 
 
@@ -208,9 +209,9 @@ def test_killed_rank_ends_the_job(tmp_path):
     out = tmp_path / "out"
     proc = dadao_mpi(2, "run", CONFIG, "--engine", "mpi", "--out", out,
                      env={"DADAO_MPI_FAULT": "1:exit:50"}, timeout=60)
-    assert proc.returncode != 0
+    assert proc.returncode != 0, proc.stderr
     meta = json.loads((out / "meta.json").read_text())
-    assert meta["status"] != "completed" and not (out / "trace.csv").exists()
+    assert meta["status"] != "completed" and not (out / "trace.csv").exists(), proc.stderr
 
 
 def test_nan_on_one_rank_stops_every_rank_as_diverged(tmp_path):
@@ -219,7 +220,7 @@ def test_nan_on_one_rank_stops_every_rank_as_diverged(tmp_path):
                      env={"DADAO_MPI_FAULT": "2:nan:50"}, timeout=60)
     assert proc.returncode == 1, proc.stderr
     meta = json.loads((out / "meta.json").read_text())
-    assert meta["status"] == "diverged"
+    assert meta["status"] == "diverged", (meta, proc.stderr)
     times = [float(r[0]) for r in _rows(out / "trace.csv")[1:]]
     assert times[-1] == 50.0  # the first sample at or after the NaN, the same on every rank
 
