@@ -161,8 +161,9 @@ def probe_rank(comm, G, problem, t_max, final_x, calls=20_000):
     run = MpiRun(comm, algo, problem, args, k,
                  partition(problem.n, args.edges, comm.size, args.edge_rates))
     times, ids = np.empty(0), np.empty(0, dtype=np.int64)
-    call = (times, ids, 0, run.n, run.edges, run.own_row, run.cut, run.row, run.state, run.tau,
-            run.k, problem.oracle, run.counts, run.msg_own, run.scratch)
+    # the engine's own call (MpiRun.windows) on an empty window with no pending cut-edge event
+    call = (times, ids, 0, -1, run.n, run.edges, run.own_row, run.cut, run.row, run.state,
+            run.tau, run.k, problem.oracle, run.counts, run.msg_own, run.msg_peer, run.scratch)
     loop = run._run_until_cut
 
     def enter():
@@ -524,7 +525,7 @@ def reading(records, cores) -> str:
                          f"{reentry:.2f} s of that ({probe['reentry_us']:.2g} us per entry, "
                          "measured separately in the P = 1 job by entering the rank's loop on "
                          "an empty window, which allocates nothing: the call itself, numba's "
-                         "dispatch of its 15 arguments)")
+                         "dispatch of its 17 arguments)")
             text += (f"; drawing the schedule {b['schedule_s'] - o['schedule_s'] / r['P']:+.2f} s "
                      f"({b['schedule_s']:.2f} s against {o['schedule_s'] / r['P']:.2f} s); "
                      f"sample {b['sample_s'] - o['sample_s'] / r['P']:+.2f} s and rest "
