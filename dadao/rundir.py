@@ -148,16 +148,15 @@ class RunDirectory:
 
     def fail(self, error: str, traceback_text: str) -> dict:
         """The run crashed: keep config, record status failed with the error and the traceback."""
-        write_atomic(self.file("error.log"), traceback_text)
-        meta = self._meta({"status": "failed", "error": error, "finished": _now()})
-        write_json(self.file(META), meta)
-        return meta
+        return mark_failed(self.path, error, traceback_text, self._meta({}))
 
 
-def mark_failed(path: str, error: str, traceback_text: str) -> None:
-    """Record in an existing run directory that the run failed (from another MPI rank than the
-    one holding its ``RunDirectory``): error.log, then meta.json with status failed."""
-    meta = read_meta(path)
+def mark_failed(path: str, error: str, traceback_text: str, meta: dict | None = None) -> dict:
+    """Record that the run failed: error.log, then meta.json with status failed, from ``meta``
+    (default: the directory's meta.json, as another MPI rank than the one holding the
+    ``RunDirectory`` finds it)."""
+    meta = dict(read_meta(path) if meta is None else meta)
     write_atomic(os.path.join(path, "error.log"), traceback_text)
     meta.update(status="failed", error=error, finished=_now())
     write_json(os.path.join(path, META), meta)
+    return meta

@@ -192,6 +192,30 @@ def rank_record(comm, record: dict) -> list | None:
     return comm.gather(record, root=0)
 
 
+def gather_rows(comm, part: Partition, rows: np.ndarray) -> np.ndarray | None:
+    """Collective: every rank's rows (its nodes', in increasing order, (n_r, d)) as the (n, d)
+    array in node order on the root; None elsewhere. The rows are copied bit for bit."""
+    rows = np.ascontiguousarray(rows, dtype=np.float64)
+    d = rows.shape[1]
+    counts = np.bincount(part.owner, minlength=comm.size) * d
+    displs = np.concatenate([[0], np.cumsum(counts)[:-1]])
+    if comm.rank != 0:
+        comm.Gatherv(rows, None, root=0)
+        return None
+    by_rank = np.empty((len(part.owner), d))
+    comm.Gatherv(rows, [by_rank, counts, displs, _mpi().DOUBLE], root=0)
+    X = np.empty_like(by_rank)
+    X[np.concatenate([part.nodes_of(r) for r in range(comm.size)])] = by_rank
+    return X
+
+
+def root_flag(comm, flag: bool) -> bool:
+    """Collective: the root's flag, on every rank (whether to go on after a sample)."""
+    buf = np.array([1 if flag else 0], dtype=np.int64)
+    comm.Bcast([buf, _mpi().INT64_T], root=0)
+    return bool(buf[0])
+
+
 # ---------------------------------------------------------------------------------------------
 # Asynchronous methods
 
@@ -289,13 +313,8 @@ class MpiRun:
         self.scratch = np.empty((3, d))
         self.time = 0.0
         self._window = {} if events_per_window is None else {"events_per_window": events_per_window}
-        # Gatherv layout of the primal rows: rank r's block, in the order of its nodes
-        sizes = np.bincount(owner, minlength=comm.size)
-        self._gather_counts = sizes * d
-        self._gather_displs = np.concatenate([[0], np.cumsum(self._gather_counts)[:-1]])
-        self._gather_order = np.concatenate([part.nodes_of(r) for r in range(comm.size)])
+        self.part = part
         self._int64 = MPI.INT64_T
-        self._double = MPI.DOUBLE
         self.fault = _fault()
         self.timing = {"schedule_s": 0.0, "events_s": 0.0, "exchange_s": 0.0, "sample_s": 0.0}
         self._run_until_cut, self._primal_rows = rank_kernels(algo)
@@ -361,18 +380,11 @@ class MpiRun:
         """Collective: the primal rows of all nodes at t, (n, d) on the root, None elsewhere."""
         t0 = wallclock.perf_counter()
         local = np.empty((len(self.nodes), self.d))
-        self._primal_rows(self.state, self.tau, self.nodes, float(t), self.k, self.problem.oracle,
-                       local)
+        self._primal_rows(self.state, self.tau, self.nodes, float(t), self.k,
+                          self.problem.oracle, local)
         self.last_sample = float(t)
-        gathered = np.empty((self.n, self.d)) if self.is_root else None
-        recv = ([gathered, self._gather_counts, self._gather_displs, self._double]
-                if self.is_root else None)
-        self.comm.Gatherv(local, recv, root=0)
+        X = gather_rows(self.comm, self.part, local)
         self.timing["sample_s"] += wallclock.perf_counter() - t0
-        if not self.is_root:
-            return None
-        X = np.empty_like(gathered)
-        X[self._gather_order] = gathered
         return X
 
     def global_counts(self) -> np.ndarray:
@@ -383,10 +395,7 @@ class MpiRun:
         return np.array([total[0], total[1] + total[2] // 2], dtype=np.int64)
 
     def agree(self, flag: bool) -> bool:
-        """Collective: the root's flag, on every rank."""
-        buf = np.array([1 if flag else 0], dtype=np.int64)
-        self.comm.Bcast([buf, self._int64], root=0)
-        return bool(buf[0])
+        return root_flag(self.comm, flag)
 
     def record(self) -> dict:
         """This rank's share of the run, for meta.json."""
@@ -407,7 +416,7 @@ def simulate(problem, edges, edge_rates, *, algorithm="dadao", t_max, seed=0, lo
     Errors in the arguments are raised on every rank; a failure during the run aborts the job
     after calling ``on_failure(line, traceback)`` on the failing rank (``abort``).
     """
-    from dadao.engines.inprocess import drive, prepare, run_meta
+    from dadao.engines.inprocess import prepare
 
     comm = world() if comm is None else comm
     error, setup = None, None
@@ -425,12 +434,14 @@ def simulate(problem, edges, edge_rates, *, algorithm="dadao", t_max, seed=0, lo
     check_same_problem(comm, problem)
     part = shared_partition(comm, problem.n, args.edges, args.edge_rates)
     return guarded(comm, _run_async, comm, algo, problem, args, condition, k, part, options,
-                   progress if comm.rank == 0 else None, events_per_window, drive, run_meta,
+                   progress if comm.rank == 0 else None, events_per_window,
                    on_failure=on_failure)
 
 
 def _run_async(comm, algo, problem, args, condition, k, part, options, progress,
-               events_per_window, drive, run_meta):
+               events_per_window):
+    from dadao.engines.inprocess import drive, run_meta
+
     run = MpiRun(comm, algo, problem, args, k, part, events_per_window=events_per_window)
     comm.Barrier()  # compilation differs between ranks; the timed part starts together
     recorder, status, error, wall = drive(run, problem, args, progress)
@@ -542,15 +553,11 @@ class MpiLayout:
     catches_interrupt = False
 
     def __init__(self, comm, part: Partition, edges):
-        MPI = _mpi()
         self.comm, self.part, self.edges = comm, part, edges
         self.is_root = comm.rank == 0
         self.nodes = part.nodes_of(comm.rank)
         self._mixer = None
-        self._double, self._int64 = MPI.DOUBLE, MPI.INT64_T
         self.gather_s = 0.0
-        self._order = np.concatenate([part.nodes_of(r) for r in range(comm.size)])
-        self._sizes = np.bincount(part.owner, minlength=comm.size)
 
     def local_problem(self, problem):
         import dataclasses
@@ -574,24 +581,12 @@ class MpiLayout:
 
     def gather(self, X):
         t0 = wallclock.perf_counter()
-        X = np.ascontiguousarray(X, dtype=np.float64)
-        d = X.shape[1]
-        counts = self._sizes * d
-        displs = np.concatenate([[0], np.cumsum(counts)[:-1]])
-        out = np.empty((len(self.part.owner), d)) if self.is_root else None
-        self.comm.Gatherv(X, [out, counts, displs, self._double] if self.is_root else None,
-                          root=0)
+        full = gather_rows(self.comm, self.part, X)
         self.gather_s += wallclock.perf_counter() - t0
-        if not self.is_root:
-            return None
-        full = np.empty_like(out)
-        full[self._order] = out
         return full
 
     def agree(self, flag: bool) -> bool:
-        buf = np.array([1 if flag else 0], dtype=np.int64)
-        self.comm.Bcast([buf, self._int64], root=0)
-        return bool(buf[0])
+        return root_flag(self.comm, flag)
 
     def meta(self) -> dict:
         record = {"nodes": int(len(self.nodes)), "sample_s": self.gather_s,
