@@ -1,8 +1,9 @@
-"""The `dadao` command: run a config, inspect a graph, plot runs. Thin: parse, call, print.
+"""The `dadao` command: parse, call, print. The run lifecycle is ``dadao.runs``; the numbers
+come from the library.
 
 Exit codes: 0 done (or already done), 1 the run failed or diverged, 2 a user mistake (one line on
-stderr, nothing written that looks like a result), 130 interrupted by Ctrl-C (the trace so far is
-kept).
+stderr, nothing written that looks like a result), 3 a numerical solver failed (one line naming
+the setting to change), 130 interrupted by Ctrl-C (the trace so far is kept).
 """
 
 from __future__ import annotations
@@ -12,7 +13,9 @@ import json
 import math
 import os
 import sys
-import traceback
+
+from dadao import engines
+from dadao.errors import DadaoError, UsageError
 
 EXAMPLES_RUN = """\
 examples:
@@ -72,23 +75,6 @@ commands:
 """
 
 
-class UserError(Exception):
-    """A mistake of the user: printed as one line, exit code 2."""
-
-
-def user_errors() -> tuple[type, ...]:
-    """The library's exceptions for input a user can get wrong: each is one printable line.
-
-    Any other exception is a bug: it keeps its traceback (and a run records it as failed).
-    """
-    from dadao import rundir
-    from dadao.config import ConfigError
-    from dadao.experiment import LIBRARY_ERRORS
-    from dadao.optimal_rates import OptimalRatesError
-
-    return (UserError, ConfigError, OptimalRatesError, rundir.RunDirError) + LIBRARY_ERRORS
-
-
 def _parser() -> argparse.ArgumentParser:
     from dadao import __version__
 
@@ -106,7 +92,7 @@ def _parser() -> argparse.ArgumentParser:
                         "words as strings, e.g. --set graph.family=star --set graph.n=32")
     r.add_argument("--seed", type=int, metavar="N", help="the run seed (same as --set run.seed=N)")
     r.add_argument("--out", metavar="DIR", help="run directory (default: runs/<name>-<hash>)")
-    r.add_argument("--engine", choices=("inprocess", "mpi"),
+    r.add_argument("--engine", choices=engines.names(),
                    help="engine (default: run.engine); mpi: launch with mpiexec -n P")
     r.add_argument("--dry-run", action="store_true",
                    help="validate, print the resolved config and derived constants, run nothing")
@@ -172,13 +158,11 @@ def _add_graph_arguments(p) -> None:
     p.add_argument("--seed", type=int, default=0, help="seed of the random families (default 0)")
 
 
-def main(argv=None, *, launcher: bool = True) -> int:
-    """The ``dadao`` command. ``launcher=False`` ignores an MPI launcher's environment: the
-    command runs in this process only (a worker of ``simulations/sweep_mpi.py``)."""
+def main(argv=None) -> int:
+    """The ``dadao`` command; returns its exit code."""
     argv = sys.argv[1:] if argv is None else list(argv)
     args = _parser().parse_args(argv)
     args.argv = argv
-    args.launcher = launcher
     if args.command is None:
         _parser().print_help()
         return 2
@@ -192,12 +176,12 @@ def main(argv=None, *, launcher: bool = True) -> int:
     except KeyboardInterrupt:
         print(f"dadao {args.command}: interrupted", file=sys.stderr)
         return 130
-    except Exception as exc:
-        if not isinstance(exc, user_errors()):
-            raise
-        if not (launcher and launcher_rank()):  # under MPI, rank 0 speaks for every rank
+    except DadaoError as exc:
+        from dadao.engines.mpi import launcher_rank
+
+        if not launcher_rank():  # under MPI, rank 0 speaks for every rank
             print(f"dadao {args.command}: error: {exc}", file=sys.stderr)
-        return 2
+        return exc.exit_code
 
 
 # ---------------------------------------------------------------------------------------------
@@ -205,197 +189,51 @@ def main(argv=None, *, launcher: bool = True) -> int:
 
 
 def cmd_run(args) -> int:
-    comm = _mpi_comm(args)
-    if comm is not None:
-        return _run_mpi(args, comm)
-    exp = _build(args)
-    derived = exp.constants()
-    if args.dry_run:
-        _print_dry_run(args, exp, derived)
-        return 0
-    path = args.out or _default_path(args, exp)
-    if _already_done(args, exp, path):
-        return 0
-    out = _start(args, exp, derived, path)
-    try:
-        with _progress_bar(exp.config["run"]["t_max"]) as progress:
-            trace = exp.run(progress=progress)
-    except KeyboardInterrupt:
-        meta = out.fail("interrupted before the first sample", traceback.format_exc())
-        meta["status"] = "interrupted"
-        from dadao import rundir
+    from dadao import runs
 
-        rundir.write_json(out.file(rundir.META), meta)
-        print(f"{path}: interrupted before the first sample", file=sys.stderr)
-        return 130
-    except Exception as exc:  # noqa: BLE001: any crash is recorded, then reported in one line
-        if isinstance(exc, user_errors()):
-            # a user mistake found only when running: the directory must not look finished
-            out.fail(str(exc), traceback.format_exc())
-            raise
-        error = f"{type(exc).__name__}: {exc}"
-        out.fail(error, traceback.format_exc())
-        first = error.splitlines()[0] if error.strip() else type(exc).__name__
-        print(f"dadao run: failed: {first} (traceback in {out.file('error.log')})",
-              file=sys.stderr)
-        return 1
-    return _finish(out, trace, path)
+    return runs.run_config(args.config, sets=args.set, seed=args.seed, engine=args.engine,
+                           out=args.out, rerun=args.rerun, dry_run=args.dry_run,
+                           command=["dadao"] + args.argv, reporter=CliReporter(args)).code
 
 
-def _build(args, extra_sets=()):
-    from dadao import config, experiment
+class CliReporter:
+    """What ``dadao run`` prints at each step of the lifecycle (``dadao.runs.Reporter``)."""
 
-    sets = list(args.set) + ([f"run.engine={args.engine}"] if args.engine else [])
-    cfg = config.load(args.config, sets=sets + list(extra_sets), seed=args.seed)
-    return experiment.build(cfg, source=args.config)
+    def __init__(self, args):
+        self.args = args
 
+    def dry_run(self, setup) -> None:
+        from dadao import config
 
-def _print_dry_run(args, exp, derived) -> None:
-    from dadao import config
+        print(f"# {self.args.config}: resolved config (valid; nothing was run)")
+        print(config.to_toml(setup.config))
+        print("# derived constants")
+        _print_constants(setup.describe())
 
-    print(f"# {args.config}: resolved config (valid; nothing was run)")
-    print(config.to_toml(exp.config))
-    print("# derived constants")
-    _print_constants(derived)
-
-
-def _default_path(args, exp) -> str:
-    from dadao import rundir
-
-    return rundir.default_path(args.config, exp.config)
-
-
-def _already_done(args, exp, path) -> bool:
-    """True (and a summary printed) when ``path`` holds this finished run and --rerun is off."""
-    previous = _existing_run(path, exp.config)
-    if previous is not None and previous.get("status") == "completed" and not args.rerun:
+    def already_done(self, path, meta) -> None:
         print(f"{path}: this run already completed (same resolved config and seed); "
               f"use --rerun to run it again")
-        _print_summary(previous, path)
-        return True
-    return False
+        _print_summary(meta, path)
 
+    def started(self, setup, path) -> None:
+        g = setup.describe()["graph"]
+        shape = f"{g['graphs']} graphs, " if g["graphs"] > 1 else ""
+        print(f"{path}: {setup.algorithm.name} on {g['family']} ({shape}n = {g['n']}, "
+              f"|E| = {g['edges']:g}), {setup.problem.name} d = {setup.problem.dim}, "
+              f"t_max = {setup.args.t_max:g}", flush=True)
 
-def _start(args, exp, derived, path):
-    """The run directory, started (config.toml and meta.json status running), and a header."""
-    from dadao import rundir
+    def progress(self, setup):
+        return _progress_bar(setup.args.t_max)
 
-    out = rundir.RunDirectory(path, exp.config, ["dadao"] + args.argv)
-    algorithm = derived.pop("algorithm")
-    out.start({**derived, "seed": exp.config["run"]["seed"], "algorithm": algorithm["name"],
-               "synchronous": algorithm["synchronous"], "constants": algorithm["constants"],
-               "options": algorithm["options"], "t_max": exp.config["run"]["t_max"]})
-    g = derived["graph"]
-    shape = f"{g['graphs']} graphs, " if g.get("graphs") else ""
-    print(f"{path}: {exp.algorithm.name} on {g['family']} ({shape}n = {g['n']}, "
-          f"|E| = {g['edges']:g}), {exp.problem.name} "
-          f"d = {exp.problem.dim}, t_max = {exp.config['run']['t_max']:g}", flush=True)
-    return out
-
-
-def _finish(out, trace, path) -> int:
-    """Write the results; the exit code of the run's status."""
-    from dadao.report.figures import write_run_figures
-
-    meta = out.finish(trace, figure_writer=write_run_figures)
-    _print_summary(meta, path, trace)
-    return {"completed": 0, "interrupted": 130}.get(meta["status"], 1)
-
-
-# Environment variables by which MPI launchers tell a process its rank.
-LAUNCHER_RANK_VARIABLES = ("PMI_RANK", "OMPI_COMM_WORLD_RANK", "PMIX_RANK")
-
-
-def launcher_rank() -> int | None:
-    """This process's rank when an MPI launcher (mpiexec, mpirun, srun) started it, else None."""
-    for name in LAUNCHER_RANK_VARIABLES:
-        if os.environ.get(name, "").isdigit():
-            return int(os.environ[name])
-    if os.environ.get("SLURM_STEP_ID") is not None and os.environ.get("SLURM_PROCID", "").isdigit():
-        return int(os.environ["SLURM_PROCID"])
-    return None
-
-
-def _mpi_comm(args):
-    """COMM_WORLD when this run goes through MPI (--engine mpi, or started by a launcher)."""
-    from dadao.engines.mpi import MpiUnavailableError, world
-
-    if args.engine == "mpi":
-        return world()
-    if getattr(args, "launcher", True) and launcher_rank() is not None:
-        try:
-            return world()
-        except MpiUnavailableError:
-            return None  # a launcher's environment without mpi4py: an ordinary process
-    return None
-
-
-def _run_mpi(args, comm) -> int:
-    """``dadao run`` on every rank of an MPI job: all ranks build the experiment and agree that
-    it is valid; rank 0 owns the run directory and the output; a failure on any rank during the
-    run is recorded in the run directory by that rank and aborts the job."""
-    from contextlib import nullcontext
-
-    from dadao import rundir
-    from dadao.engines.mpi import RankError, agree_on_error
-
-    root = comm.rank == 0
-    error, exp = None, None
-    try:
-        exp = _build(args)
-        if exp.config["run"]["engine"] != "mpi" and comm.size > 1:
-            raise UserError(f"run.engine: launched on {comm.size} MPI ranks but the engine is "
-                            f"{exp.config['run']['engine']!r}, which would run the whole "
-                            f"simulation on every rank; add --engine mpi")
-    except Exception as exc:  # noqa: BLE001: user errors are agreed on by all ranks
-        if not isinstance(exc, user_errors()):
-            raise
-        error = exc
-    agree_on_error(comm, error)
-    derived = exp.constants()
-    if args.dry_run:
-        if root:
-            _print_dry_run(args, exp, derived)
-        return 0
-    decision, out = None, None
-    if root:
-        try:
-            path = args.out or _default_path(args, exp)
-            if _already_done(args, exp, path):
-                decision = ("done", path)
-            else:
-                out = _start(args, exp, derived, path)
-                decision = ("run", path)
-        except Exception as exc:  # noqa: BLE001: told to every rank below
-            if not isinstance(exc, user_errors()):
-                raise
-            decision, error = ("error", str(exc)), exc
-    decision = comm.bcast(decision, root=0)
-    if decision[0] == "error":
-        raise error if root else RankError(decision[1])
-    if decision[0] == "done":
-        return 0
-    path = decision[1]
-
-    def on_failure(line, traceback_text):
-        # the first rank to fail names the cause; errors it sets off on other ranks (while the
-        # job is being aborted) must not overwrite it
-        if rundir.read_meta(path).get("status") == "failed":
+    def finished(self, meta, path, trace) -> None:
+        if trace is None:
+            print(f"{path}: {meta.get('error')}", file=sys.stderr)
             return
-        if root:
-            out.fail(line, traceback_text)
-        else:
-            rundir.mark_failed(path, line, traceback_text)
+        _print_summary(meta, path, trace)
 
-    try:
-        with (_progress_bar(exp.config["run"]["t_max"]) if root else nullcontext()) as progress:
-            trace = exp.run(progress=progress, on_failure=on_failure)
-    except Exception as exc:  # noqa: BLE001: user mistakes found by every rank before the run
-        if root and isinstance(exc, user_errors()):
-            out.fail(str(exc), traceback.format_exc())
-        raise
-    code = _finish(out, trace, path) if root else None
-    return comm.bcast(code, root=0)
+    def failed(self, line, path) -> None:
+        print(f"dadao run: failed: {line} (traceback in {os.path.join(path, 'error.log')})",
+              file=sys.stderr)
 
 
 def cmd_mpi_check(args) -> int:
@@ -417,26 +255,6 @@ def cmd_mpi_check(args) -> int:
             print("ok: every rank runs the same versions")
             code = 0
     return comm.bcast(code, root=0)
-
-
-def _existing_run(path: str, cfg: dict) -> dict | None:
-    """meta.json of the run already at ``path``; refuses a folder that holds something else."""
-    from dadao import config, rundir
-
-    if not os.path.exists(path):
-        return None
-    if not os.path.isdir(path):
-        raise UserError(f"--out {path}: exists and is not a directory")
-    if not os.path.exists(os.path.join(path, rundir.META)):
-        if os.listdir(path):
-            raise UserError(f"--out {path}: exists, is not empty and is not a run directory; "
-                            f"choose another --out")
-        return None
-    meta = rundir.read_meta(path)
-    if meta.get("config_hash") != config.config_hash(cfg):
-        raise UserError(f"--out {path}: holds a run of another config (hash "
-                        f"{meta.get('config_hash')}); choose another --out")
-    return meta
 
 
 class _progress_bar:
@@ -466,16 +284,17 @@ class _progress_bar:
         return False
 
 
-def _print_constants(derived: dict) -> None:
-    for section, values in derived.items():
-        if values is None:
-            continue
+def _print_constants(described: dict) -> None:
+    """A setup's description (``Setup.describe``), one section of keys at a time."""
+    scalars = {k: v for k, v in described.items() if not isinstance(v, dict) and v is not None}
+    sections = {"run": scalars, **{k: v for k, v in described.items() if isinstance(v, dict)}}
+    for section, values in sections.items():
         print(f"[{section}]")
         for key, value in values.items():
             if isinstance(value, dict):
                 for k, v in value.items():
                     print(f"  {key}.{k:<10} {_fmt(v)}")
-            else:
+            elif value is not None:
                 print(f"  {key:<20} {_fmt(value)}")
 
 
@@ -485,6 +304,13 @@ def _fmt(v) -> str:
     return str(v)
 
 
+def events_of(run: dict) -> int:
+    """What the engine processed: clock events, or iterations of a synchronous method."""
+    if run.get("iterations") is not None:
+        return run["iterations"]
+    return run["gradient_events"] + run["gossip_events"]
+
+
 def _print_summary(meta: dict, path: str, trace=None) -> None:
     status = meta.get("status")
     parts = [f"{path}: {status}"]
@@ -492,9 +318,12 @@ def _print_summary(meta: dict, path: str, trace=None) -> None:
         d = trace["dist_to_opt"]
         if d[0] > 0 and math.isfinite(d[-1]):
             parts.append(f"dist_to_opt {d[0]:.3g} -> {d[-1]:.3g} (x {d[-1] / d[0]:.2e})")
-    if meta.get("events") is not None:
-        parts.append(f"{meta['events']:,} events in {meta['wall_time_s']:.2f} s "
-                     f"({meta['events_per_s']:,.0f} events/s)")
+    run = meta.get("run")
+    if run:
+        events, wall = events_of(run), run["wall_time_s"]
+        unit = "iterations" if run.get("iterations") is not None else "events"
+        rate = f" ({events / wall:,.0f} {unit}/s)" if wall > 0 else ""
+        parts.append(f"{events:,} {unit} in {wall:.2f} s{rate}")
     if meta.get("error"):
         parts.append(meta["error"])
     print("; ".join(parts))
@@ -511,18 +340,20 @@ def _graph_from_args(args):
     if os.path.isfile(args.family):
         return graphs.load_edge_list(args.family), args.family
     if args.n is None:
-        raise UserError("--n: required for a graph family")
+        raise UsageError("required for a graph family", field="--n")
     params = {}
     for text in args.param:
         key, sep, value = text.partition("=")
         if not sep:
-            raise UserError(f"--param: expected KEY=VALUE, got {text!r}")
+            raise UsageError(f"expected KEY=VALUE, got {text!r}", field="--param")
         params[key.strip()] = config.parse_set(f"graph.{key.strip()}={value}")[2]
     return graphs.make_graph(args.family, args.n, seed=args.seed, **params), args.family
 
 
 def cmd_graph(args) -> int:
     G, family = _graph_from_args(args)
+    from dadao.report.graph import graph_report
+
     info = graph_report(G, family, args.rates)
     if args.json:
         print(json.dumps(info, indent=2))
@@ -543,56 +374,17 @@ def cmd_graph(args) -> int:
     return 0
 
 
-def graph_report(G, family: str, rates_kind: str) -> dict:
-    """Constants of G for `dadao graph` (numbers from dadao.graphs and the algorithms' Theory)."""
-    from dadao import algorithms, graphs, rates
-    from dadao.algorithms.theory import Setting
-    from dadao.gossip import chebyshev_order, multi_consensus_rounds
-
-    n = G.number_of_nodes()
-    edges = graphs.edge_array(G)
-    unit = rates.uniform_rates(edges, 1.0)
-    lam = unit if rates_kind == "uniform" else rates.theory_rates(edges, n)
-    shown = graphs.rate_constants(edges, lam, n)
-    lambda_2, lambda_max = graphs.laplacian_extremes(G)
-    chi = lambda_max / lambda_2  # graphs.graph_chi, with its two eigenvalues shown
-    per_round = {}
-    for name in algorithms.names():
-        algo = algorithms.get_algorithm(name)
-        theory = getattr(algo, "theory", None)
-        if theory is None:
-            continue
-        # each method with its own default rates (DADAO: theory; Continuized, AD-PSGD: n/2)
-        default = getattr(algo, "default_rates", None)
-        own = default(edges, n) if default is not None else rates.theory_rates(edges, n)
-        cond = rates.check_rate_condition(edges, own, n)
-        setting = Setting(n=n, edges=len(edges), mu=1.0, L=1.0, chi=chi, chi_1=cond.chi_1,
-                          chi_2=cond.chi_2, total_rate=float(own.sum()))
-        if theory.gradients_per_time(setting) > 0:
-            per_round[name] = float(theory.communications_per_round(setting))
-    return {
-        "family": family, "n": n, "edges": len(edges), "chi": chi,
-        "lambda_2": lambda_2, "lambda_max": lambda_max,
-        "ceil_chi_ln2": multi_consensus_rounds(chi),
-        "floor_sqrt_chi": chebyshev_order(chi),
-        "rates": {"kind": rates_kind, "total": float(lam.sum()), "chi_1": shown["chi_1"],
-                  "chi_2": shown["chi_2"],
-                  "sqrt_2_chi1_chi2": math.sqrt(2 * shown["chi_1"] * shown["chi_2"])},
-        "communications_per_round": per_round,
-    }
-
-
 # ---------------------------------------------------------------------------------------------
 # dadao rates
 
 
 def cmd_rates(args) -> int:
     from dadao import graphs
-    from dadao.optimal_rates import optimal_rates, write_rates_csv
+    from dadao.rates import optimal_rates, write_rates_csv
 
     G, family = _graph_from_args(args)
     if args.output and not os.path.isdir(os.path.dirname(os.path.abspath(args.output))):
-        raise UserError(f"-o {args.output}: folder does not exist")
+        raise UsageError("folder does not exist", field=f"-o {args.output}")
     n = G.number_of_nodes()
     edges = graphs.edge_array(G)
     result = optimal_rates(edges, n, method=args.method, solver=args.solver,
@@ -642,10 +434,10 @@ def cmd_plot(args) -> int:
         runs.append((trace, figures.label(meta)))
     ext = os.path.splitext(args.output)[1].lower()
     if ext not in (".png", ".pdf", ".svg"):
-        raise UserError(f"-o {args.output}: the extension must be .png, .pdf or .svg")
+        raise UsageError("the extension must be .png, .pdf or .svg", field=f"-o {args.output}")
     folder = os.path.dirname(os.path.abspath(args.output))
     if not os.path.isdir(folder):
-        raise UserError(f"-o {args.output}: folder {folder} does not exist")
+        raise UsageError(f"folder {folder} does not exist", field=f"-o {args.output}")
     xs = (args.x,) if args.x else tuple(figures.AXES)
     figures.save(figures.convergence_figure(runs, xs), args.output)
     print(f"{args.output}: {len(runs)} run(s)")

@@ -13,6 +13,7 @@ Paths inside a config are relative to the config file and are stored absolute on
 from __future__ import annotations
 
 import difflib
+import functools
 import hashlib
 import json
 import math
@@ -22,21 +23,14 @@ import tomllib
 from dataclasses import dataclass
 from typing import Any
 
-from dadao import graphs
+from dadao import engines, graphs
 from dadao.algorithms import get_algorithm, names as algorithm_names
+from dadao.errors import ConfigError
 
 REQUIRED = object()
 #: the value of a key whose default is computed (radius, p, log_every, ...); resolved on load or
 #: when the experiment is built, and written out as the number it became.
 AUTO = "auto"
-
-
-class ConfigError(ValueError):
-    """A config the user wrote cannot be used; ``str()`` is one printable line."""
-
-    def __init__(self, source: str, field: str, message: str):
-        self.source, self.field = source, field
-        super().__init__(f"{source}: {field}: {message}" if field else f"{source}: {message}")
 
 
 @dataclass(frozen=True)
@@ -173,9 +167,9 @@ SCHEMA: dict[str, tuple[str | None, dict[str, Field], dict[str, dict[str, Field]
             "log_every": _f("float", AUTO, "sampling period of the metrics (auto: t_max/200)",
                             minimum=0, exclusive_minimum=True, auto=True),
             "seed": _f("int", 0, "seed of the event schedule (Poisson clocks)", minimum=0),
-            "engine": _f("str", "inprocess", "engine: inprocess (one process) or mpi (across "
-                         "the ranks of `mpiexec -n P dadao run ...`; same results)",
-                         choices=("inprocess", "mpi")),
+            "engine": _f("str", engines.DEFAULT, "engine: "
+                         + "; ".join(f"{e.name} ({e.summary})" for e in engines.REGISTRY),
+                         choices=engines.names()),
             "force": _f("bool", False, "run even when the rates break the algorithm's "
                         "condition (warns; divergence is watched)"),
         },
@@ -210,32 +204,61 @@ def _check_value(source, field, spec: Field, value, base_dir):
         "bool": isinstance(value, bool),
     }[kind]
     if not ok:
-        raise ConfigError(source, field, f"expected {spec.describe_type()}, got {value!r} "
-                          f"({type(value).__name__})")
+        raise ConfigError(f"expected {spec.describe_type()}, got {value!r} "
+                          f"({type(value).__name__})", field=field, file=source)
     if kind == "float":
         value = float(value)
         if not math.isfinite(value):
-            raise ConfigError(source, field, f"must be finite, got {value}")
+            raise ConfigError(f"must be finite, got {value}", field=field, file=source)
     if spec.choices and value not in spec.choices:
-        raise ConfigError(source, field, f"unknown choice {value!r}{_hint(value, spec.choices)} "
-                          f"(allowed: {', '.join(map(str, spec.choices))})")
+        raise ConfigError(f"unknown choice {value!r}{_hint(value, spec.choices)} "
+                          f"(allowed: {', '.join(map(str, spec.choices))})", field=field, file=source)
     if spec.minimum is not None and (value < spec.minimum or
                                      (spec.exclusive_minimum and value == spec.minimum)):
         op = ">" if spec.exclusive_minimum else ">="
-        raise ConfigError(source, field, f"must be {op} {spec.minimum:g}, got {value:g}")
+        raise ConfigError(f"must be {op} {spec.minimum:g}, got {value:g}", field=field, file=source)
     if spec.maximum is not None and value > spec.maximum:
-        raise ConfigError(source, field, f"must be <= {spec.maximum:g}, got {value:g}")
+        raise ConfigError(f"must be <= {spec.maximum:g}, got {value:g}", field=field, file=source)
     if kind == "path":
         path = os.path.normpath(os.path.join(base_dir, os.path.expanduser(value)))
         if not os.path.isfile(path):
-            raise ConfigError(source, field, f"file not found: {path}")
+            raise ConfigError(f"file not found: {path}", field=field, file=source)
         value = path
     return value
 
 
+def schema() -> dict:
+    """``SCHEMA`` and the sections the registered engines declare (``Engine.config_section``).
+
+    An engine's section is optional: it appears in a resolved config when the config has it or
+    selects that engine (``run.engine``), with every default written out.
+    """
+    out = dict(SCHEMA)
+    out.update(engine_sections())
+    return out
+
+
+@functools.lru_cache(maxsize=1)
+def engine_sections() -> dict:
+    """{section: (None, fields, {})} of every registered engine that declares a section."""
+    out = {}
+    for name in engines.names():
+        engine = engines.get_engine(name)
+        if engine.config_section:
+            out[engine.config_section] = (None, dict(engine.config_fields), {})
+    return out
+
+
+def _engine_of_section(section: str) -> str | None:
+    for name in engines.names():
+        if engines.get_engine(name).config_section == section:
+            return name
+    return None
+
+
 def section_fields(section: str, selector_value=None) -> dict[str, Field]:
     """The keys ``section`` takes when its selector has ``selector_value``."""
-    _, common, variants = SCHEMA[section]
+    _, common, variants = schema()[section]
     return {**common, **variants.get(selector_value, {})}
 
 
@@ -246,55 +269,69 @@ def validate(raw: dict, source: str = "config", base_dir: str = ".") -> dict:
     choices, missing required keys and missing files.
     """
     if not isinstance(raw, dict):
-        raise ConfigError(source, "", "expected a TOML document of sections")
+        raise ConfigError("expected a TOML document of sections", file=source)
+    sections = schema()
     for section, body in raw.items():
-        if section not in SCHEMA:
-            raise ConfigError(source, f"[{section}]", f"unknown section{_hint(section, SCHEMA)} "
-                              f"(sections: {', '.join(SCHEMA)})")
+        if section not in sections:
+            raise ConfigError(f"unknown section{_hint(section, sections)} "
+                              f"(sections: {', '.join(sections)})", field=f"[{section}]",
+                              file=source)
         if not isinstance(body, dict):
-            raise ConfigError(source, section, "expected a [section] of keys")
-    out = {}
-    for section, (selector, _, _) in SCHEMA.items():
-        body = dict(raw.get(section, {}))
-        sel_spec = SCHEMA[section][1].get(selector) if selector else None
-        sel_value = body.get(selector, None if sel_spec is None else sel_spec.default)
-        if selector and sel_value is REQUIRED:
-            raise ConfigError(source, f"{section}.{selector}", "required key is missing")
-        if selector:
-            sel_value = _check_value(source, f"{section}.{selector}", sel_spec, sel_value,
-                                     base_dir)
-        fields = section_fields(section, sel_value)
-        if section == "graph" and sel_value == "file":
-            fields.pop("n")
-            if "n" in body:
-                raise ConfigError(source, "graph.n", "not used with family = \"file\" (the file "
-                                  "gives the nodes); remove it")
-        if section == "graph" and isinstance(body.get("time_varying"), int) and \
-                body["time_varying"] >= 2:
-            fields["switch_period"] = SWITCH_PERIOD
-        extra = {k: v for k, v in body.items() if k not in fields}
-        if section == "algorithm":
-            extra = _algorithm_constants(source, sel_value, extra)
-        elif extra:
-            key = next(iter(extra))
-            what = f"{section}.{selector} = {sel_value!r}" if selector else f"[{section}]"
-            raise ConfigError(source, f"{section}.{key}", f"unknown key for {what}"
-                              f"{_hint(key, fields)} (keys: {', '.join(fields)})")
-        resolved = {}
-        for key, spec in fields.items():
-            if key in body:
-                resolved[key] = _check_value(source, f"{section}.{key}", spec, body[key],
+            raise ConfigError("expected a [section] of keys", field=section, file=source)
+    out = {section: _validate_section(section, dict(raw.get(section, {})), source, base_dir)
+           for section in SCHEMA}
+    for section in engine_sections():
+        if section in raw or out["run"]["engine"] == _engine_of_section(section):
+            out[section] = _validate_section(section, dict(raw.get(section, {})), source,
                                              base_dir)
-            elif spec.default is REQUIRED:
-                raise ConfigError(source, f"{section}.{key}", "required key is missing"
-                                  + (f" (for {selector} = {sel_value!r})" if selector and
-                                     key != selector else ""))
-            else:
-                resolved[key] = spec.default
-        resolved.update(extra)  # the algorithm's constant overrides, already checked
-        out[section] = resolved
     _resolve_auto(out)
     return out
+
+
+def _validate_section(section: str, body: dict, source: str, base_dir: str) -> dict:
+    """One section of a config, checked, with its defaults filled."""
+    selector, common, _ = schema()[section]
+    sel_spec = common.get(selector) if selector else None
+    sel_value = body.get(selector, None if sel_spec is None else sel_spec.default)
+    if selector and sel_value is REQUIRED:
+        close = difflib.get_close_matches(selector, [str(k) for k in body], n=1)
+        if close:  # "famly" for "family": name the key that is there
+            raise ConfigError(f"unknown key{_hint(close[0], [selector])} (keys: "
+                              f"{', '.join(section_fields(section))})",
+                              field=f"{section}.{close[0]}", file=source)
+        raise ConfigError("required key is missing", field=f"{section}.{selector}",
+                          file=source)
+    if selector:
+        sel_value = _check_value(source, f"{section}.{selector}", sel_spec, sel_value, base_dir)
+    fields = section_fields(section, sel_value)
+    if section == "graph" and sel_value == "file":
+        fields.pop("n")
+        if "n" in body:
+            raise ConfigError("not used with family = \"file\" (the file gives the nodes); "
+                              "remove it", field="graph.n", file=source)
+    if section == "graph" and isinstance(body.get("time_varying"), int) and \
+            body["time_varying"] >= 2:
+        fields["switch_period"] = SWITCH_PERIOD
+    extra = {k: v for k, v in body.items() if k not in fields}
+    if section == "algorithm":
+        extra = _algorithm_constants(source, sel_value, extra)
+    elif extra:
+        key = next(iter(extra))
+        what = f"{section}.{selector} = {sel_value!r}" if selector else f"[{section}]"
+        raise ConfigError(f"unknown key for {what}{_hint(key, fields)} (keys: "
+                          f"{', '.join(fields)})", field=f"{section}.{key}", file=source)
+    resolved = {}
+    for key, spec in fields.items():
+        if key in body:
+            resolved[key] = _check_value(source, f"{section}.{key}", spec, body[key], base_dir)
+        elif spec.default is REQUIRED:
+            when = f" (for {selector} = {sel_value!r})" if selector and key != selector else ""
+            raise ConfigError(f"required key is missing{when}", field=f"{section}.{key}",
+                              file=source)
+        else:
+            resolved[key] = spec.default
+    resolved.update(extra)  # the algorithm's constant overrides, already checked
+    return resolved
 
 
 def _algorithm_constants(source, name, extra: dict) -> dict:
@@ -304,8 +341,8 @@ def _algorithm_constants(source, name, extra: dict) -> dict:
     for key, value in extra.items():
         if key not in tunable:
             known = ", ".join(tunable) if tunable else "none"
-            raise ConfigError(source, f"algorithm.{key}", f"{name} has no such constant"
-                              f"{_hint(key, tunable)} (tunable: {known})")
+            raise ConfigError(f"{name} has no such constant"
+                              f"{_hint(key, tunable)} (tunable: {known})", field=f"algorithm.{key}", file=source)
         checked[key] = _check_value(source, f"algorithm.{key}", ALGORITHM_CONSTANT, value, ".")
     return checked
 
@@ -336,7 +373,7 @@ def _resolve_auto(cfg: dict) -> None:
 def parse_set(text: str) -> tuple[str, str, Any]:
     """``section.key=value`` of ``--set``; value parsed as TOML (bare words are strings)."""
     if "=" not in text or "." not in text.split("=", 1)[0]:
-        raise ConfigError("--set", "", f"expected section.key=value, got {text!r}")
+        raise ConfigError(f"expected section.key=value, got {text!r}", file="--set")
     path, value = text.split("=", 1)
     section, key = path.strip().split(".", 1)
     try:
@@ -352,29 +389,30 @@ def read_toml(path: str) -> dict:
         with open(path, "rb") as fh:
             return tomllib.load(fh)
     except FileNotFoundError:
-        raise ConfigError(path, "", "config file not found") from None
+        raise ConfigError("config file not found", file=path) from None
     except IsADirectoryError:
-        raise ConfigError(path, "", "is a directory, not a config file") from None
+        raise ConfigError("is a directory, not a config file", file=path) from None
     except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(path, "", f"not valid TOML: {exc}") from None
+        raise ConfigError(f"not valid TOML: {exc}", file=path) from None
     except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigError(path, "", f"cannot read: {exc}") from None
+        raise ConfigError(f"cannot read: {exc}", file=path) from None
 
 
 def load(path: str, sets=(), seed: int | None = None) -> dict:
     """Read, override (``--set`` texts, then ``--seed``) and validate the config at ``path``."""
     raw = read_toml(path)
+    sections = schema()
     for text in sets:
         section, key, value = parse_set(text)
-        if section not in SCHEMA:
-            raise ConfigError("--set", section, f"unknown section{_hint(section, SCHEMA)} "
-                              f"(sections: {', '.join(SCHEMA)})")
+        if section not in sections:
+            raise ConfigError(f"unknown section{_hint(section, sections)} "
+                              f"(sections: {', '.join(sections)})", field=section, file="--set")
         raw.setdefault(section, {})
         if not isinstance(raw[section], dict):
-            raise ConfigError(path, section, "expected a [section] of keys")
-        if key == SCHEMA[section][0] and raw[section].get(key) != value:
+            raise ConfigError("expected a [section] of keys", field=section, file=path)
+        if key == sections[section][0] and raw[section].get(key) != value:
             # a new selector makes the old variant's keys meaningless: drop them
-            keep = SCHEMA[section][1]
+            keep = sections[section][1]
             raw[section] = {k: v for k, v in raw[section].items() if k in keep}
         raw[section][key] = value
     if seed is not None:
@@ -392,7 +430,7 @@ def to_toml(cfg: dict) -> str:
     """The config as TOML text, sections in schema order."""
     import tomli_w
 
-    ordered = {s: cfg[s] for s in SCHEMA if s in cfg}
+    ordered = {s: cfg[s] for s in schema() if s in cfg}
     return tomli_w.dumps(ordered)
 
 
@@ -406,7 +444,7 @@ def reference_markdown() -> str:
         lines.append(f"| `{section}.{key}` | {spec.describe_type()} | {default} | "
                      f"{spec.doc}{where} |")
 
-    for section, (selector, common, variants) in SCHEMA.items():
+    for section, (selector, common, variants) in schema().items():
         for key, spec in common.items():
             row(section, key, spec)
         for value, fields in variants.items():

@@ -31,16 +31,13 @@ import networkx as nx
 import numpy as np
 import scipy.sparse as sp
 
+from dadao.errors import NetworkError
 from dadao import graphs
 
 #: relative tolerance of the integer orders floor(sqrt(chi)) and ceil(chi ln 2)
 ORDER_RTOL = 1e-8
 
 GOSSIP_KINDS = ("laplacian", "metropolis")
-
-
-class NetworkError(ValueError):
-    """A graph or graph list a synchronous method cannot use (one printable line)."""
 
 
 # --------------------------------------------------------------------------------------------
@@ -179,22 +176,22 @@ class Network:
     def __init__(self, graph_or_list):
         items = list(graph_or_list) if isinstance(graph_or_list, (list, tuple)) else [graph_or_list]
         if not items:
-            raise NetworkError("graph: an empty list of graphs")
+            raise NetworkError("an empty list of graphs", field="graph")
         n = None
         self.graphs: list[GossipGraph] = []
         for q, G in enumerate(items):
             where = f"graph[{q}]" if len(items) > 1 else "graph"
             if not isinstance(G, nx.Graph):
-                raise NetworkError(f"{where}: expected a networkx Graph, got {type(G).__name__}")
+                raise NetworkError(f"expected a networkx Graph, got {type(G).__name__}", field=where)
             try:
                 graphs.check_connected(G)
                 edges = graphs.edge_array(G)
             except graphs.GraphError as e:
-                raise NetworkError(f"{where}: {e}") from None
+                raise NetworkError(f"{e}", field=where) from None
             if n is None:
                 n = G.number_of_nodes()
             elif G.number_of_nodes() != n:
-                raise NetworkError(f"{where}: has {G.number_of_nodes()} nodes, graph[0] has {n}")
+                raise NetworkError(f"has {G.number_of_nodes()} nodes, graph[0] has {n}", field=where)
             c = graphs.rate_constants(edges, np.ones(len(edges)), n)
             self.graphs.append(GossipGraph(edges, float(c["lambda_2"]), float(c["lambda_max"])))
         self.n = int(n)

@@ -3,8 +3,9 @@
     runs/<config name>-<hash of the resolved config>/
         config.toml        the fully resolved config (every default written out); re-runnable
         trace.csv          time, gradients, communications, dist_to_opt, suboptimality, consensus
-        meta.json          status, seed, graph / rates / problem constants, event counts, timings,
-                           versions, command, host
+        meta.json          the run's one record (docs/run_directory.md): status, engine, the
+                           setup (seed, graph, rates, problem, algorithm, theory), what the engine
+                           measured (run: counts, timings), versions, command, host
         convergence.png    dist_to_opt against time, gradients and communications
         convergence.pdf
         error.log          only when the run failed: the traceback
@@ -24,6 +25,7 @@ import os
 import platform
 import re
 
+from dadao.errors import RunDirError
 from dadao.atomic import write_atomic
 from dadao.config import config_hash, to_toml
 from dadao.trace import Trace
@@ -35,10 +37,6 @@ TRACE = "trace.csv"
 CONFIG = "config.toml"
 FIGURE = "convergence"
 RESULT_FILES = (TRACE, FIGURE + ".png", FIGURE + ".pdf", "error.log")
-
-
-class RunDirError(ValueError):
-    """A path given as a run directory is not one (one printable line)."""
 
 
 def default_path(config_path: str, cfg: dict, root: str = "runs") -> str:
@@ -74,14 +72,14 @@ def _strict(value):
 def read_meta(path: str) -> dict:
     meta_path = os.path.join(path, META)
     if not os.path.isdir(path):
-        raise RunDirError(f"{path}: not a directory")
+        raise RunDirError("not a directory", file=path)
     try:
         with open(meta_path) as fh:
             return json.load(fh)
     except FileNotFoundError:
-        raise RunDirError(f"{path}: no {META}: not a run directory") from None
+        raise RunDirError(f"no {META}: not a run directory", file=path) from None
     except json.JSONDecodeError as exc:
-        raise RunDirError(f"{meta_path}: not valid JSON ({exc})") from None
+        raise RunDirError(f"not valid JSON ({exc})", file=meta_path) from None
 
 
 def read_run(path: str) -> tuple[Trace, dict]:
@@ -89,11 +87,11 @@ def read_run(path: str) -> tuple[Trace, dict]:
     meta = read_meta(path)
     trace_path = os.path.join(path, TRACE)
     if not os.path.isfile(trace_path):
-        raise RunDirError(f"{path}: no {TRACE} (status {meta.get('status')!r})")
+        raise RunDirError(f"no {TRACE} (status {meta.get('status')!r})", file=path)
     try:
         trace = Trace.read_csv(trace_path)
     except (ValueError, IndexError) as exc:
-        raise RunDirError(f"{trace_path}: not a trace ({exc})") from None
+        raise RunDirError(f"not a trace ({exc})", file=trace_path) from None
     trace.meta = meta
     return trace, meta
 
@@ -103,60 +101,58 @@ def _now() -> str:
 
 
 class RunDirectory:
-    """Writes one run's directory; ``start`` then exactly one of ``finish`` or ``fail``."""
+    """Writes one run's directory; ``start`` then exactly one of ``finish`` or ``fail``.
+
+    meta.json always has the keys of the run's record (``Trace.meta``: status, error, engine,
+    the setup's description, run, versions) and the provenance of the directory (config_hash,
+    command, host, started, finished); ``run`` and ``finished`` are null until the run ends.
+    """
 
     def __init__(self, path: str, cfg: dict, command: list[str]):
         self.path, self.cfg = path, cfg
-        self.base = {"status": "running", "error": None, "config_hash": config_hash(cfg),
-                     "command": command, "host": platform.node(), "started": _now()}
+        self.provenance = {"config_hash": config_hash(cfg), "command": command,
+                           "host": platform.node(), "started": _now(), "finished": None}
+        self.meta: dict = {}
 
     def file(self, name: str) -> str:
         return os.path.join(self.path, name)
 
-    def start(self, derived: dict) -> None:
+    def start(self, setup) -> None:
         """Create the directory, drop any earlier run's results, write config and meta."""
         os.makedirs(self.path, exist_ok=True)
         for name in RESULT_FILES:
             if os.path.exists(self.file(name)):
                 os.unlink(self.file(name))
         write_atomic(self.file(CONFIG), to_toml(self.cfg))
-        self.base.update(derived)
-        write_json(self.file(META), self._meta({}))
-
-    def _meta(self, extra: dict) -> dict:
-        meta = dict(self.base)
-        meta.update(extra)
-        meta["versions"] = versions()
-        return meta
+        self.meta = {"status": "running", "error": None, "engine": setup.engine,
+                     **setup.describe(), "run": None, "versions": versions(),
+                     **self.provenance}
+        write_json(self.file(META), self.meta)
 
     def finish(self, trace: Trace, figure_writer=None) -> dict:
         """Write the trace, the figures, then meta.json with the run's final status."""
         trace.write_csv(self.file(TRACE))
-        engine = dict(trace.meta)
-        engine.pop("versions", None)  # the same dadao.versions, written once at the top
-        meta = self._meta({"status": engine.pop("status"), "error": engine.pop("error"),
-                           "finished": _now()})
-        meta["seed"] = engine.pop("seed")
-        meta["algorithm"] = engine.pop("algorithm")
-        meta.update({k: engine.pop(k) for k in ("engine", "events", "wall_time_s",
-                                                 "events_per_s")})
-        meta["run"] = engine
+        meta = {**trace.meta, **self.provenance, "finished": _now()}
         if figure_writer is not None:
             figure_writer(trace, meta, self.file(FIGURE))
         write_json(self.file(META), meta)
+        self.meta = meta
         return meta
 
-    def fail(self, error: str, traceback_text: str) -> dict:
-        """The run crashed: keep config, record status failed with the error and the traceback."""
-        return mark_failed(self.path, error, traceback_text, self._meta({}))
+    def fail(self, error: str, traceback_text: str, status: str = "failed") -> dict:
+        """The run crashed (or was interrupted before its first sample: ``status``): keep the
+        config, record the status with the error and the traceback."""
+        self.meta = mark_failed(self.path, error, traceback_text, self.meta, status=status)
+        return self.meta
 
 
-def mark_failed(path: str, error: str, traceback_text: str, meta: dict | None = None) -> dict:
-    """Record that the run failed: error.log, then meta.json with status failed, from ``meta``
-    (default: the directory's meta.json, as another MPI rank than the one holding the
-    ``RunDirectory`` finds it)."""
-    meta = dict(read_meta(path) if meta is None else meta)
+def mark_failed(path: str, error: str, traceback_text: str, meta: dict | None = None, *,
+                status: str = "failed") -> dict:
+    """Record that the run failed: error.log, then meta.json with status failed (or
+    ``status``), from ``meta`` (default: the directory's meta.json, as another MPI rank than the
+    one holding the ``RunDirectory`` finds it)."""
+    meta = dict(read_meta(path) if not meta else meta)
     write_atomic(os.path.join(path, "error.log"), traceback_text)
-    meta.update(status="failed", error=error, finished=_now())
+    meta.update(status=status, error=error, finished=_now())
     write_json(os.path.join(path, META), meta)
     return meta

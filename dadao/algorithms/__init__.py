@@ -5,6 +5,8 @@ from __future__ import annotations
 import difflib
 import importlib
 
+from dadao.errors import UnknownAlgorithmError
+
 #: name -> module defining ``ALGORITHM``; modules load on first use (each compiles numba code).
 _MODULES = {
     "dadao": "dadao.algorithms.dadao",
@@ -12,7 +14,7 @@ _MODULES = {
     "randomized_gossip": "dadao.algorithms.randomized_gossip",
     "accelerated_gossip": "dadao.algorithms.accelerated_gossip",
     "async_sgd": "dadao.algorithms.async_sgd",
-    # synchronous methods (SyncAlgorithm; run by dadao.engines.synchronous)
+    # synchronous methods (SyncAlgorithm; run in rounds by dadao.engines.rounds)
     "adom_plus": "dadao.algorithms.adom_plus",
     "adom_plus_mc": "dadao.algorithms.adom_plus:MULTI_CONSENSUS",
     "msda": "dadao.algorithms.msda",
@@ -21,10 +23,6 @@ _MODULES = {
     "diging": "dadao.algorithms.diging",
     "dgd": "dadao.algorithms.dgd",
 }
-
-
-class UnknownAlgorithmError(ValueError):
-    pass
 
 
 def names() -> tuple[str, ...]:

@@ -47,8 +47,8 @@ def constants(problem, chi_1: float, chi_2: float, overrides: dict | None = None
     v = apply_overrides("async_sgd", {"L": problem.L, "mu": problem.mu,
                                       "step": 0.5 / problem.L}, overrides, TUNABLES)
     if not 0.0 < v["step"] < 2.0 / problem.L:
-        raise OptionError(f"algorithm.step: must lie in (0, 2/L) = (0, {2.0 / problem.L:.4g}) "
-                          f"for the local gradient steps to be stable; got {v['step']!r}")
+        raise OptionError(f"must lie in (0, 2/L) = (0, {2.0 / problem.L:.4g}) "
+                          f"for the local gradient steps to be stable; got {v['step']!r}", field="algorithm.step")
     return AsyncSgdConstants(**v)
 
 
@@ -95,8 +95,8 @@ def stationary_error(problem, edges, edge_rates, step: float, grad_rates=None) -
     N = n * d
     if o.kind != QUADRATIC:
         kind = problem.params.get("kind", problem.name)
-        raise ProblemError(f"problem.kind: the stationary error of async_sgd is computed for "
-                           f"quadratic f_i only; got {kind!r}")
+        raise ProblemError(f"the stationary error of async_sgd is computed for "
+                           f"quadratic f_i only; got {kind!r}", field="problem.kind")
     if N > STATIONARY_MAX_ND:
         raise ValueError(f"stationary_error: n d = {N} > {STATIONARY_MAX_ND} (the system has "
                          f"(n d)^2 unknowns)")

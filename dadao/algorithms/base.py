@@ -25,6 +25,8 @@ from typing import Any, Callable
 
 import numpy as np
 
+from dadao.errors import OptionError
+
 
 @dataclass(frozen=True)
 class AsyncAlgorithm:
@@ -79,10 +81,6 @@ class AsyncAlgorithm:
         return len(self.state_names)
 
 
-class OptionError(ValueError):
-    """An ``[algorithm]`` override the algorithm does not accept (one printable line)."""
-
-
 def apply_overrides(algorithm: str, values: dict, overrides: dict | None,
                     tunable: tuple[str, ...]) -> dict:
     """``values`` (the theory constants, by name) with the user's ``overrides`` applied.
@@ -101,10 +99,10 @@ def apply_overrides(algorithm: str, values: dict, overrides: dict | None,
             close = difflib.get_close_matches(name, tunable, n=1)
             hint = f"did you mean {close[0]!r}? " if close else ""
             known = ", ".join(tunable) if tunable else "none"
-            raise OptionError(f"algorithm.{name}: {algorithm} has no such constant; {hint}"
-                              f"(tunable: {known})")
+            raise OptionError(f"{algorithm} has no such constant; {hint}"
+                              f"(tunable: {known})", field=f"algorithm.{name}")
         if (isinstance(value, bool) or not isinstance(value, numbers.Real)
                 or not math.isfinite(value)):
-            raise OptionError(f"algorithm.{name}: must be a finite number, got {value!r}")
+            raise OptionError(f"must be a finite number, got {value!r}", field=f"algorithm.{name}")
         out[name] = type(values[name])(value) if name in values else value
     return out

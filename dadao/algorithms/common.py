@@ -88,8 +88,8 @@ def require_averaging(problem, name: str) -> None:
     """Refuse every problem but ``dadao.problems.averaging`` (one line naming problem.kind)."""
     kind = problem.params.get("kind", problem.name)
     if kind != "averaging":
-        raise ProblemError(f"problem.kind: {name} solves the averaging problem only "
-                           f"(f_i = 1/2 ||x - a_i||^2); got {kind!r}")
+        raise ProblemError(f"{name} solves the averaging problem only "
+                           f"(f_i = 1/2 ||x - a_i||^2); got {kind!r}", field="problem.kind")
 
 
 def local_minimisers(problem) -> np.ndarray:

@@ -69,8 +69,8 @@ def constants(problem, chi_1: float, chi_2: float, overrides: dict | None = None
     (the engine passes ``dadao.graphs.effective_resistances(edges, rates, n)``)."""
     if not problem.has_conjugate:
         kind = problem.params.get("kind", problem.name)
-        raise ProblemError(f"problem.kind: continuized needs the conjugate gradient grad f_i^* "
-                           f"(quadratic, least_squares or averaging); got {kind!r}")
+        raise ProblemError(f"continuized needs the conjugate gradient grad f_i^* "
+                           f"(quadratic, least_squares or averaging); got {kind!r}", field="problem.kind")
     if resistances is None:
         raise ValueError("continuized: constants need the per-edge resistances R_e "
                          "(resistances=dadao.graphs.effective_resistances(edges, rates, n))")

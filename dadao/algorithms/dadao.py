@@ -106,14 +106,14 @@ def _check_flow_constants(v: dict) -> None:
     """
     for name in ("eta", "alpha_t"):
         if v[name] < 0:
-            raise OptionError(f"algorithm.{name}: must be >= 0 for DADAO's flow, got {v[name]!r}")
+            raise OptionError(f"must be >= 0 for DADAO's flow, got {v[name]!r}", field=f"algorithm.{name}")
     for name in ("alpha", "theta"):
         if v[name] <= 0:
-            raise OptionError(f"algorithm.{name}: must be > 0 for DADAO's flow, got {v[name]!r}")
+            raise OptionError(f"must be > 0 for DADAO's flow, got {v[name]!r}", field=f"algorithm.{name}")
     if not v["alpha"] * v["theta"] - v["alpha"] ** 2 / 4.0 > 0:
-        raise OptionError(f"algorithm.theta: DADAO's closed-form flow needs theta > alpha/4 "
+        raise OptionError(f"DADAO's closed-form flow needs theta > alpha/4 "
                           f"(underdamped y block); got theta = {v['theta']!r}, "
-                          f"alpha = {v['alpha']!r}")
+                          f"alpha = {v['alpha']!r}", field="algorithm.theta")
 
 
 def constants(L: float, mu: float, chi_1: float, overrides: dict | None = None) -> DadaoConstants:

@@ -28,12 +28,8 @@ from typing import Any, Callable
 import numba
 import numpy as np
 
+from dadao.errors import UnsupportedProblemError
 from dadao.problems.oracle import local_conjugate_gradient, local_gradient
-
-
-class UnsupportedProblemError(ValueError):
-    """A method cannot run on this graph (list) or engine (one printable line). Problems it
-    cannot solve raise ``dadao.problems.ProblemError`` naming problem.kind."""
 
 
 @dataclass(frozen=True)
@@ -72,15 +68,15 @@ class SyncAlgorithm:
 
             kind = problem.params.get("kind", problem.name)
             raise ProblemError(
-                f"problem.kind: {self.name} needs the conjugate gradient grad f_i^*, which "
-                f"{kind} problems do not have (use least_squares or quadratic)")
+                f"{self.name} needs the conjugate gradient grad f_i^*, which "
+                f"{kind} problems do not have (use least_squares or quadratic)", field="problem.kind")
 
     def check_network(self, network) -> None:
         """Refuse a time-varying list for a method whose theory needs one fixed graph."""
         if network.K > 1 and not self.supports_time_varying:
             raise UnsupportedProblemError(
-                f"graph: {self.name} needs one fixed graph, got a time-varying list of "
-                f"{network.K} graphs")
+                f"{self.name} needs one fixed graph, got a time-varying list of "
+                f"{network.K} graphs", field="graph")
 
 
 # --------------------------------------------------------------------------------------------

@@ -23,12 +23,10 @@ import numpy as np
 import scipy.sparse as sp
 from scipy.sparse.csgraph import reverse_cuthill_mckee
 
+from dadao.errors import PartitionError
+
 #: Largest n for which the Fiedler ordering (a dense eigendecomposition) is tried.
 FIEDLER_MAX_N = 2000
-
-
-class PartitionError(ValueError):
-    """A partition that cannot be made (one printable line)."""
 
 
 @dataclass(frozen=True)
@@ -99,10 +97,10 @@ def partition(n: int, edges, ranks: int, weights=None) -> Partition:
     cutting each edge (its gossip rate), default 1.
     """
     if ranks < 1:
-        raise PartitionError(f"ranks: need at least one rank, got {ranks}")
+        raise PartitionError(f"need at least one rank, got {ranks}", field="ranks")
     if ranks > n:
-        raise PartitionError(f"ranks: {ranks} MPI ranks for n = {n} nodes; every rank must own "
-                             f"a node, so launch at most {n} ranks")
+        raise PartitionError(f"{ranks} MPI ranks for n = {n} nodes; every rank must own "
+                             f"a node, so launch at most {n} ranks", field="ranks")
     edges = np.asarray(edges, dtype=np.int64).reshape(-1, 2)
     w = np.ones(len(edges)) if weights is None else np.asarray(weights, dtype=np.float64)
     if ranks == 1:

@@ -48,21 +48,19 @@ def make_problem(kind: str, n: int, *, seed=None, **params) -> Problem:
     if kind not in CONSTRUCTORS:
         known = ", ".join(CONSTRUCTORS)
         raise ProblemError(
-            f"problem.kind: unknown problem {kind!r}; {_hint(str(kind), list(CONSTRUCTORS))}"
-            f"(known: {known})"
-        )
+            f"unknown problem {kind!r}; {_hint(str(kind), list(CONSTRUCTORS))}"
+            f"(known: {known})", field="problem.kind")
     make = CONSTRUCTORS[kind]
     sig = inspect.signature(make)
     accepted = [p for p in sig.parameters if p not in ("n", "seed")]
     for name in params:
         if name not in accepted:
             raise ProblemError(
-                f"problem.{name}: unknown parameter for {kind}; {_hint(name, accepted)}"
-                f"(accepted: {', '.join(accepted)})"
-            )
+                f"unknown parameter for {kind}; {_hint(name, accepted)}"
+                f"(accepted: {', '.join(accepted)})", field=f"problem.{name}")
     for name, p in sig.parameters.items():
         if p.default is inspect.Parameter.empty and name not in ("n",) and name not in params:
-            raise ProblemError(f"problem.{name}: required for {kind}")
+            raise ProblemError(f"required for {kind}", field=f"problem.{name}")
     return make(n=n, seed=seed, **params)
 
 

@@ -10,27 +10,26 @@ from .base import ProblemError
 
 def check_int(field, value, *, minimum=1):
     if isinstance(value, bool) or not isinstance(value, numbers.Integral):
-        raise ProblemError(f"problem.{field}: expected an integer >= {minimum}, got {value!r}")
+        raise ProblemError(f"expected an integer >= {minimum}, got {value!r}", field=f"problem.{field}")
     if value < minimum:
-        raise ProblemError(f"problem.{field}: must be >= {minimum}, got {value}")
+        raise ProblemError(f"must be >= {minimum}, got {value}", field=f"problem.{field}")
     return int(value)
 
 
 def check_float(field, value, *, minimum=None, strict=False):
     if isinstance(value, bool) or not isinstance(value, numbers.Real) or not math.isfinite(value):
-        raise ProblemError(f"problem.{field}: expected a finite number, got {value!r}")
+        raise ProblemError(f"expected a finite number, got {value!r}", field=f"problem.{field}")
     value = float(value)
     if minimum is not None and (value < minimum or (strict and value == minimum)):
         op = ">" if strict else ">="
-        raise ProblemError(f"problem.{field}: must be {op} {minimum:g}, got {value:g}")
+        raise ProblemError(f"must be {op} {minimum:g}, got {value:g}", field=f"problem.{field}")
     return value
 
 
 def check_choice(field, value, choices):
     if value not in choices:
         raise ProblemError(
-            f"problem.{field}: must be one of {', '.join(map(repr, choices))}, got {value!r}"
-        )
+            f"must be one of {', '.join(map(repr, choices))}, got {value!r}", field=f"problem.{field}")
     return value
 
 
@@ -39,5 +38,5 @@ def resolve_seed(seed):
     if seed is None:
         return int(np.random.SeedSequence().entropy)
     if isinstance(seed, bool) or not isinstance(seed, numbers.Integral) or seed < 0:
-        raise ProblemError(f"problem.seed: expected a non-negative integer or None, got {seed!r}")
+        raise ProblemError(f"expected a non-negative integer or None, got {seed!r}", field="problem.seed")
     return int(seed)

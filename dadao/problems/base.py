@@ -17,6 +17,7 @@ import numpy as np
 import scipy.linalg
 from scipy.special import expit
 
+from dadao.errors import ProblemError
 from .oracle import KIND_NAMES, LEAST_SQUARES, QUADRATIC, Oracle
 
 X_STAR_RTOL = 1e-10
@@ -25,10 +26,6 @@ KAPPA_MAX = 1e12  # beyond this a problem is not strongly convex in double preci
 # rows a_k w_k) a group of whole nodes at a time, at most this many entries per group (32 MB), so
 # that evaluating f or its gradients costs O(M d) time but only O(n d) extra memory beyond A.
 ROW_CHUNK_ENTRIES = 1 << 22
-
-
-class ProblemError(ValueError):
-    """A user mistake in a problem's parameters or data; the message is one line naming the field."""
 
 
 @dataclass(frozen=True, eq=False)
@@ -356,9 +353,8 @@ def build_problem(name, oracle, *, params, const=None, field="problem.reg"):
     worst = int(np.argmin(mu_local))
     if not mu > 0.0 or not np.isfinite(L) or L / mu > KAPPA_MAX:
         raise ProblemError(
-            f"{field}: {name} is not strongly convex: mu_{worst} = {mu:.3g} at node {worst}"
-            f" (L = {L:.3g}); set reg > 0 or give every node more samples than dim = {d}"
-        )
+            f"{name} is not strongly convex: mu_{worst} = {mu:.3g} at node {worst}"
+            f" (L = {L:.3g}); set reg > 0 or give every node more samples than dim = {d}", field=field)
     L_local.flags.writeable = False
     mu_local.flags.writeable = False
 
@@ -376,7 +372,7 @@ def build_problem(name, oracle, *, params, const=None, field="problem.reg"):
         else:
             x = _solve_logistic(proto)
     except (np.linalg.LinAlgError, ValueError) as e:
-        raise ProblemError(f"problem.x_star: central solver failed for {name}: {e}") from None
+        raise ProblemError(f"central solver failed for {name}: {e}", field="problem.x_star") from None
 
     g = _full_gradient(proto, x)
     bound = float(np.linalg.norm(g) / mu_local.sum())
@@ -384,9 +380,8 @@ def build_problem(name, oracle, *, params, const=None, field="problem.reg"):
     rel = bound / xn if xn > 0 else bound
     if not rel <= X_STAR_RTOL:
         raise ProblemError(
-            f"problem.x_star: could not solve {name} to {X_STAR_RTOL:g} relative accuracy"
-            f" (certified bound {rel:.2g}; kappa = {L / mu:.3g})"
-        )
+            f"could not solve {name} to {X_STAR_RTOL:g} relative accuracy"
+            f" (certified bound {rel:.2g}; kappa = {L / mu:.3g})", field="problem.x_star")
     x.flags.writeable = False
     return Problem(
         name=name, n=n, dim=d, oracle=o, L_local=L_local, mu_local=mu_local, L=L, mu=mu,

@@ -22,7 +22,7 @@ def read_libsvm(path, *, zero_based="auto"):
     """(X (M, d) float64 dense, y (M,) float64, zero_based: bool) from a LIBSVM file."""
     path = Path(path)
     if not path.is_file():
-        raise ProblemError(f"problem.path: no such data file: {path}")
+        raise ProblemError(f"no such data file: {path}", field="problem.path")
     labels, rows, cols, vals = [], [], [], []
     try:
         with open(path, encoding="utf-8") as fh:
@@ -31,13 +31,13 @@ def read_libsvm(path, *, zero_based="auto"):
                 if not line:
                     continue
                 tokens = line.split()
-                where = f"problem.path: {path}, line {lineno}"
+                where = f"{path}, line {lineno}"
                 try:
                     label = float(tokens[0])
                 except ValueError:
-                    raise ProblemError(f"{where}: label {tokens[0]!r} is not a number") from None
+                    raise ProblemError(f"{where}: label {tokens[0]!r} is not a number", field="problem.path") from None
                 if not math.isfinite(label):
-                    raise ProblemError(f"{where}: label {tokens[0]!r} is not finite")
+                    raise ProblemError(f"{where}: label {tokens[0]!r} is not finite", field="problem.path")
                 r = len(labels)
                 labels.append(label)
                 for tok in tokens[1:]:
@@ -51,34 +51,33 @@ def read_libsvm(path, *, zero_based="auto"):
                         v = float(val)
                     except ValueError:
                         raise ProblemError(
-                            f"{where}: expected <index>:<value>, got {tok!r}"
-                        ) from None
+                            f"{where}: expected <index>:<value>, got {tok!r}",
+                            field="problem.path") from None
                     if j < 0 or not math.isfinite(v):
-                        raise ProblemError(f"{where}: bad feature {tok!r}")
+                        raise ProblemError(f"{where}: bad feature {tok!r}", field="problem.path")
                     rows.append(r)
                     cols.append(j)
                     vals.append(v)
     except UnicodeDecodeError:
-        raise ProblemError(f"problem.path: {path} is not a text LIBSVM file") from None
+        raise ProblemError(f"{path} is not a text LIBSVM file", field="problem.path") from None
     except OSError as e:
-        raise ProblemError(f"problem.path: cannot read {path}: {e.strerror}") from None
+        raise ProblemError(f"cannot read {path}: {e.strerror}", field="problem.path") from None
     if not labels:
-        raise ProblemError(f"problem.path: {path} contains no samples")
+        raise ProblemError(f"{path} contains no samples", field="problem.path")
     cols = np.asarray(cols, dtype=np.int64)
     if zero_based == "auto":
         zero_based = bool(cols.size and cols.min() == 0)
     if not zero_based:
         if cols.size and cols.min() == 0:
-            raise ProblemError(f"problem.path: {path} has feature index 0 but zero_based=False")
+            raise ProblemError(f"{path} has feature index 0 but zero_based=False", field="problem.path")
         cols = cols - 1
     M = len(labels)
     d = int(cols.max()) + 1 if cols.size else 0
     if d == 0:
-        raise ProblemError(f"problem.path: {path} has no features")
+        raise ProblemError(f"{path} has no features", field="problem.path")
     if M * d > MAX_DENSE_ENTRIES:
         raise ProblemError(
-            f"problem.path: {path} is too large to store densely ({M} samples x {d} features)"
-        )
+            f"{path} is too large to store densely ({M} samples x {d} features)", field="problem.path")
     X = np.zeros((M, d))
     X[np.asarray(rows, dtype=np.int64), cols] = vals
     return X, np.asarray(labels), zero_based
@@ -105,20 +104,19 @@ def libsvm(
     X, y, zero_based = read_libsvm(path, zero_based=zero_based)
     M, d = X.shape
     if M < n:
-        raise ProblemError(f"problem.n: {path} has {M} samples, fewer than n = {n} nodes")
+        raise ProblemError(f"{path} has {M} samples, fewer than n = {n} nodes", field="problem.n")
     if loss == "logistic":
         values = np.unique(y)
         if values.size != 2:
             shown = ", ".join(f"{v:g}" for v in values[:5]) + (", ..." if values.size > 5 else "")
             raise ProblemError(
-                f"problem.path: {path}: logistic loss needs exactly two distinct labels,"
-                f" found {values.size} ({shown})"
-            )
+                f"{path}: logistic loss needs exactly two distinct labels,"
+                f" found {values.size} ({shown})", field="problem.path")
         y = np.where(y == values[1], 1.0, -1.0)
         if reg is None:
             reg = LOGISTIC_REG_FACTOR * np.linalg.norm(X, 2) ** 2 / (4.0 * M)
             if reg == 0.0:
-                raise ProblemError(f"problem.reg: {path}: every feature is zero; set reg > 0")
+                raise ProblemError(f"{path}: every feature is zero; set reg > 0", field="problem.reg")
     rng = np.random.default_rng(seed)
     order = rng.permutation(M)
     if split == "label":
@@ -126,10 +124,9 @@ def libsvm(
     chunks = np.array_split(order, n)
     if loss == "least_squares" and (reg is None or reg == 0) and min(map(len, chunks)) < d:
         raise ProblemError(
-            f"problem.reg: least squares on {path} with {M} samples over n = {n} nodes leaves"
+            f"least squares on {path} with {M} samples over n = {n} nodes leaves"
             f" {min(map(len, chunks))} samples on a node for dim = {d}: not strongly convex;"
-            " set reg > 0 or use fewer nodes"
-        )
+            " set reg > 0 or use fewer nodes", field="problem.reg")
     params = {
         "kind": "libsvm", "path": str(path), "n": n, "loss": loss, "split": split,
         "zero_based": zero_based, "seed": seed,

@@ -51,11 +51,10 @@ def quadratic(n, dim, *, kappa=10.0, seed=None):
     dim = check_int("dim", dim)
     kappa = check_float("kappa", kappa, minimum=1.0)
     if kappa > KAPPA_MAX:
-        raise ProblemError(f"problem.kappa: must be <= {KAPPA_MAX:g} in double precision, got {kappa:g}")
+        raise ProblemError(f"must be <= {KAPPA_MAX:g} in double precision, got {kappa:g}", field="problem.kappa")
     if dim == 1 and n == 1 and kappa != 1.0:
         raise ProblemError(
-            f"problem.kappa: a single node with dim = 1 has kappa = 1, got kappa = {kappa:g}"
-        )
+            f"a single node with dim = 1 has kappa = 1, got kappa = {kappa:g}", field="problem.kappa")
     seed = resolve_seed(seed)
     rng = np.random.default_rng(seed)
     logk = np.log(kappa)
@@ -126,7 +125,7 @@ def _stacked_rows_problem(name, A, b, offsets, *, loss, reg, params, form):
         lmax = np.array([np.linalg.norm(Ai, 2) ** 2 for Ai in A_list])
         reg = LOGISTIC_REG_FACTOR * float(np.mean(lmax / (4.0 * m)))
         if reg == 0.0:
-            raise ProblemError(f"problem.reg: {name}: every feature is zero; set reg > 0")
+            raise ProblemError(f"{name}: every feature is zero; set reg > 0", field="problem.reg")
     elif reg is None:
         reg = 0.0
     reg = check_float("reg", reg, minimum=0.0)
@@ -175,9 +174,8 @@ def least_squares(n, dim, *, samples_per_node=100, reg=0.0, seed=None, form="aut
     reg = check_float("reg", reg, minimum=0.0)
     if reg == 0.0 and dim >= m:
         raise ProblemError(
-            f"problem.dim: least squares with dim = {dim} >= samples_per_node = {m} is not strongly"
-            " convex; set reg > 0 or samples_per_node > dim"
-        )
+            f"least squares with dim = {dim} >= samples_per_node = {m} is not strongly"
+            " convex; set reg > 0 or samples_per_node > dim", field="problem.dim")
     seed = resolve_seed(seed)
     rng = np.random.default_rng(seed)
     # The rows of all nodes are drawn straight into one matrix (the oracle's A, never copied).

@@ -24,10 +24,11 @@ METRIC_LABEL = r"$\frac{1}{n}\sum_i \|x_i - x^\star\|^2$"
 
 
 def label(meta: dict) -> str:
-    """"dadao, cycle n=16" from a run's meta.json; a run directory's name when fields lack."""
-    graph = meta.get("graph", {})
+    """"dadao, cycle n=16" from a run's meta.json."""
+    graph = meta.get("graph") or {}
     family = graph.get("family", "graph")
-    text = f"{meta.get('algorithm', '?')}, {family} n={graph.get('n', '?')}"
+    name = (meta.get("algorithm") or {}).get("name", "?")
+    text = f"{name}, {family} n={graph.get('n', '?')}"
     if meta.get("status") not in (None, "completed"):
         text += f" ({meta['status']})"
     return text
@@ -71,7 +72,7 @@ def write_run_figures(trace, meta: dict, stem: str) -> None:
 
 
 def _title(meta: dict) -> str:
-    problem = meta.get("problem", {})
+    problem = meta.get("problem") or {}
     parts = [label(meta)]
     if "kind" in problem:
         parts.append(f"{problem['kind']} d={problem.get('dim')}, kappa={problem.get('kappa', 0):.3g}")

@@ -1,0 +1,220 @@
+"""What every engine shares: the run interface, the sampling loop, the result record.
+
+An engine (``Engine``) runs a ``dadao.setup.Setup`` and returns a ``dadao.trace.Trace``; its
+lifecycle is one call, ``Engine.run(setup, group=..., progress=...)``. Inside, it builds a *run*
+(one per method kind: events for asynchronous methods, rounds for synchronous ones) that offers
+
+    is_root, catches_interrupt     whether this process holds the result / handles Ctrl-C
+    time                           the time up to which every event (iteration) is processed
+    sample_times(t_max, log_every) the sampling grid after 0, ending at the final time
+    advance(t_end, breakpoints)    process events up to t_end, yielding at every breakpoint
+    primal_X(t)                    the primal iterates (n, d) at t (on the root; the run is not
+                                   perturbed)
+    counts()                       ``Counts`` over the whole network
+    agree(flag)                    the root's decision, on every process
+    record(wall_time_s)            what the engine measured besides the counts and this
+                                   process's wall time: compile time and an engine-specific
+                                   detail (MPI: the partition, per-rank timings)
+
+and ``drive`` samples it on the grid, watches for divergence and Ctrl-C, and ``trace`` turns the
+outcome into the one result shape (docs/run_directory.md): the setup's record, then ``run``
+(counts, timings, ``engine_detail``). The loop is written once, here, for every engine and both
+kinds of methods; methods of an MPI job call ``counts``, ``primal_X``, ``agree`` and ``record``
+collectively, on every rank.
+
+A ``Group`` is the set of processes that run one setup together; in process it is this process
+alone. The run lifecycle (``dadao.runs``) uses it to agree on errors and to let one process write.
+"""
+
+from __future__ import annotations
+
+import math
+import time as wallclock
+from dataclasses import asdict, dataclass
+
+import numpy as np
+
+from dadao.errors import RunArgumentError
+from dadao.trace import TraceRecorder, metrics
+from dadao.versions import versions
+
+#: A run is declared diverged when dist_to_opt exceeds this multiple of its starting value (or of
+#: ||x*||^2 + 1 if it starts at 0), or stops being finite.
+DIVERGENCE_FACTOR = 1e8
+
+
+@dataclass(frozen=True)
+class Counts:
+    """Cumulative counts over the whole network. ``gradients`` (gradient computations) and
+    ``communications`` (edge activations) are defined for every method; asynchronous methods
+    also count clock events, synchronous ones iterations and gossip rounds (None otherwise)."""
+
+    gradients: int
+    communications: int
+    gradient_events: int | None = None
+    gossip_events: int | None = None
+    iterations: int | None = None
+    gossip_rounds: int | None = None
+
+    @property
+    def events(self) -> int:
+        """What the engine processed: clock events, or iterations of a synchronous method."""
+        if self.iterations is not None:
+            return self.iterations
+        return self.gradient_events + self.gossip_events
+
+
+def event_counts(algo, counts) -> Counts:
+    """``Counts`` of [gradient events, gossip events]: each method declares how many gradients
+    an event of each kind costs; one gossip event is one communication."""
+    return Counts(
+        gradients=int(counts[0] * algo.gradients_per_gradient_event
+                      + counts[1] * algo.gradients_per_gossip_event),
+        communications=int(counts[1]), gradient_events=int(counts[0]),
+        gossip_events=int(counts[1]))
+
+
+def sample_grid(t_max: float, log_every: float) -> np.ndarray:
+    """Sampling times strictly inside (0, t_max): log_every, 2 log_every, ...; 0 and t_max are
+    sampled too."""
+    grid = np.arange(1, int(math.floor(t_max / log_every + 1e-9)) + 1) * log_every
+    return grid[grid < t_max]
+
+
+class Group:
+    """The processes that run one setup together: this process alone (see ``dadao.engines.mpi``
+    for the ranks of an MPI job)."""
+
+    rank = 0
+    size = 1
+    is_root = True
+
+    def agree_on_error(self, exc: BaseException | None) -> None:
+        """Raise on every process the first error any met (None: no error here)."""
+        if exc is not None:
+            raise exc
+
+    def bcast(self, value):
+        """The root's ``value``, on every process."""
+        return value
+
+    def guarded(self, fn, *args, on_failure=None, **kwargs):
+        """fn(*args, **kwargs); a failure is the caller's to handle (one process)."""
+        return fn(*args, **kwargs)
+
+
+class Engine:
+    """An engine: ``run(setup)`` returns the Trace (None on processes that are not the root).
+
+    Subclasses set ``name`` (their registry name) and may declare a config section of their own:
+    ``config_section`` (its name) and ``config_fields`` ({key: dadao.config.Field}).
+    """
+
+    name = "engine"
+    #: True for an engine that runs one setup across several processes (its group is a job)
+    distributed = False
+    config_section: str | None = None
+    config_fields: dict = {}
+
+    def group(self, **options) -> Group:
+        """The processes that run a setup together (``options``: the engine's own, e.g. comm)."""
+        if options:
+            raise RunArgumentError(f"{self.name} takes no {', '.join(options)}",
+                                   field=next(iter(options)))
+        return Group()
+
+    def run(self, setup, *, group: Group | None = None, progress=None, **options):
+        raise NotImplementedError
+
+
+# ---------------------------------------------------------------------------------------------
+# The sampling loop, written once
+
+
+@dataclass
+class Outcome:
+    """How ``drive`` ended: status (completed | diverged | interrupted), the error line of a
+    divergence, wall seconds of the timed part, the last sampled time (on every process)."""
+
+    recorder: TraceRecorder
+    status: str
+    error: str | None
+    wall_time_s: float
+    t_end: float
+
+
+def drive(run, setup, progress=None) -> Outcome:
+    """Advance ``run`` to setup.args.t_max, sampling the metrics on its grid.
+
+    A sample records time, gradients, communications and the metrics of ``dadao.trace`` on the
+    root, and asks every process to go on unless dist_to_opt stopped being finite or exceeds
+    DIVERGENCE_FACTOR x its start (status "diverged"). Ctrl-C (where the run handles it) stops at
+    the last consistent time, which is sampled once more (status "interrupted").
+    """
+    args, problem = setup.args, setup.problem
+    grid = run.sample_times(args.t_max, args.log_every)
+    wanted = set(grid)
+    recorder = TraceRecorder()
+    start_scale = None
+    last = [0.0]
+
+    def sample(t):
+        """Record metrics at t; False (on every process) when the run has diverged."""
+        nonlocal start_scale
+        X = run.primal_X(t)
+        counts = run.counts()
+        last[0] = t
+        ok = True
+        if run.is_root:
+            dist, subopt, cons = metrics(X, problem)
+            recorder.add(t, float(counts.gradients), float(counts.communications), dist, subopt,
+                         cons)
+            if start_scale is None:
+                start_scale = dist if dist > 0 else float(problem.x_star @ problem.x_star) + 1.0
+            if progress is not None:
+                progress(t, counts.events, dist)
+            ok = math.isfinite(dist) and dist <= DIVERGENCE_FACTOR * start_scale
+        return run.agree(ok)
+
+    status, error = "completed", None
+    wall0 = wallclock.perf_counter()
+    sample(0.0)
+    try:
+        for end in run.advance(args.t_max, grid):
+            if end in wanted and not sample(end):
+                status = "diverged"
+                if run.is_root:
+                    error = (f"dist_to_opt reached {recorder.last('dist_to_opt'):.3g} at "
+                             f"t = {end:.6g}, more than {DIVERGENCE_FACTOR:.0e} x its start "
+                             f"{recorder.first('dist_to_opt'):.3g}")
+                break
+    except KeyboardInterrupt:
+        if not run.catches_interrupt:
+            raise
+        status = "interrupted"
+        if run.time > last[0]:
+            progress = None  # record where the run stopped; a second Ctrl-C must not be asked for
+            sample(run.time)
+    return Outcome(recorder, status, error, wallclock.perf_counter() - wall0, last[0])
+
+
+def trace(run, setup, outcome: Outcome, engine: str):
+    """The Trace of a finished ``drive`` (collective: None on processes that are not the root).
+
+    ``meta`` is the one result record: status, error, engine, the setup's description
+    (``Setup.describe``), ``run`` (t_end, the ``Counts``, wall_time_s, compile_time_s,
+    engine_detail) and versions; ``final_x`` the iterates at t_end.
+    """
+    X = run.primal_X(outcome.t_end)
+    counts = run.counts()
+    record = run.record(outcome.wall_time_s)
+    if not run.is_root:
+        return None
+    meta = {"status": outcome.status, "error": outcome.error, "engine": engine,
+            **setup.describe(),
+            "run": {"t_end": outcome.t_end, **asdict(counts),
+                    "wall_time_s": outcome.wall_time_s,
+                    "compile_time_s": record.get("compile_time_s"),
+                    "engine_detail": record.get("engine_detail")},
+            "versions": versions()}
+    return outcome.recorder.trace(meta, final_x=X)

@@ -1,0 +1,38 @@
+"""Graphs: families and IO (``families``, ``io``) apart from spectral constants (``spectral``).
+
+    from dadao import graphs
+    G = graphs.make_graph("random_geometric", 64, seed=1)
+    edges = graphs.edge_array(G)                     # THE edge order of the project
+    graphs.rate_constants(edges, rates, 64)          # chi_1, chi_2, lambda_2, lambda_max, ...
+
+Everything is importable from ``dadao.graphs``; see each module for the conventions and maths.
+"""
+
+from dadao.errors import GraphError
+from dadao.graphs.families import (FAMILIES, FAMILY_PARAMS, as_edges, check_connected,
+                                   check_n, edge_array, graph_sequence, make_graph)
+from dadao.graphs.io import from_networkx, load_edge_list
+from dadao.graphs.spectral import (DENSE_MAX_N, chi_1, chi_2, effective_resistances, graph_chi,
+                                   laplacian, laplacian_extremes, rate_constants)
+
+__all__ = [
+    "GraphError",
+    "FAMILIES",
+    "FAMILY_PARAMS",
+    "make_graph",
+    "graph_sequence",
+    "check_n",
+    "as_edges",
+    "check_connected",
+    "edge_array",
+    "from_networkx",
+    "load_edge_list",
+    "DENSE_MAX_N",
+    "laplacian",
+    "graph_chi",
+    "laplacian_extremes",
+    "effective_resistances",
+    "chi_1",
+    "chi_2",
+    "rate_constants",
+]

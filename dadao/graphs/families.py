@@ -1,0 +1,317 @@
+"""Graph families, the node and edge conventions of the project, and connectivity.
+
+Conventions used everywhere in `dadao`:
+
+- a graph is a ``networkx.Graph`` whose nodes are the integers 0..n-1;
+- its edges, in the order of :func:`edge_array` (rows (u, v) with u < v, sorted), are THE edge
+  order of the project: edge id e is the row index, and rate arrays are indexed by it;
+- every random family takes ``seed`` the same way (``numpy.random.default_rng(seed)``).
+"""
+
+from __future__ import annotations
+
+import difflib
+import math
+
+import networkx as nx
+import numpy as np
+import scipy.spatial
+
+from dadao.errors import GraphError
+
+FAMILIES = (
+    "complete",
+    "cycle",
+    "path",
+    "star",
+    "grid_2d",
+    "torus_2d",
+    "hypercube",
+    "barbell",
+    "erdos_renyi",
+    "random_geometric",
+)
+
+#: parameters each family accepts besides n and seed
+FAMILY_PARAMS = {
+    "complete": (),
+    "cycle": (),
+    "path": (),
+    "star": (),
+    "grid_2d": ("rows", "cols"),
+    "torus_2d": ("rows", "cols"),
+    "hypercube": (),
+    "barbell": (),
+    "erdos_renyi": ("p",),
+    "random_geometric": ("radius",),
+}
+
+# Above this many nodes "auto" switches from the dense eigendecomposition to the sparse path.
+
+def make_graph(family: str, n: int, *, seed=None, **params) -> nx.Graph:
+    """Build a connected graph of a named family on the nodes 0..n-1.
+
+    Families (``FAMILIES``) and their rules:
+
+    - ``complete``, ``path``, ``star`` (node 0 is the hub): n >= 2; ``cycle``: n >= 3.
+    - ``grid_2d``, ``torus_2d``: ``rows`` x ``cols`` lattice, node (r, c) = r * cols + c; without
+      rows/cols, a square (n must be a perfect square); rows * cols must equal n. The torus wraps
+      both directions and needs rows, cols >= 3 (smaller sides would create parallel edges).
+    - ``hypercube``: n = 2^d, nodes adjacent when their binary labels differ in one bit.
+    - ``barbell``: two cliques of n/2 nodes joined by one edge (``nx.barbell_graph(n // 2, 0)``);
+      n even and >= 6.
+    - ``erdos_renyi``: G(n, p), default p = min(1, 2 ln(n) / n) (twice the connectivity
+      threshold).
+    - ``random_geometric``: n points uniform in the unit square, joined when at distance
+      <= ``radius``; default radius = sqrt(2 ln(n) / (pi n)), i.e. expected degree about 2 ln n
+      away from the border, sqrt(2) times the connectivity threshold sqrt(ln(n) / (pi n)).
+
+    The two random families draw everything from ``numpy.random.default_rng(seed)`` (``seed``: int
+    or None; same seed, same graph) and are made connected the way the DADAO authors' code does:
+    list the connected components, then add one edge between a random node of component k and a
+    random node of component k + 1, for each consecutive pair. ``seed`` is accepted and ignored by
+    the deterministic families, so callers can pass it uniformly.
+
+    Raises GraphError for an unknown family, an n the family cannot take, or an unknown parameter.
+    n is never changed silently.
+    """
+    if not isinstance(family, str) or family not in FAMILIES:
+        close = difflib.get_close_matches(str(family), FAMILIES, n=1)
+        hint = f" (did you mean '{close[0]}'?)" if close else ""
+        raise GraphError(
+            f"unknown graph family {family!r}{hint}; allowed: {', '.join(FAMILIES)}"
+        )
+    n = check_n(n, family)
+    allowed = FAMILY_PARAMS[family]
+    unknown = sorted(set(params) - set(allowed))
+    if unknown:
+        takes = f"takes only {', '.join(allowed)}" if allowed else "takes no parameters"
+        raise GraphError(
+            f"graph family '{family}' {takes}; got unknown parameter(s) {', '.join(unknown)}"
+        )
+
+    if family == "complete":
+        edges = [(i, j) for i in range(n) for j in range(i + 1, n)]
+    elif family == "path":
+        edges = [(i, i + 1) for i in range(n - 1)]
+    elif family == "cycle":
+        if n < 3:
+            raise GraphError(f"graph family 'cycle' needs n >= 3; got n = {n}")
+        edges = [(i, (i + 1) % n) for i in range(n)]
+    elif family == "star":
+        edges = [(0, i) for i in range(1, n)]
+    elif family in ("grid_2d", "torus_2d"):
+        edges = _lattice_edges(family, n, params.get("rows"), params.get("cols"))
+    elif family == "hypercube":
+        if n & (n - 1):
+            lo = 1 << (n.bit_length() - 1)
+            raise GraphError(
+                f"graph family 'hypercube' needs n a power of 2; got n = {n} "
+                f"(nearest: {lo} or {2 * lo})"
+            )
+        d = n.bit_length() - 1
+        edges = [(i, i ^ (1 << k)) for i in range(n) for k in range(d) if i < i ^ (1 << k)]
+    elif family == "barbell":
+        if n % 2 or n < 6:
+            raise GraphError(
+                f"graph family 'barbell' needs n even and >= 6 (two cliques of n/2 >= 3 nodes); "
+                f"got n = {n}"
+            )
+        G = nx.barbell_graph(n // 2, 0)
+        return _finish(n, list(G.edges()), family)
+    elif family == "erdos_renyi":
+        return _erdos_renyi(n, params.get("p"), seed)
+    else:  # random_geometric
+        return _random_geometric(n, params.get("radius"), seed)
+    return _finish(n, edges, family)
+
+
+def graph_sequence(family: str = "random_geometric", n: int = 16, K: int = 50, *, seed=None,
+                   **params) -> list[nx.Graph]:
+    """K connected graphs of one family on the nodes 0..n-1: a time-varying graph.
+
+    Graph k is ``make_graph(family, n, seed=s_k, **params)`` with s_k the k-th integer seed
+    spawned from ``seed`` (``numpy.random.SeedSequence(seed).spawn(K)``), so the list is a
+    function of (family, n, K, seed, params) and graph k does not depend on K. The default family
+    is the paper's (K = 50 random geometric graphs in the authors' code); random families are made
+    connected as in ``make_graph``. A deterministic family gives K copies of one graph. seed=None
+    draws fresh entropy. The engines use graph k on [(m K + k) P, (m K + k + 1) P) (see
+    ``dadao.events.SwitchingClocks``).
+    """
+    if isinstance(K, bool) or not isinstance(K, (int, np.integer)) or K < 1:
+        raise GraphError(f"K: the number of graphs must be an integer >= 1; got {K!r}")
+    try:
+        children = np.random.SeedSequence(seed).spawn(int(K))
+    except (TypeError, ValueError) as exc:
+        raise GraphError(f"seed must be a non-negative integer or None; got {seed!r}") from exc
+    graphs = []
+    for child in children:
+        G = make_graph(family, n, seed=int(child.generate_state(1, dtype=np.uint32)[0]), **params)
+        G.graph["sequence_seed"] = seed
+        graphs.append(G)
+    return graphs
+
+
+def check_n(n, what: str) -> int:
+    """n as an int, or GraphError: a graph needs an integer n >= 2 (``what`` names it)."""
+    if isinstance(n, bool) or not isinstance(n, (int, np.integer)):
+        raise GraphError(f"n must be an integer >= 2; got {n!r}", field=what)
+    n = int(n)
+    if n < 2:
+        raise GraphError(f"n must be >= 2 (a single node has nothing to gossip with); "
+                         f"got n = {n}", field=what)
+    return n
+
+
+def _positive_int(value, name: str, family: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
+        raise GraphError(f"graph family '{family}': {name} must be a positive integer; "
+                         f"got {value!r}")
+    return int(value)
+
+
+def _lattice_edges(family, n, rows, cols):
+    if rows is None and cols is None:
+        side = math.isqrt(n)
+        if side * side != n:
+            raise GraphError(
+                f"graph family '{family}' without rows/cols needs n a perfect square; got n = {n} "
+                f"(give rows and cols with rows * cols = n, or n = {side * side} or "
+                f"{(side + 1) ** 2})"
+            )
+        rows = cols = side
+    elif rows is None or cols is None:
+        given = rows if cols is None else cols
+        given = _positive_int(given, "rows" if cols is None else "cols", family)
+        if n % given:
+            raise GraphError(f"graph family '{family}': rows * cols must equal n = {n}, "
+                             f"but {given} does not divide {n}")
+        other = n // given
+        rows, cols = (given, other) if cols is None else (other, given)
+    rows = _positive_int(rows, "rows", family)
+    cols = _positive_int(cols, "cols", family)
+    if rows * cols != n:
+        raise GraphError(f"graph family '{family}': rows * cols must equal n; "
+                         f"got rows = {rows}, cols = {cols}, n = {n}")
+    periodic = family == "torus_2d"
+    if periodic and (rows < 3 or cols < 3):
+        raise GraphError(f"graph family 'torus_2d' needs rows >= 3 and cols >= 3 (smaller sides "
+                         f"would double edges); got rows = {rows}, cols = {cols}")
+    edges = []
+    for r in range(rows):
+        for c in range(cols):
+            i = r * cols + c
+            if c + 1 < cols or periodic:
+                edges.append((i, r * cols + (c + 1) % cols))
+            if r + 1 < rows or periodic:
+                edges.append((i, ((r + 1) % rows) * cols + c))
+    return edges
+
+
+def _finish(n, edges, family) -> nx.Graph:
+    G = nx.Graph()
+    G.add_nodes_from(range(n))
+    G.add_edges_from(edges)
+    G.graph["family"] = family
+    return G
+
+
+def _connect_components(G: nx.Graph, rng: np.random.Generator) -> int:
+    """Join consecutive components by one random edge each (the authors' fix); return #added."""
+    comps = [sorted(c) for c in nx.connected_components(G)]
+    for a, b in zip(comps[:-1], comps[1:]):
+        G.add_edge(int(rng.choice(a)), int(rng.choice(b)))
+    return len(comps) - 1
+
+
+def _erdos_renyi(n, p, seed) -> nx.Graph:
+    if p is None:
+        p = min(1.0, 2.0 * math.log(n) / n)
+    if isinstance(p, bool) or not isinstance(p, (int, float, np.floating)) or not 0 <= p <= 1:
+        raise GraphError(f"graph family 'erdos_renyi': p must be a probability in [0, 1]; "
+                         f"got p = {p!r}")
+    rng = _rng(seed)
+    # G(n, p) exactly, without an n^2 loop: draw the number of edges, then which pairs.
+    n_pairs = n * (n - 1) // 2
+    m = rng.binomial(n_pairs, p)
+    k = np.sort(rng.choice(n_pairs, size=m, replace=False)).astype(np.int64)
+    u, v = _pair_from_index(k, n)
+    G = _finish(n, zip(u.tolist(), v.tolist()), "erdos_renyi")
+    G.graph.update(p=float(p), seed=seed, edges_added_to_connect=_connect_components(G, rng))
+    return G
+
+
+def _pair_from_index(k: np.ndarray, n: int):
+    """Invert the row-major enumeration of pairs (i < j): row i starts at i (2n - i - 1) / 2."""
+    start = lambda i: i * (2 * n - i - 1) // 2  # noqa: E731
+    i = np.floor(((2 * n - 1) - np.sqrt((2.0 * n - 1) ** 2 - 8.0 * k)) / 2).astype(np.int64)
+    i = np.clip(i, 0, n - 2)
+    # The float square root can land one row off either way.
+    i -= start(i) > k
+    i += start(i + 1) <= k
+    return i, k - start(i) + i + 1
+
+
+def _random_geometric(n, radius, seed) -> nx.Graph:
+    if radius is None:
+        radius = math.sqrt(2.0 * math.log(n) / (math.pi * n))
+    if (isinstance(radius, bool) or not isinstance(radius, (int, float, np.floating))
+            or not radius >= 0):
+        raise GraphError(f"graph family 'random_geometric': radius must be a number >= 0; "
+                         f"got radius = {radius!r}")
+    rng = _rng(seed)
+    pos = rng.random((n, 2))
+    pairs = scipy.spatial.cKDTree(pos).query_pairs(float(radius), output_type="ndarray")
+    G = _finish(n, map(tuple, pairs.tolist()), "random_geometric")
+    for i in range(n):
+        G.nodes[i]["pos"] = (float(pos[i, 0]), float(pos[i, 1]))
+    G.graph.update(radius=float(radius), seed=seed,
+                   edges_added_to_connect=_connect_components(G, rng))
+    return G
+
+
+def _rng(seed) -> np.random.Generator:
+    try:
+        return np.random.default_rng(seed)
+    except (TypeError, ValueError) as exc:
+        raise GraphError(f"seed must be a non-negative integer or None; got {seed!r}") from exc
+
+
+def check_connected(G: nx.Graph) -> None:
+    """Raise GraphError unless G has at least 2 nodes and is connected."""
+    n = G.number_of_nodes()
+    if n < 2:
+        raise GraphError(f"graph needs at least 2 nodes; got {n}")
+    if not nx.is_connected(G):
+        k = nx.number_connected_components(G)
+        raise GraphError(f"graph is disconnected: {k} components (n = {n}); gossip cannot reach "
+                         f"every node, so the constants are infinite")
+
+
+def edge_array(G: nx.Graph) -> np.ndarray:
+    """The canonical edge order: an (E, 2) int64 array, each row u < v, rows sorted.
+
+    Edge id e is the row index; every rate array of the project is indexed by it. Self-loops are
+    left out (b_ii = 0). Requires the nodes to be 0..n-1 (see :func:`from_networkx`).
+    """
+    n = G.number_of_nodes()
+    if set(G.nodes) != set(range(n)):
+        raise GraphError("graph nodes must be the integers 0..n-1; pass it through "
+                         "dadao.graphs.from_networkx first")
+    e = np.array([(u, v) for u, v in G.edges() if u != v], dtype=np.int64).reshape(-1, 2)
+    e.sort(axis=1)
+    return e[np.lexsort((e[:, 1], e[:, 0]))]
+
+
+def as_edges(edges, n: int | None = None) -> np.ndarray:
+    """``edges`` as a non-empty (E, 2) int64 array of node pairs (endpoints in 0..n-1 if n is
+    given), or GraphError."""
+    e = np.asarray(edges)
+    if e.ndim != 2 or e.shape[1] != 2 or len(e) == 0:
+        raise GraphError(f"edges must be a non-empty (E, 2) array of node pairs (as "
+                         f"dadao.graphs.edge_array returns); got shape {e.shape}")
+    e = e.astype(np.int64, copy=False)
+    if n is not None and (e.min() < 0 or e.max() >= n):
+        raise GraphError(f"edge endpoints must lie in 0..n-1 = 0..{n - 1}; "
+                         f"got {e.min()}..{e.max()}")
+    return e

@@ -1,0 +1,187 @@
+"""Optimal per-edge gossip rates: the least total rate that meets DADAO's rate condition.
+
+Problem (docs/methods.md, Optimal rates). Over rates lambda_e >= 0 (edge_array order), with
+Lambda = sum_e lambda_e b_e b_e^T,
+
+    minimise  sum_e lambda_e   (expected communications per unit time; time in expected
+                                gradient steps per node)
+    subject to chi_1[Lambda] chi_2[Lambda] <= 1/2,
+               optionally sum_{e at i} lambda_e <= cap_i at every node i.
+
+chi_1 chi_2 <= 1/2 holds iff some s > 0 has chi_1 <= 1/s and chi_2 <= s/2 (take s = 1/chi_1), i.e.
+
+    lambda_2(Lambda) >= s                      (LMI 1)
+    b_e^T Lambda^+ b_e <= s  for every edge    (LMI 2, with one auxiliary matrix X)
+
+Both are linear in (lambda, s) jointly, so the two-LMI program with a one-dimensional search over
+s is one SDP with s as a variable ("sdp"). The search itself is kept as "sdp-search" (golden
+section over s of the program at fixed s, which is convex in s): it checks the joint program and
+shows the objective as a function of the chi_1/chi_2 split.
+
+Slater's condition. The textbook form Lambda + (s/n) 11^T >= s I is singular along the all-ones
+vector for every feasible point, so it has no strictly feasible point and interior-point solvers
+stop at "optimal_inaccurate". Here every LMI lives on 1-perp: with U an n x (n-1) orthonormal
+basis of 1-perp, M = U^T Lambda U, c_e = U^T b_e,
+
+    M >= s I                                   (lambda_2(Lambda) >= s)
+    [[X, I], [I, M]] >= 0,  c_e^T X c_e <= s   (X >= M^{-1}, so b_e^T Lambda^+ b_e <= s)
+
+and both have strictly feasible points. One 2(n-1) x 2(n-1) LMI with |E| linear constraints
+replaces |E| separate (n x n) LMIs. U is a Haar basis (:func:`programs.haar_basis`): orthonormal
+and sparse, so each c_e has at most 2 log2(n) entries and M(lambda) is cheap to write down.
+
+Other methods, for comparison:
+
+- "relaxed": the single SDP with chi_1 + chi_2 <= sqrt(2) (AM-GM gives chi_1 chi_2 <= 1/2), with
+  epigraph variables u <= lambda_2 and t >= chi_2, 1/u + t <= sqrt(2). It fixes the split
+  chi_1 = chi_2 the AM-GM bound favours, while chi_2 <= chi_1 always, so it is not optimal.
+- "max-connectivity": Boyd-Diaconis-Parrilo-Xiao's classical problem, maximise lambda_2(Lambda)
+  at total rate 1, then rescale to meet the condition.
+- "first-order": no cone solver; L-BFGS on log-rates of the smoothed, scale-invariant total
+  rate sum(lambda) sqrt(2 chi_1 chi_2) (:mod:`.first_order`). Its total is an upper bound.
+
+Solvers. ``solver=None`` ("auto") tries Clarabel, then MOSEK (when installed), then SCS with
+fixed scaling, and for "sdp" without caps the first-order method last; an inaccurate or failed
+attempt falls back to the next. An explicitly named solver is strict: it is the only attempt
+(:mod:`.chain`). The result says what produced it (``method``, ``solver``, ``status``, ``label``,
+``exact``, ``info["attempts"]``; :mod:`.result`). Measurements behind the chain:
+docs/sdp_solvers.md; savings against uniform rates: docs/optimal_rates.md.
+
+Every result is verified independently of the solver (:func:`verify_rates`, :mod:`.verify`):
+chi_1 and chi_2 are recomputed exactly, the rates are rescaled so the condition holds exactly and
+checked again. Errors: bad arguments, infeasible node caps and rates that fail verification are
+:class:`OptimalRatesError` (input, exit code 2, ``field`` names the argument); no usable rates
+from any attempt is :class:`dadao.errors.SolverError` (exit code 3, ``field`` "solver" or
+"method": what to change).
+
+Modules: arguments (checks), solvers (settings, chain order), programs (the SDPs), first_order,
+verify, chain (attempts and fallback), result (OptimalRates, labels), cache.
+"""
+
+from __future__ import annotations
+
+import time
+
+from dadao.errors import OptimalRatesError, SolverError
+from dadao.rates import condition as rate_condition
+from dadao.rates.choices import theory_rates
+from dadao.rates.optimal import cache as rates_cache
+from dadao.rates.optimal.arguments import (EXACT_METHODS, METHODS, check_caps, check_edges,
+                                           check_limits, check_method, check_solver)
+from dadao.rates.optimal.cache import rates_cache_dir
+from dadao.rates.optimal.chain import (infeasible_error, no_solution_error, plan_attempts,
+                                       run_attempt)
+from dadao.rates.optimal.result import OptimalRates, status_label
+from dadao.rates.optimal.solvers import DEFAULT_CHAIN, SOLVERS, available_solvers
+from dadao.rates.optimal.verify import verify_rates
+
+__all__ = [
+    "OptimalRatesError",
+    "SolverError",
+    "OptimalRates",
+    "METHODS",
+    "SOLVERS",
+    "DEFAULT_CHAIN",
+    "optimal_rates",
+    "verify_rates",
+    "available_solvers",
+    "rates_cache_dir",
+]
+
+
+def optimal_rates(edges, n: int, *, method: str = "sdp", solver: str | None = None,
+                  node_caps=None, cache: bool = True, max_iter: int | None = None,
+                  time_limit_s: float | None = None) -> OptimalRates:
+    """Rates of least total meeting chi_1 chi_2 <= 1/2 (and node caps), verified; see module doc.
+
+    edges: (E, 2) array in dadao.graphs.edge_array order; n: number of nodes.
+    method: one of METHODS. solver: None or "auto" (the default chain, with fallback), or one of
+    SOLVERS ("clarabel", "scs", "mosek"; strict, no fallback); None for "first-order".
+    node_caps: None, a number (same cap at every node) or an (n,) array of per-node caps on
+    sum_{e at i} lambda_e, in communications per unit time; not supported by "max-connectivity"
+    and "first-order" (their rescaling step can raise any rate), and they keep "sdp" from
+    falling back to "first-order". cache: reuse a result stored under :func:`rates_cache_dir`
+    for the same (n, edges, method, solver request, caps, limits) and store new ones; a cached
+    result is verified again. max_iter: iteration limit of the "first-order" method (default
+    400; "first-order" only). time_limit_s: wall-clock limit of each attempt (default: none for
+    a cone solver, 600 s for "first-order").
+
+    Raises OptimalRatesError (exit code 2) for a bad argument or infeasible node caps, and
+    dadao.errors.SolverError (exit code 3) when no attempt gave rates that pass verification.
+    """
+    e = check_edges(edges, n)
+    method = check_method(method)
+    solver = check_solver(solver, method)
+    caps = check_caps(node_caps, n, method)
+    max_iter, time_limit_s = check_limits(max_iter, time_limit_s, method)
+    key = rates_cache.cache_key(e, n, method, solver, caps, (max_iter, time_limit_s))
+    if cache:
+        hit = _from_cache(key, e, n, caps)
+        if hit is not None:
+            return hit
+
+    uniform = theory_rates(e, n)
+    uniform_cond = rate_condition.check_rate_condition(e, uniform, n)  # remembered by theory_rates
+    uniform_total = float(uniform.sum())
+    t0 = time.perf_counter()
+    attempts = []
+    for step_solver, step_method in plan_attempts(method, solver, caps):
+        attempt = run_attempt(e, n, step_solver, step_method, caps, uniform_total=uniform_total,
+                              max_iter=max_iter, time_limit_s=time_limit_s)
+        attempts.append(attempt)
+        if attempt.usable:
+            break
+        if attempt.status == "infeasible" and caps is not None:
+            raise infeasible_error(attempt, n, len(e))
+    else:
+        raise no_solution_error(method, solver, caps, attempts, n, len(e), time_limit_s)
+    solve_time = time.perf_counter() - t0
+
+    cond = attempt.condition
+    info = {k: v for k, v in attempt.info.items() if k != "seconds"}
+    info["attempts"] = [a.record() for a in attempts]
+    result = OptimalRates(
+        rates=attempt.rates, total=cond.total, chi_1=cond.chi_1, chi_2=cond.chi_2,
+        product=cond.product, uniform_total=uniform_total,
+        saving=1.0 - cond.total / uniform_total, method=attempt.method, solver=attempt.solver,
+        status=attempt.status, solve_time_s=solve_time, verified=True,
+        uniform_chi_1=uniform_cond.chi_1, uniform_chi_2=uniform_cond.chi_2, info=info,
+        requested_method=method, requested_solver=solver,
+        exact=attempt.method in EXACT_METHODS and attempt.status == "optimal",
+        label=status_label(attempt.method, attempt.solver, attempt.status, info, method,
+                           [a.phrase() for a in attempts[:-1]]))
+    if cache:
+        rates_cache.store(key, result.rates, {k: v for k, v in result.summary().items()
+                                              if k in _CACHED_FIELDS})
+    return result
+
+
+# What the cache stores besides the rates (the chi's and totals are recomputed on load).
+_CACHED_FIELDS = ("uniform_total", "uniform_chi_1", "uniform_chi_2", "method", "solver", "status",
+                  "solve_time_s", "info", "requested_method", "requested_solver", "exact",
+                  "label")
+
+
+def _from_cache(key, e, n, caps):
+    """The cached result under key, verified again; None when absent, unreadable or failing
+    verification (then it is solved again and overwritten)."""
+    hit = rates_cache.load(key)
+    if hit is None:
+        return None
+    lam, meta = hit
+    try:
+        lam, cond = verify_rates(e, lam, n, node_caps=caps, rescale=False)
+        info = dict(meta["info"])
+        info["attempts"] = [tuple(a) for a in info.get("attempts", [])]
+        return OptimalRates(
+            rates=lam, total=cond.total, chi_1=cond.chi_1, chi_2=cond.chi_2,
+            product=cond.product, uniform_total=meta["uniform_total"],
+            saving=1.0 - cond.total / meta["uniform_total"], method=meta["method"],
+            solver=meta["solver"], status=meta["status"], solve_time_s=meta["solve_time_s"],
+            verified=True, uniform_chi_1=meta["uniform_chi_1"],
+            uniform_chi_2=meta["uniform_chi_2"], from_cache=True, info=info,
+            requested_method=meta["requested_method"],
+            requested_solver=meta["requested_solver"], exact=bool(meta["exact"]),
+            label=meta["label"])
+    except (OptimalRatesError, KeyError, TypeError, ValueError):
+        return None

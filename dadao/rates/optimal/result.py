@@ -1,0 +1,121 @@
+"""The result of :func:`dadao.rates.optimal.optimal_rates` and its human-readable labels.
+
+Statuses of a result (``OptimalRates.status``):
+
+- "optimal": a cone solver solved the program of ``method`` to its tolerances. For "sdp" and
+  "sdp-search" that is the least total rate (``exact`` is True); "relaxed" and
+  "max-connectivity" solve other programs, so their totals are upper bounds on it.
+- "converged", "max_iter", "time_limit": the first-order method stopped on its tolerances, at
+  its iteration limit, or at its time limit. Its rates are verified like any others, but the
+  total is an upper bound on the least total, not the optimum.
+
+Statuses of an attempt (``info["attempts"]`` rows (solver, method, status, seconds)): the above
+for the attempt that produced the rates, and for those that did not: a cvxpy status
+("optimal_inaccurate", "infeasible", "infeasible_inaccurate", "unbounded", "user_limit", ...),
+"solver_error", "time_limit", "search_failed" (sdp-search), "verification_failed" (the rates
+fail :func:`verify_rates`) or "worse_than_uniform" (an exact-program total above the
+theory-uniform total, which is feasible: an inaccurate solve).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass
+
+import numpy as np
+
+FIRST_ORDER_STATUSES = ("converged", "max_iter", "time_limit")
+_UPPER_BOUND = "an upper bound on the least total rate"
+
+
+@dataclass(frozen=True)
+class OptimalRates:
+    """A verified rate vector and how it was obtained.
+
+    rates: float64 (E,), edge_array order, rescaled so that chi_1 chi_2 = 1/2 (to rounding).
+    total: sum of rates (communications per unit time). uniform_total: the same for DADAO's
+    theory-scaled uniform rates. saving = 1 - total / uniform_total. chi_1, chi_2, product:
+    recomputed from the final rates by eigendecomposition; uniform_chi_1, uniform_chi_2: those
+    of the theory-uniform rates (their product is 1/2 too).
+    method, solver: what produced the rates ("none" for "first-order"); requested_method,
+    requested_solver: what was asked ("auto": the default chain). They differ after a fallback.
+    status: see the module docstring; label: the same for a person, e.g. "optimal (clarabel)" or
+    "stopped at its iteration limit (400 iterations); an upper bound on the least total rate".
+    exact: True when total is the optimum of the exact program (method "sdp" or "sdp-search"
+    solved to "optimal"); else total is an upper bound on it.
+    solve_time_s: wall time of all attempts (of the first solve, for a cached result).
+    verified: True (unverified results are never returned). from_cache: read from the cache.
+    info: method-specific numbers (s, objective, iterations, search points, ...) and
+    "attempts": [(solver, method, status, seconds), ...] in the order tried.
+    """
+
+    rates: np.ndarray
+    total: float
+    chi_1: float
+    chi_2: float
+    product: float
+    uniform_total: float
+    saving: float
+    method: str
+    solver: str
+    status: str
+    solve_time_s: float
+    verified: bool
+    uniform_chi_1: float = math.nan
+    uniform_chi_2: float = math.nan
+    from_cache: bool = False
+    info: dict | None = None
+    requested_method: str = ""
+    requested_solver: str = ""
+    exact: bool = False
+    label: str = ""
+
+    def summary(self) -> dict:
+        """Everything but the rate vector, as JSON-ready numbers and strings."""
+        d = asdict(self)
+        d.pop("rates")
+        d["n_edges"] = len(self.rates)
+        return d
+
+
+def attempt_phrase(solver: str, method: str, status: str, seconds: float,
+                   detail: str = "") -> str:
+    """One attempt in a few words, e.g. "clarabel on 'sdp': optimal_inaccurate after 2.1 s"."""
+    who = "first-order" if method == "first-order" else f"{solver} on {method!r}"
+    words = {"time_limit": "stopped at its time limit",
+             "user_limit": "stopped at its iteration limit (user_limit)",
+             "solver_error": "failed",
+             "verification_failed": "returned rates that fail verification",
+             "worse_than_uniform": "returned a total above theory-uniform rates' (inaccurate)",
+             "search_failed": "found no minimum"}.get(status, status)
+    text = f"{who}: {words} after {seconds:.3g} s"
+    if detail and status in ("solver_error", "verification_failed", "search_failed"):
+        text += f" ({detail})"
+    return text
+
+
+def status_label(method: str, solver: str, status: str, info: dict,
+                 requested_method: str, failed: list) -> str:
+    """The human label of a result; failed: attempt phrases of the attempts before it."""
+    if method == "first-order":
+        it = info.get("iterations")
+        max_iter = info.get("max_iter")
+        if status == "max_iter":
+            done = f"{it} iterations" if it is None or max_iter is None or it >= max_iter \
+                else f"{it} iterations, max_iter {max_iter}"
+            label = f"stopped at its iteration limit ({done})"
+        elif status == "time_limit":
+            label = f"stopped at its time limit ({info.get('time_limit_s', math.nan):g} s, " \
+                    f"{it} iterations)"
+        else:
+            label = f"{status} ({it} iterations)"
+        label += f"; {_UPPER_BOUND}"
+    else:
+        label = f"{status} ({solver})"
+        if method in ("relaxed", "max-connectivity"):
+            label += f" for the {method} program; {_UPPER_BOUND}"
+    if method != requested_method:
+        label += f"; {method} fallback for method {requested_method!r}, not its exact optimum"
+    if failed:
+        label += "; after " + "; ".join(failed)
+    return label
