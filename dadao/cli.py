@@ -16,6 +16,7 @@ import sys
 
 from dadao import engines
 from dadao.errors import DadaoError, UsageError
+from dadao.trace import events_of
 
 EXAMPLES_RUN = """\
 examples:
@@ -304,13 +305,6 @@ def _fmt(v) -> str:
     return str(v)
 
 
-def events_of(run: dict) -> int:
-    """What the engine processed: clock events, or iterations of a synchronous method."""
-    if run.get("iterations") is not None:
-        return run["iterations"]
-    return run["gradient_events"] + run["gossip_events"]
-
-
 def _print_summary(meta: dict, path: str, trace=None) -> None:
     status = meta.get("status")
     parts = [f"{path}: {status}"]
@@ -320,7 +314,7 @@ def _print_summary(meta: dict, path: str, trace=None) -> None:
             parts.append(f"dist_to_opt {d[0]:.3g} -> {d[-1]:.3g} (x {d[-1] / d[0]:.2e})")
     run = meta.get("run")
     if run:
-        events, wall = events_of(run), run["wall_time_s"]
+        events, wall = events_of(meta), run["wall_time_s"]
         unit = "iterations" if run.get("iterations") is not None else "events"
         rate = f" ({events / wall:,.0f} {unit}/s)" if wall > 0 else ""
         parts.append(f"{events:,} {unit} in {wall:.2f} s{rate}")
@@ -399,9 +393,9 @@ def cmd_rates(args) -> int:
         write_rates_csv(args.output, edges, result.rates)
         info["written"] = args.output
     if args.json:
-        from dadao.rundir import _strict
+        from dadao.rundir import strict_json
 
-        print(json.dumps(_strict(info), indent=2))
+        print(json.dumps(strict_json(info), indent=2))
         return 0
     o = info["optimal"]
     print(f"{family}: n = {n}, |E| = {len(edges)}; method {o['method']}"

@@ -47,14 +47,16 @@ def default_path(config_path: str, cfg: dict, root: str = "runs") -> str:
 
 def write_json(path: str, obj) -> None:
     """Strict JSON (readable by any parser): inf becomes "inf"/"-inf", nan becomes null."""
-    write_atomic(path, json.dumps(_strict(obj), indent=2, allow_nan=False) + "\n")
+    write_atomic(path, json.dumps(strict_json(obj), indent=2, allow_nan=False) + "\n")
 
 
-def _strict(value):
+def strict_json(value):
+    """``value`` as strict JSON values: inf becomes "inf" or "-inf", nan becomes None, numpy
+    numbers and arrays become Python numbers and lists."""
     if isinstance(value, dict):
-        return {str(k): _strict(v) for k, v in value.items()}
+        return {str(k): strict_json(v) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
-        return [_strict(v) for v in value]
+        return [strict_json(v) for v in value]
     if isinstance(value, (bool, str, type(None))):
         return value
     if isinstance(value, numbers.Integral):
@@ -65,7 +67,7 @@ def _strict(value):
             return None
         return v if math.isfinite(v) else ("inf" if v > 0 else "-inf")
     if hasattr(value, "tolist"):
-        return _strict(value.tolist())
+        return strict_json(value.tolist())
     return str(value)
 
 

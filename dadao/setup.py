@@ -189,12 +189,6 @@ def prepare(graph, problem: Problem, *, algorithm="dadao", rates="auto", t_max, 
     if not items:
         raise RunArgumentError("an empty list of graphs", field="edges")
     nx_given = all(isinstance(G, nx.Graph) for G in items)
-    if nx_given:
-        for G in items:
-            graphs.check_connected(G)
-            if G.number_of_nodes() != problem.n:
-                raise RunArgumentError(f"the graph has {G.number_of_nodes()} nodes but the "
-                                       f"problem has {problem.n}", field="graph")
     family = family or (items[0].graph.get("family", "graph") if nx_given else "edges")
     common = dict(algo=algo, problem=problem, t_max=t_max, seed=seed, log_every=log_every,
                   x0=x0, options=options, force=force, engine=engine, family=family)
@@ -207,6 +201,12 @@ def prepare(graph, problem: Problem, *, algorithm="dadao", rates="auto", t_max, 
 def _is_list(graph) -> bool:
     return isinstance(graph, (list, tuple)) and (not graph or isinstance(graph[0], nx.Graph)
                                                  or is_sequence(graph))
+
+
+def _check_nodes(G: nx.Graph, problem) -> None:
+    if G.number_of_nodes() != problem.n:
+        raise UnsupportedProblemError(f"has {G.number_of_nodes()} nodes but the problem has "
+                                      f"n = {problem.n}", field="graph")
 
 
 def _as_networkx(edges: np.ndarray, n: int) -> nx.Graph:
@@ -236,9 +236,7 @@ def _prepare_synchronous(items, nx_given, rates, grad_rates, switch_period, *, a
         edge_lists = check_edges(items if len(items) > 1 else items[0], problem.n)
         items = [_as_networkx(e, problem.n) for e in edge_lists]
     network = Network(items if len(items) > 1 else items[0])
-    if network.n != problem.n:
-        raise UnsupportedProblemError(f"has {network.n} nodes but the problem has n = "
-                                      f"{problem.n}", field="graph")
+    _check_nodes(items[0], problem)
     algo.check_network(network)
     first = network.graphs[0].edges
     args = check_run_arguments(problem, first, np.zeros(len(first)), x0=x0, t_max=t_max,
@@ -252,6 +250,10 @@ def _prepare_asynchronous(items, nx_given, as_list, rates, grad_rates, switch_pe
                           rates_kind, rates_detail, *, algo, problem, t_max, seed, log_every,
                           x0, options, force, engine, family) -> Setup:
     n = problem.n
+    if nx_given:
+        for G in items:
+            graphs.check_connected(G)
+            _check_nodes(G, problem)
     given = [graphs.edge_array(G) for G in items] if nx_given else items
     # the edges are checked (shapes, node ids, lists only for methods that take one) before
     # any rate is computed from them
@@ -295,12 +297,11 @@ def edge_rates_for(edge_lists, as_list: bool, n: int, rates, algo):
         out = [rate_choices.uniform_rates(e, float(rates)) for e in edge_lists]
         kind = "uniform"
     elif as_list:
-        if not (isinstance(rates, (list, tuple)) and len(rates) == len(edge_lists)):
-            raise RateError(f"a list of {len(edge_lists)} graphs needs 'auto', 'theory', a total "
-                            f"rate or a list of {len(edge_lists)} per-edge rate arrays",
-                            field="rates")
-        out = [_explicit(e, r) for e, r in zip(edge_lists, rates)]
-        kind = "explicit"
+        # a list of K arrays or mappings, one per graph; anything else goes to the run
+        # arguments as it is, which refuse it naming edge_rates
+        fits = isinstance(rates, (list, tuple)) and len(rates) == len(edge_lists)
+        return ([_explicit(e, r) for e, r in zip(edge_lists, rates)] if fits else rates,
+                "explicit")
     else:
         out = [_explicit(edge_lists[0], rates)]
         kind = "explicit"

@@ -34,6 +34,15 @@ def metrics(X: np.ndarray, problem) -> tuple[float, float, float]:
     return dist, subopt, consensus
 
 
+def events_of(meta: dict) -> int:
+    """What the engine of a run processed, from its record: clock events (gradient and gossip)
+    of an asynchronous method, iterations of a synchronous one."""
+    run = meta["run"]
+    if run.get("iterations") is not None:
+        return run["iterations"]
+    return run["gradient_events"] + run["gossip_events"]
+
+
 @dataclass
 class Trace:
     """Samples of a run. ``columns[name]`` is a float array per column of ``COLUMNS``."""

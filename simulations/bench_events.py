@@ -26,7 +26,9 @@ import time
 
 
 from dadao import graphs, problems, rates
-from dadao.engines.inprocess import simulate
+from dadao.engines import get_engine
+from dadao.setup import prepare
+from dadao.trace import events_of
 
 
 def workloads():
@@ -56,13 +58,15 @@ def measure(name, build, repeat):
     edges = graphs.edge_array(G)
     lam = rates.theory_rates(edges, G.number_of_nodes())
     common = dict(log_every=1.0)
-    simulate(problem, edges, lam, t_max=1.0, seed=99, **common)  # compile
+    engine = get_engine("inprocess")
+    engine.run(prepare(G, problem, rates=lam, t_max=1.0, seed=99, **common))  # compile
     best = None
     for rep in range(repeat):
-        t0 = time.perf_counter()
-        trace = simulate(problem, edges, lam, t_max=t_max, seed=rep, **common)
+        setup = prepare(G, problem, rates=lam, t_max=t_max, seed=rep, **common)
+        t0 = time.perf_counter()  # the engine's run: state, clocks, events, samples
+        trace = engine.run(setup)
         seconds = time.perf_counter() - t0
-        events = trace.meta["events"]
+        events = events_of(trace.meta)
         if best is None or seconds < best["seconds"]:
             best = {"name": name, "events": events, "seconds": seconds,
                     "events_per_s": events / seconds, "n": problem.n, "dim": problem.dim,

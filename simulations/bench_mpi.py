@@ -19,18 +19,18 @@ docs/bench_mpi.md:
 and does not write the document unless --doc is given. Runs with more ranks than cores
 (os.cpu_count()) are run anyway and marked "oversubscribed".
 
-Timing: the wall time is the engine's own (``meta["wall_time_s"]``: the sampling loop from the
+Timing: the wall time is the engine's own (``meta["run"]["wall_time_s"]``: the sampling loop from the
 first sample to t_max, after the problem is built and the kernels are compiled; for MPI the ranks
 start it together after a barrier); events/s = events / wall time. Metrics are sampled every
 t_max / 20. Every worker runs with one BLAS/OpenMP/numba thread, so a rank uses one core.
 
 The per-rank time split of an MPI run (event loop, cut-edge exchanges, samples, schedule draws)
-is measured by the ranks inside the run (``meta["mpi"]["ranks_detail"]``). The in-process engine
+is measured by the ranks inside the run (``meta["run"]["engine_detail"]["ranks_detail"]``). The in-process engine
 does not time its parts; for it the schedule draws are estimated by replaying them after the run.
 
 Worker: ``python simulations/bench_mpi.py --worker WORKLOAD [--engine mpi|inprocess] [--t-max T]
 [--dim D] [--final-x PATH]`` builds the workload on every rank (same seeds, same data), runs
-``dadao.api.simulate(..., engine=...)`` and rank 0 prints one line "BENCH_JSON {...}" (and saves
+``dadao.simulate(..., engine=...)`` and rank 0 prints one line "BENCH_JSON {...}" (and saves
 the final iterates to PATH). After the timed run, and outside it, a worker measures separately:
 in process, the schedule replay, one sample's primal iterates and one evaluation of the metrics;
 in a one-rank MPI job, the cost of entering the rank's compiled loop on an empty window (paid
@@ -94,17 +94,10 @@ def build(name, dim=None):
 
 
 def run_setup(G, problem, t_max):
-    """(algorithm, checked run arguments, constants k) of the benchmark's run, as the engines
-    prepare them."""
-    from dadao import api, graphs
-    from dadao.engines.inprocess import prepare
+    """The Setup of the benchmark's run, as every engine takes it."""
+    from dadao.setup import prepare
 
-    edges = graphs.edge_array(G)
-    algo, args, _, k = prepare(problem, edges, api.edge_rates_for(G, "auto", "dadao"),
-                               algorithm="dadao", t_max=t_max, seed=0, log_every=t_max / 20,
-                               grad_rates=None, x0=None, force=False, options=None,
-                               switch_period=None)
-    return algo, args, k
+    return prepare(G, problem, algorithm="dadao", t_max=t_max, seed=0, log_every=t_max / 20)
 
 
 def best_of(fn, repeat=3):
@@ -123,11 +116,11 @@ def schedule_estimate(G, problem, t_max):
     The in-process engine draws it inside the timed run (``clocks.windows``) without timing it
     apart (an MPI rank times its own: ``ranks_detail[r]["schedule_s"]``): this replays the same
     draws (same run arguments, same sampling breakpoints) without the event loop."""
-    from dadao.engines.inprocess import sample_grid
+    from dadao.engines.base import sample_grid
 
-    _, args, _ = run_setup(G, problem, t_max)
-    clocks = args.clocks()  # made before the timed run in the engine too
-    grid = sample_grid(t_max, t_max / 20)
+    setup = run_setup(G, problem, t_max)
+    clocks = setup.args.clocks()  # made before the timed run in the engine too
+    grid = sample_grid(t_max, setup.args.log_every)
     t0 = time.perf_counter()
     for _ in clocks.windows(t_max, breakpoints=grid):
         pass
@@ -136,14 +129,13 @@ def schedule_estimate(G, problem, t_max):
 
 def probe_inprocess(G, problem, t_max, final_x):
     """Costs measured separately, after the run, in the in-process worker (seconds, best of 3):
-    one sample's primal iterates (``InProcessRun.primal_X``: every row flowed through one row of
+    one sample's primal iterates (``EventRun.primal_X``: every row flowed through one row of
     scratch) and one evaluation of the metrics on the final iterates (what the root does at each
     sample)."""
-    from dadao.engines.inprocess import InProcessRun
+    from dadao.engines.inprocess import EventRun
     from dadao.trace import metrics
 
-    algo, args, k = run_setup(G, problem, t_max)
-    run = InProcessRun(algo, problem, args, k)
+    run = EventRun(run_setup(G, problem, t_max))
     return {"sample_s": best_of(lambda: run.primal_X(0.0)),
             "metrics_s": best_of(lambda: metrics(final_x, problem))}
 
@@ -153,22 +145,20 @@ def probe_rank(comm, G, problem, t_max, final_x, calls=20_000):
     compiled event loop on an empty window (microseconds per call; the rank re-enters it after
     every cut-edge event) and one evaluation of the metrics on the final iterates (seconds,
     best of 3; the root does it at each sample while the other ranks wait)."""
-    from dadao.engines.mpi import MpiRun
+    from dadao.engines.mpi import RankEventRun
     from dadao.engines.partition import partition
     from dadao.trace import metrics
 
-    algo, args, k = run_setup(G, problem, t_max)
-    run = MpiRun(comm, algo, problem, args, k,
-                 partition(problem.n, args.edges, comm.size, args.edge_rates))
+    setup = run_setup(G, problem, t_max)
+    args = setup.args
+    run = RankEventRun(comm, setup, partition(problem.n, args.edges, comm.size, args.edge_rates))
     times, ids = np.empty(0), np.empty(0, dtype=np.int64)
-    # the engine's own call (MpiRun.windows) on an empty window with no pending cut-edge event
-    call = (times, ids, 0, -1, run.n, run.edges, run.own_row, run.cut, run.row, run.state,
-            run.tau, run.k, problem.oracle, run.counts, run.msg_own, run.msg_peer, run.scratch)
-    loop = run._run_until_cut
 
     def enter():
+        # the engine's own call (RankEventRun.run_events) on an empty window with no pending
+        # cut-edge event
         for _ in range(calls):
-            loop(*call)
+            run.run_events(times, ids, 0, -1)
 
     return {"reentry_us": best_of(enter) / calls * 1e6,
             "metrics_s": best_of(lambda: metrics(final_x, problem))}
@@ -193,7 +183,8 @@ def ping_pong(comm, d, seconds=0.2):
 
 
 def worker(args) -> int:
-    from dadao import api
+    import dadao
+    from dadao.trace import events_of
 
     comm = None
     if args.engine == "mpi":
@@ -204,8 +195,8 @@ def worker(args) -> int:
     G, problem = build(args.worker, args.dim)
     build_s = time.perf_counter() - t0
     t_max = args.t_max
-    trace = api.simulate(G, problem, algorithm="dadao", t_max=t_max, seed=0,
-                         log_every=t_max / 20, engine=args.engine)
+    trace = dadao.simulate(G, problem, algorithm="dadao", t_max=t_max, seed=0,
+                           log_every=t_max / 20, engine=args.engine)
     # everything below runs after the timed run and is reported apart from it
     schedule_est, probe, sendrecv_us = None, None, None
     if comm is None:
@@ -218,17 +209,20 @@ def worker(args) -> int:
     if comm is not None and comm.rank != 0:
         return 0
     meta = trace.meta
+    run = meta["run"]
     out = {"workload": args.worker, "engine": args.engine,
            "P": comm.size if comm is not None else 0,
            "n": problem.n, "dim": problem.dim, "t_max": t_max,
            "status": meta["status"], "build_s": build_s, "samples": len(trace),
-           **{k: meta[k] for k in ("events", "gradient_events", "gossip_events", "wall_time_s",
-                                   "events_per_s", "compile_time_s", "edges")},
+           "events": events_of(meta), "events_per_s": events_of(meta) / run["wall_time_s"],
+           **{k: run[k] for k in ("gradient_events", "gossip_events", "wall_time_s",
+                                  "compile_time_s")},
+           "edges": meta["graph"]["edges"],
            "final_dist_to_opt": float(trace["dist_to_opt"][-1]),
            "schedule_estimate_s": schedule_est, "probe": probe, "sendrecv_us": sendrecv_us,
            "host": platform.node()}
-    if "mpi" in meta:
-        mpi = meta["mpi"]
+    if meta["engine"] == "mpi":
+        mpi = run["engine_detail"]
         out["mpi"] = {k: mpi[k] for k in ("ranks", "cut_edges", "edges", "nodes_per_rank",
                                           "library", "ranks_detail")}
     if args.final_x:
@@ -627,7 +621,7 @@ def document(records, cores, args, started) -> str:
     lines += [
         "",
         "Each row is one process (in process) or one `mpiexec -n P` job, started afresh. Wall "
-        "time: the engine's `meta[\"wall_time_s\"]` (first sample to t_max; the problem "
+        "time: the engine's `meta[\"run\"][\"wall_time_s\"]` (first sample to t_max; the problem "
         "build, the numba compilation and the MPI start-up are excluded); events/s = events / "
         "wall time; speed-up vs P=1 = events/s(P) / events/s(P=1 MPI), speed-up vs in-process = "
         "events/s(P) / events/s(in process, same t_max) (at equal horizons both are ratios of "

@@ -33,7 +33,7 @@ import dadao
 from dadao import graphs, problems
 from dadao.algorithms import get_algorithm
 from dadao.algorithms.synchronous import UnsupportedProblemError
-from dadao.api import is_synchronous
+from dadao.setup import is_synchronous
 from dadao.atomic import write_atomic
 from dadao.problems.base import ProblemError
 from dadao.report import figures

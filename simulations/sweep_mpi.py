@@ -1,7 +1,8 @@
 """A sweep of independent runs spread over MPI ranks with mpi4py.futures (design.md, Engines).
 
-Each run is one seed of one config, run in process by a worker rank exactly as
-``dadao run CONFIG --seed S --out OUT/seed-S`` would run it (same run directory, same results);
+Each run is one seed of one config, run in process by a worker rank through the run lifecycle
+of ``dadao run CONFIG --seed S --out OUT/seed-S`` (``dadao.runs``: same run directory, same
+results);
 rank 0 hands out the seeds and prints one line per finished run, then a summary, and writes
 ``OUT/sweep.json``. Runs already completed in OUT are found and not run again.
 
@@ -20,8 +21,10 @@ import json
 import os
 import sys
 
-from dadao import cli, config, rundir
+from dadao import config, runs
 from dadao.atomic import write_atomic
+from dadao.errors import DadaoError
+from dadao.trace import events_of
 
 
 def parse_seeds(text: str) -> list[int]:
@@ -39,20 +42,23 @@ def parse_seeds(text: str) -> list[int]:
 
 def run_seed(config_path: str, seed: int, out: str, sets: list[str]) -> dict:
     """One run, in this process (a worker rank); its seed, exit code and summary."""
-    # in process: a worker must not join the other ranks' collectives (run.engine = "mpi")
-    argv = ["run", config_path, "--seed", str(seed), "--out", out, "--engine", "inprocess"]
-    for item in sets:
-        argv += ["--set", item]
     summary = {"seed": seed, "out": out, "rank": _rank()}
     try:
-        summary["code"] = cli.main(argv, launcher=False)
+        # in process: a worker must not join the other ranks' collectives (run.engine = "mpi")
+        result = runs.run_config(config_path, sets=sets, seed=seed, engine="inprocess", out=out,
+                                 command=["sweep_mpi", config_path, "--seed", str(seed)],
+                                 launcher=False)
+    except DadaoError as exc:
+        summary.update(code=exc.exit_code, status="failed", error=str(exc))
+        return summary
     except Exception as exc:  # noqa: BLE001: one run's crash must not end the sweep
         summary.update(code=1, status="failed", error=f"{type(exc).__name__}: {exc}")
         return summary
-    if os.path.exists(os.path.join(out, rundir.META)):
-        meta = rundir.read_meta(out)
-        summary.update(status=meta.get("status"), events=meta.get("events"),
-                       wall_time_s=meta.get("wall_time_s"))
+    summary["code"] = result.code
+    meta = result.meta or {}
+    summary.update(status=meta.get("status"),
+                   events=events_of(meta) if meta.get("run") else None,
+                   wall_time_s=(meta.get("run") or {}).get("wall_time_s"))
     return summary
 
 
@@ -89,7 +95,7 @@ def main(argv=None) -> int:
         seeds = parse_seeds(args.seeds)
         # check the config once, before any worker starts: one line, nothing written
         config.load(args.config, sets=args.set, seed=seeds[0])
-    except (ValueError, config.ConfigError) as exc:
+    except (ValueError, DadaoError) as exc:
         print(f"sweep_mpi: error: {exc}", file=sys.stderr)
         return 2
     os.makedirs(args.out, exist_ok=True)

@@ -11,7 +11,8 @@ import sys
 
 import numpy as np
 
-from dadao import api, graphs, problems
+import dadao
+from dadao import graphs, problems
 
 #: (case name, spec): the four methods the issue names on a random geometric graph, every other
 #: method once, DADAO on a time-varying graph, and DADAO on a graph with a clique (barbell)
@@ -52,7 +53,7 @@ def build(spec: dict):
 
 def run(spec: dict, engine: str):
     graph, problem = build(spec)
-    return api.simulate(graph, problem, algorithm=spec["algorithm"], t_max=spec["t_max"],
+    return dadao.simulate(graph, problem, algorithm=spec["algorithm"], t_max=spec["t_max"],
                         seed=5, log_every=spec["t_max"] / 10, engine=engine)
 
 

@@ -9,14 +9,14 @@ import numpy as np
 import pytest
 import scipy.linalg
 
+import dadao
 from dadao import graphs, problems, rates
 from dadao.algorithms import dadao as dadao_algo
 from dadao.algorithms import get_algorithm
 from dadao.algorithms.async_sgd import stationary_error
 from dadao.algorithms.base import OptionError
 from dadao.algorithms.theory import Setting
-from dadao.engines.arguments import RunArgumentError
-from dadao.engines.inprocess import simulate
+from dadao.errors import RunArgumentError
 
 N = 16
 
@@ -42,20 +42,20 @@ def test_continuized_reaches_1e_minus_8_within_its_predicted_time(family):
     lam = algo.default_rates(edges, N)
     s = setting(G, problem, lam)
     t_max = algo.theory.time_to(1e-8, s)  # ln(1e8) / eta
-    trace = simulate(problem, edges, lam, algorithm="continuized", t_max=t_max, seed=2,
+    trace = dadao.simulate(edges, problem, rates=lam, algorithm="continuized", t_max=t_max, seed=2,
                      log_every=t_max / 100)
     assert trace.status == "completed"
     ratio = trace["dist_to_opt"][-1] / trace["dist_to_opt"][0]
     assert ratio <= 1e-8, f"{family}: dist ratio {ratio:.2e} after the predicted t = {t_max:.0f}"
     meta = trace.meta
     # accounting: 1 communication and 2 conjugate gradients per activation, no gradient clocks
-    assert meta["gradient_events"] == 0
-    assert meta["gradients"] == 2 * meta["communications"] == 2 * meta["gossip_events"]
+    assert meta["run"]["gradient_events"] == 0
+    assert meta["run"]["gradients"] == 2 * meta["run"]["communications"] == 2 * meta["run"]["gossip_events"]
     expected = s.total_rate * t_max
-    assert abs(meta["communications"] - expected) < 5 * math.sqrt(expected)
+    assert abs(meta["run"]["communications"] - expected) < 5 * math.sqrt(expected)
     # default rates put Continuized on DADAO's gradients axis: n gradients per unit time
     assert algo.theory.gradients_per_time(s) == pytest.approx(N)
-    assert meta["constants"]["eta"] == pytest.approx(algo.theory.rate(s))
+    assert meta["algorithm"]["constants"]["eta"] == pytest.approx(algo.theory.rate(s))
 
 
 def test_continuized_is_valid_at_any_total_rate():
@@ -66,11 +66,11 @@ def test_continuized_is_valid_at_any_total_rate():
     edges = graphs.edge_array(G)
     problem = problems.quadratic(N, 3, kappa=10.0, seed=0)
     lam = get_algorithm("continuized").default_rates(edges, N)
-    fast = simulate(problem, edges, lam, algorithm="continuized", t_max=50.0, seed=3,
+    fast = dadao.simulate(edges, problem, rates=lam, algorithm="continuized", t_max=50.0, seed=3,
                     log_every=5.0)
-    slow = simulate(problem, edges, lam / 8, algorithm="continuized", t_max=400.0, seed=3,
+    slow = dadao.simulate(edges, problem, rates=lam / 8, algorithm="continuized", t_max=400.0, seed=3,
                     log_every=40.0)
-    assert slow.meta["constants"]["eta"] == pytest.approx(fast.meta["constants"]["eta"] / 8)
+    assert slow.meta["algorithm"]["constants"]["eta"] == pytest.approx(fast.meta["algorithm"]["constants"]["eta"] / 8)
     np.testing.assert_array_equal(slow["gradients"], fast["gradients"])
     np.testing.assert_allclose(slow["dist_to_opt"], fast["dist_to_opt"], rtol=1e-8)
     assert fast["dist_to_opt"][-1] < 1e-3 * fast["dist_to_opt"][0]
@@ -127,10 +127,10 @@ def test_continuized_refuses_problems_without_a_conjugate_and_gradient_clocks():
                        match=r"^problem\.kind: continuized needs the conjugate gradient "
                              r"grad f_i\^\* \(quadratic, least_squares or averaging\); "
                              r"got 'logistic'$"):
-        simulate(problems.logistic(8, 2, seed=0), edges, lam, algorithm="continuized",
+        dadao.simulate(edges, problems.logistic(8, 2, seed=0), rates=lam, algorithm="continuized",
                  t_max=1.0)
     with pytest.raises(RunArgumentError, match=r"^grad_rates: continuized has no gradient clocks"):
-        simulate(problems.quadratic(8, 2, seed=0), edges, lam, algorithm="continuized",
+        dadao.simulate(edges, problems.quadratic(8, 2, seed=0), rates=lam, algorithm="continuized",
                  t_max=1.0, grad_rates=np.ones(8))
 
 
@@ -154,14 +154,14 @@ def test_async_sgd_settles_in_its_predicted_neighbourhood(family):
     assert k.step == pytest.approx(0.5 / problem.L)
     predicted = stationary_error(problem, edges, lam, k.step)
     t_max = 2000.0
-    trace = simulate(problem, edges, lam, algorithm="async_sgd", t_max=t_max, seed=1,
+    trace = dadao.simulate(edges, problem, rates=lam, algorithm="async_sgd", t_max=t_max, seed=1,
                      log_every=0.5)
     measured = late_average(trace, t_max / 4)
     assert 0.8 <= measured / predicted["dist_to_opt"] <= 1.25, (measured, predicted)
     # honest: with heterogeneous f_i and a constant step it does not converge to x*
     assert predicted["dist_to_opt"] >= 1e-2 * trace["dist_to_opt"][0]
     assert predicted["bias"] > 0 and predicted["variance"] > 0
-    assert trace.meta["gradient_events"] == trace.meta["gradients"]
+    assert trace.meta["run"]["gradient_events"] == trace.meta["run"]["gradients"]
 
 
 def test_async_sgd_neighbourhood_shrinks_with_the_step_as_predicted():
@@ -174,10 +174,10 @@ def test_async_sgd_neighbourhood_shrinks_with_the_step_as_predicted():
     predicted = stationary_error(problem, edges, lam, small)["dist_to_opt"]
     default = stationary_error(problem, edges, lam, 0.5 / problem.L)["dist_to_opt"]
     assert predicted < 0.5 * default
-    trace = simulate(problem, edges, lam, algorithm="async_sgd", t_max=3000.0, seed=1,
+    trace = dadao.simulate(edges, problem, rates=lam, algorithm="async_sgd", t_max=3000.0, seed=1,
                      log_every=0.5, options={"step": small})
-    assert trace.meta["options"] == {"step": small}
-    assert trace.meta["constants"]["step"] == small
+    assert trace.meta["algorithm"]["options"] == {"step": small}
+    assert trace.meta["algorithm"]["constants"]["step"] == small
     assert 0.75 <= late_average(trace, 1500.0) / predicted <= 1.33
 
 
@@ -189,20 +189,20 @@ def small_dadao_run(**kw):
     G = graphs.make_graph("cycle", 8)
     edges = graphs.edge_array(G)
     problem = problems.least_squares(8, 3, samples_per_node=20, seed=0)
-    return simulate(problem, edges, rates.theory_rates(edges, 8), t_max=20.0, seed=1,
+    return dadao.simulate(edges, problem, rates=rates.theory_rates(edges, 8), t_max=20.0, seed=1,
                     log_every=1.0, **kw)
 
 
 def test_dadao_override_is_applied_recorded_and_changes_the_run():
     plain = small_dadao_run()
-    L = plain.meta["constants"]["L"]
+    L = plain.meta["problem"]["L"]
     tuned = small_dadao_run(options={"gamma": 0.125 / L})
-    assert tuned.meta["options"] == {"gamma": 0.125 / L}
-    assert tuned.meta["constants"]["gamma"] == pytest.approx(0.125 / L)
-    assert plain.meta["constants"]["gamma"] == pytest.approx(0.25 / L)
+    assert tuned.meta["algorithm"]["options"] == {"gamma": 0.125 / L}
+    assert tuned.meta["algorithm"]["constants"]["gamma"] == pytest.approx(0.125 / L)
+    assert plain.meta["algorithm"]["constants"]["gamma"] == pytest.approx(0.25 / L)
     assert not np.array_equal(plain.final_x, tuned.final_x)
     for name in ("eta", "alpha", "theta", "beta_t"):  # the others keep their theory values
-        assert tuned.meta["constants"][name] == plain.meta["constants"][name]
+        assert tuned.meta["algorithm"]["constants"][name] == plain.meta["algorithm"]["constants"][name]
 
 
 def test_dadao_derived_constants_are_recomputed_from_overrides():
@@ -245,7 +245,7 @@ def test_bad_overrides_are_refused_in_one_line(algorithm, options, message):
                else problems.least_squares(8, 3, samples_per_node=20, seed=0))
     lam = get_algorithm(algorithm).default_rates(edges, 8)
     with pytest.raises(OptionError, match=message):
-        simulate(problem, edges, lam, algorithm=algorithm, t_max=1.0, options=options)
+        dadao.simulate(edges, problem, rates=lam, algorithm=algorithm, t_max=1.0, options=options)
 
 
 def test_every_algorithm_declares_its_tunables_and_theory():

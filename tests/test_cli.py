@@ -10,7 +10,10 @@ import re
 import numpy as np
 import pytest
 
+from dadao.trace import events_of
+
 from dadao import cli, config, rundir
+from dadao.engines.inprocess import InProcess
 from dadao.trace import COLUMNS
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -81,7 +84,7 @@ def test_every_config_runs_and_converges(path, capsys, tmp_path):
     trace, _ = rundir.read_run(str(out_dir))
     assert meta["status"] == "completed"
     assert trace["dist_to_opt"][-1] <= 1e-9 * trace["dist_to_opt"][0]
-    assert trace["time"][-1] == meta["run"]["t_max"]
+    assert trace["time"][-1] == meta["t_max"]
     for name in ("convergence.png", "convergence.pdf", "config.toml"):
         assert (out_dir / name).stat().st_size > 0
 
@@ -103,14 +106,16 @@ def test_run_directory_contents(capsys, tmp_path):
     assert resolved["run"]["seed"] == 3 and resolved["problem"]["form"] == "quadratic"
     meta = json.loads(open(os.path.join(path, "meta.json")).read())
     assert meta["status"] == "completed" and meta["error"] is None
-    assert meta["seed"] == 3 and meta["algorithm"] == "dadao"
+    assert meta["seed"] == 3 and meta["algorithm"]["name"] == "dadao"
     assert meta["graph"]["n"] == 8 and meta["graph"]["edges"] == 8
     assert meta["graph"]["chi"] == pytest.approx(4 / (2 - 2 * math.cos(2 * math.pi / 8)))
-    assert meta["graph"]["chi_1"] * meta["graph"]["chi_2"] == pytest.approx(0.5)
-    assert meta["rates"]["total"] == pytest.approx(meta["run"]["total_gossip_rate"])
+    assert meta["rates"]["chi_1"] * meta["rates"]["chi_2"] == pytest.approx(0.5)
+    # theory rates: the same rate on each of the 8 edges
+    assert meta["rates"]["total"] == pytest.approx(8 * meta["rates"]["min"])
+    assert meta["rates"]["min"] == meta["rates"]["max"]
     assert meta["problem"]["kappa"] == pytest.approx(meta["problem"]["L"] / meta["problem"]["mu"])
-    assert meta["events"] == meta["run"]["gradient_events"] + meta["run"]["gossip_events"]
-    assert meta["wall_time_s"] > 0 and meta["events_per_s"] > 0
+    assert events_of(meta) == meta["run"]["gradient_events"] + meta["run"]["gossip_events"]
+    assert meta["run"]["wall_time_s"] > 0 and events_of(meta) > 0
     assert {"python", "numpy", "scipy", "networkx", "numba", "cvxpy", "matplotlib"} <= set(
         meta["versions"])
     assert meta["command"] == ["dadao", "run", cfg_path, "--seed", "3"]
@@ -138,7 +143,7 @@ def test_set_overrides_reach_the_run(capsys, tmp_path):
     assert code == 0, err
     meta = json.loads((tmp_path / "o" / "meta.json").read_text())
     assert meta["graph"]["family"] == "star" and meta["graph"]["n"] == 6
-    assert meta["run"]["t_max"] == 20.0
+    assert meta["t_max"] == 20.0
 
 
 # --- user mistakes: exit 2, one line naming file and field, nothing written ---------------------
@@ -210,17 +215,15 @@ def test_forced_broken_rates_warn_and_run(capsys, tmp_path):
 # --- interruption and crashes ------------------------------------------------------------------
 
 def test_interrupt_keeps_the_trace_so_far(capsys, tmp_path, monkeypatch):
-    from dadao import experiment
+    real_run = InProcess.run
 
-    real_run = experiment.Experiment.run
-
-    def interrupted_run(self, progress=None):
+    def interrupted_run(self, setup, **kw):
         def boom(t, events, dist):
             if t >= 50:
                 raise KeyboardInterrupt
-        return real_run(self, progress=boom)
+        return real_run(self, setup, **dict(kw, progress=boom))
 
-    monkeypatch.setattr(experiment.Experiment, "run", interrupted_run)
+    monkeypatch.setattr(InProcess, "run", interrupted_run)
     code, out, err = run(["run", write(tmp_path, SMALL), "--out", str(tmp_path / "i")], capsys)
     assert code == 130
     meta = json.loads((tmp_path / "i" / "meta.json").read_text())
@@ -231,12 +234,10 @@ def test_interrupt_keeps_the_trace_so_far(capsys, tmp_path, monkeypatch):
 
 
 def test_crash_says_failed(capsys, tmp_path, monkeypatch):
-    from dadao import experiment
-
-    def crash(self, progress=None):
+    def crash(self, setup, **kw):
         raise RuntimeError("the disk caught fire\nsecond line")
 
-    monkeypatch.setattr(experiment.Experiment, "run", crash)
+    monkeypatch.setattr(InProcess, "run", crash)
     code, out, err = run(["run", write(tmp_path, SMALL), "--out", str(tmp_path / "x")], capsys)
     assert code == 1
     assert err.strip().splitlines() == [
@@ -250,12 +251,10 @@ def test_crash_says_failed(capsys, tmp_path, monkeypatch):
 
 def test_a_new_run_removes_stale_results(capsys, tmp_path, monkeypatch):
     """A rerun that crashes must not leave the previous run's trace looking like its result."""
-    from dadao import experiment
-
     cfg_path = write(tmp_path, SMALL)
     assert run(["run", cfg_path, "--out", str(tmp_path / "r")], capsys)[0] == 0
-    monkeypatch.setattr(experiment.Experiment, "run",
-                        lambda self, progress=None: (_ for _ in ()).throw(RuntimeError("x")))
+    monkeypatch.setattr(InProcess, "run",
+                        lambda self, setup, **kw: (_ for _ in ()).throw(RuntimeError("x")))
     assert run(["run", cfg_path, "--out", str(tmp_path / "r"), "--rerun"], capsys)[0] == 1
     assert not (tmp_path / "r" / "trace.csv").exists()
     assert not (tmp_path / "r" / "convergence.png").exists()
@@ -326,12 +325,14 @@ def test_every_method_runs_by_name(capsys, tmp_path):
         assert code == 0, (name, err)
         meta = json.loads((tmp_path / name / "meta.json").read_text())
         trace, _ = rundir.read_run(str(tmp_path / name))
-        assert meta["algorithm"] == name and meta["status"] == "completed"
+        assert meta["algorithm"]["name"] == name and meta["status"] == "completed"
         assert trace["dist_to_opt"][-1] < trace["dist_to_opt"][0], name
-        assert meta["synchronous"] == hasattr(algo, "step")
-        per_round = meta["theory"]["communications_per_round"]
+        assert meta["algorithm"]["synchronous"] == hasattr(algo, "step")
+        theory = meta["theory"]
         # gossip-only methods compute no gradients: infinitely many communications per round
-        assert per_round == "inf" if name.endswith("gossip") else per_round > 0
+        assert theory["communications_per_time"] > 0
+        assert (theory["gradients_per_time"] == 0 if name.endswith("gossip")
+                else theory["gradients_per_time"] > 0)
 
 
 def test_overrides_reach_the_constants_and_the_run(capsys, tmp_path):
@@ -343,7 +344,7 @@ def test_overrides_reach_the_constants_and_the_run(capsys, tmp_path):
                         str(tmp_path / "o")], capsys)
     assert code == 0, err
     meta = json.loads((tmp_path / "o" / "meta.json").read_text())
-    assert meta["constants"]["gamma"] == 0.01 and meta["options"] == {"gamma": 0.01}
+    assert meta["algorithm"]["constants"]["gamma"] == 0.01 and meta["algorithm"]["options"] == {"gamma": 0.01}
     assert config.load(str(tmp_path / "o" / "config.toml"))["algorithm"]["gamma"] == 0.01
     default = tmp_path / "d"
     assert run(["run", cfg_path, "--out", str(default)], capsys)[0] == 0
@@ -376,10 +377,10 @@ def test_time_varying_config(capsys, tmp_path):
     assert code == 0, err
     meta = json.loads((tmp_path / "tv" / "meta.json").read_text())
     assert meta["graph"]["graphs"] == 50
-    assert meta["graph"]["chi_1"] * meta["graph"]["chi_2"] == pytest.approx(0.5)
+    assert meta["rates"]["chi_1"] * meta["rates"]["chi_2"] == pytest.approx(0.5)
     resolved = config.load(str(tmp_path / "tv" / "config.toml"))
     assert resolved["graph"]["switch_period"] == pytest.approx(meta["graph"]["switch_period"])
-    assert meta["run"]["time_varying"]["graphs"] == 50
+    assert meta["graph"]["edges_per_graph"] and len(meta["graph"]["edges_per_graph"]) == 50
 
 
 # --- dadao rates and [rates] kind = "sdp" --------------------------------------------------------
@@ -430,12 +431,10 @@ def test_rates_mistakes(capsys, tmp_path):
 def test_a_bug_is_not_dressed_as_a_user_error(capsys, tmp_path, monkeypatch):
     """Only the library's user-input exceptions become one-line exit-2 errors; a plain ValueError
     from a bug keeps its traceback (and a run that hits one is recorded as failed)."""
-    from dadao import experiment
-
-    def bug(self, progress=None):
+    def bug(self, setup, **kw):
         raise ValueError("operands could not be broadcast together")
 
-    monkeypatch.setattr(experiment.Experiment, "run", bug)
+    monkeypatch.setattr(InProcess, "run", bug)
     code, out, err = run(["run", write(tmp_path, SMALL), "--out", str(tmp_path / "b")], capsys)
     assert code == 1 and "failed: ValueError: operands could not be broadcast" in err
     assert json.loads((tmp_path / "b" / "meta.json").read_text())["status"] == "failed"

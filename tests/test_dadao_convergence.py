@@ -9,8 +9,9 @@ import pytest
 import dadao
 from dadao import graphs, problems, rates
 from dadao.algorithms import dadao as dadao_algo
-from dadao.engines.arguments import check_run_arguments
-from dadao.engines.inprocess import InProcessRun
+from dadao.engines.inprocess import EventRun
+from dadao.setup import prepare
+from state_snapshot import flowed_states
 
 N = 16
 GRAPHS = {
@@ -50,10 +51,10 @@ def test_dadao_reaches_1e_minus_8_of_start_within_100_over_r(family, kind):
     assert ratio <= 1e-8, f"{family}/{kind}: dist ratio {ratio:.2e} after t = {t_max:.0f}"
     # accounting: n gradients and sum(lambda_e) communications per unit time, on average
     meta = trace.meta
-    assert abs(meta["gradient_events"] - N * t_max) < 5 * math.sqrt(N * t_max)
-    expected_comms = meta["total_gossip_rate"] * t_max
-    assert abs(meta["gossip_events"] - expected_comms) < 5 * math.sqrt(expected_comms)
-    assert meta["chi_1"] * meta["chi_2"] == pytest.approx(0.5, rel=1e-9)
+    assert abs(meta["run"]["gradient_events"] - N * t_max) < 5 * math.sqrt(N * t_max)
+    expected_comms = meta["rates"]["total"] * t_max
+    assert abs(meta["run"]["gossip_events"] - expected_comms) < 5 * math.sqrt(expected_comms)
+    assert meta["rates"]["chi_1"] * meta["rates"]["chi_2"] == pytest.approx(0.5, rel=1e-9)
 
 
 def test_time_to_1e_minus_6_grows_like_sqrt_kappa():
@@ -97,14 +98,11 @@ def test_sampling_grid_does_not_perturb_the_trajectory():
 def test_sum_of_z_and_zt_stays_zero_when_flowed_to_a_common_time():
     G = graphs.make_graph("barbell", N)
     problem = problems.least_squares(N, 4, samples_per_node=30, seed=1)
-    edges = graphs.edge_array(G)
-    args = check_run_arguments(problem, edges, rates.theory_rates(edges, N), t_max=300.0, seed=4)
-    cond = rates.check_rate_condition(edges, args.edge_rates, N)
-    k = dadao_algo.problem_constants(problem, cond.chi_1, cond.chi_2)
-    run = InProcessRun(dadao_algo.ALGORITHM, problem, args, k, events_per_window=257)
+    setup = prepare(G, problem, rates="theory", t_max=300.0, seed=4)
+    run = EventRun(setup, events_per_window=257)
     checked = 0
-    for t in run.windows(300.0, breakpoints=np.arange(1.0, 300.0, 7.0)):
-        state, _ = run.snapshot(t)
+    for t in run.advance(300.0, breakpoints=np.arange(1.0, 300.0, 7.0)):
+        state = flowed_states(run, t)
         z, zt = state[:, dadao_algo.Z], state[:, dadao_algo.ZT]
         scale = max(np.abs(z).max(), np.abs(zt).max())
         if scale == 0:
@@ -145,7 +143,7 @@ def test_heterogeneous_gradient_rates_still_converge():
     t_max = horizon(problem)
     trace = dadao.simulate(G, problem, t_max=t_max, seed=1, grad_rates=g, log_every=t_max / 50)
     assert trace["dist_to_opt"][-1] <= 1e-6 * trace["dist_to_opt"][0]
-    assert abs(trace.meta["gradient_events"] - g.sum() * t_max) < 5 * math.sqrt(g.sum() * t_max)
+    assert abs(trace.meta["run"]["gradient_events"] - g.sum() * t_max) < 5 * math.sqrt(g.sum() * t_max)
 
 
 def test_graph_and_problem_sizes_must_agree():

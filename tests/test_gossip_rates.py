@@ -8,11 +8,11 @@ import math
 import numpy as np
 import pytest
 
+import dadao
 from dadao import graphs, problems, rates
 from dadao.algorithms import get_algorithm
 from dadao.algorithms.theory import Setting
-from dadao.engines.arguments import RunArgumentError
-from dadao.engines.inprocess import simulate
+from dadao.errors import RunArgumentError
 
 N = 32
 SEEDS = range(10)
@@ -37,7 +37,7 @@ def fitted_rate(name, family):
     lam = algo.default_rates(edges, N)
     predicted = algo.theory.rate(setting(G, problem, lam))
     t_max = 1.5 * math.log(1e5) / predicted
-    traces = [simulate(problem, edges, lam, algorithm=name, t_max=t_max, seed=seed,
+    traces = [dadao.simulate(edges, problem, rates=lam, algorithm=name, t_max=t_max, seed=seed,
                        log_every=t_max / 300) for seed in SEEDS]
     mean = np.mean([tr["dist_to_opt"] for tr in traces], axis=0)
     t = traces[0]["time"]
@@ -57,7 +57,7 @@ def test_decay_rate_is_within_a_factor_2_of_the_prediction(name, family):
         f"(ratio {slope / predicted:.3f})")
     # exact mean conservation: every node ends near x* = mean_i a_i, and the mean is a_bar
     for tr in traces:
-        assert tr.meta["gradients"] == 0 and tr.meta["gradient_events"] == 0
+        assert tr.meta["run"]["gradients"] == 0 and tr.meta["run"]["gradient_events"] == 0
         drift = np.abs(tr.final_x.mean(axis=0) - problem.x_star).max()
         assert drift <= 1e-12 * np.abs(problem.x_star).max()
         assert tr["dist_to_opt"][-1] <= 1e-4 * tr["dist_to_opt"][0]
@@ -81,13 +81,13 @@ def test_gossip_refuses_other_problems_and_an_x0():
     with pytest.raises(problems.ProblemError,
                        match=r"^problem\.kind: randomized_gossip solves the averaging problem "
                              r"only \(f_i = 1/2 \|\|x - a_i\|\|\^2\); got 'least_squares'$"):
-        simulate(problems.least_squares(8, 2, seed=0), edges, lam,
+        dadao.simulate(edges, problems.least_squares(8, 2, seed=0), rates=lam,
                  algorithm="randomized_gossip", t_max=1.0)
     with pytest.raises(RunArgumentError, match=r"^x0: accelerated_gossip starts every node at "
                                                r"the minimiser of its own f_i; leave x0 unset$"):
-        simulate(problems.averaging(8, 2, seed=0), edges, lam, algorithm="accelerated_gossip",
+        dadao.simulate(edges, problems.averaging(8, 2, seed=0), rates=lam, algorithm="accelerated_gossip",
                  t_max=1.0, x0=np.ones(2))
     with pytest.raises(RunArgumentError, match=r"^grad_rates: randomized_gossip has no gradient "
                                                r"clocks"):
-        simulate(problems.averaging(8, 2, seed=0), edges, lam, algorithm="randomized_gossip",
+        dadao.simulate(edges, problems.averaging(8, 2, seed=0), rates=lam, algorithm="randomized_gossip",
                  t_max=1.0, grad_rates=np.ones(8))

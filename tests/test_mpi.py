@@ -17,6 +17,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from dadao.trace import events_of
+
 import mpi_cases
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -44,7 +46,7 @@ TIMEOUT = 240
 
 def mpiexec(P: int, *args, env=None, timeout=TIMEOUT, cwd=None) -> subprocess.CompletedProcess:
     """``mpiexec -n P python ARGS``; a hang raises TimeoutExpired (the test fails)."""
-    full_env = {k: v for k, v in os.environ.items() if k != "DADAO_MPI_FAULT"}
+    full_env = dict(os.environ)
     full_env.update(env or {})
     return subprocess.run([_mpiexec(), "-n", str(P), sys.executable, *map(str, args)],
                           capture_output=True, text=True, timeout=timeout, env=full_env,
@@ -53,6 +55,11 @@ def mpiexec(P: int, *args, env=None, timeout=TIMEOUT, cwd=None) -> subprocess.Co
 
 def dadao_mpi(P: int, *args, **kw) -> subprocess.CompletedProcess:
     return mpiexec(P, "-m", "dadao", *args, **kw)
+
+
+def dadao_mpi_fault(P: int, fault: str, *args, **kw) -> subprocess.CompletedProcess:
+    """``dadao`` under mpiexec with the fault RANK:KIND:TIME of tests/mpi_fault.py."""
+    return mpiexec(P, ROOT / "tests" / "mpi_fault.py", fault, *args, **kw)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -91,18 +98,18 @@ def test_mpi_run_equals_the_in_process_run(mpi_runs, references, name):
         assert _relative_gap(got[f"col_{column}"], values) <= 1e-12, column
     assert _relative_gap(got["final_x"], ref.final_x) <= 1e-12
     # the same events, counted over the ranks: cut-edge events are not counted twice
-    assert meta["events"] == ref.meta["events"]
-    assert meta["communications"] == ref.meta["communications"]
-    assert meta["gradients"] == ref.meta["gradients"]
-    assert meta["engine"] == "mpi" and meta["mpi"]["ranks"] == P
-    ranks = meta["mpi"]["ranks_detail"]
-    assert len(ranks) == P and sum(r["nodes"] for r in ranks) == ref.meta["n"]
+    assert events_of(meta) == events_of(ref.meta)
+    assert meta["run"]["communications"] == ref.meta["run"]["communications"]
+    assert meta["run"]["gradients"] == ref.meta["run"]["gradients"]
+    assert meta["engine"] == "mpi" and meta["run"]["engine_detail"]["ranks"] == P
+    ranks = meta["run"]["engine_detail"]["ranks_detail"]
+    assert len(ranks) == P and sum(r["nodes"] for r in ranks) == ref.meta["graph"]["n"]
 
 
 def test_partition_records_cut_edges_and_per_rank_events(mpi_runs, references):
     P, out = mpi_runs
     meta = json.loads((out / "dadao.json").read_text())
-    mpi = meta["mpi"]
+    mpi = meta["run"]["engine_detail"]
     assert sum(mpi["nodes_per_rank"]) == 16 and max(mpi["nodes_per_rank"]) - min(
         mpi["nodes_per_rank"]) <= 1
     if P == 1:
@@ -113,7 +120,7 @@ def test_partition_records_cut_edges_and_per_rank_events(mpi_runs, references):
     # each cut-edge event is processed by its two ranks, every other event by one
     total = sum(r["gradient_events"] + r["local_gossip_events"] for r in ranks)
     cut = sum(r["cut_gossip_events"] for r in ranks)
-    assert cut % 2 == 0 and total + cut // 2 == meta["events"]
+    assert cut % 2 == 0 and total + cut // 2 == events_of(meta)
     assert (cut > 0) == (P > 1)
     for r in ranks:
         assert r["wall_time_s"] > 0 and r["events_s"] >= 0 and r["exchange_s"] >= 0
@@ -139,7 +146,7 @@ def test_dadao_run_engine_mpi_writes_the_in_process_results(tmp_path):
     assert _rows(tmp_path / "mpi" / "trace.csv") == _rows(tmp_path / "serial" / "trace.csv")
     meta = json.loads((tmp_path / "mpi" / "meta.json").read_text())
     assert meta["status"] == "completed" and meta["engine"] == "mpi"
-    mpi = meta["run"]["mpi"]
+    mpi = meta["run"]["engine_detail"]
     assert mpi["ranks"] == 2 and mpi["cut_edges"] == 2  # a cycle cut into two arcs
     assert [r["rank"] for r in mpi["ranks_detail"]] == [0, 1]
     assert all("host" in r and r["wall_time_s"] > 0 for r in mpi["ranks_detail"])
@@ -155,7 +162,7 @@ def test_synchronous_method_through_the_command_line(tmp_path):
     assert proc.returncode == 0, proc.stderr
     assert _rows(tmp_path / "mpi" / "trace.csv") == _rows(tmp_path / "serial" / "trace.csv")
     meta = json.loads((tmp_path / "mpi" / "meta.json").read_text())
-    assert meta["run"]["mpi"]["ranks"] == 3 and meta["run"]["mpi"]["cut_edges"] == 3
+    assert meta["run"]["engine_detail"]["ranks"] == 3 and meta["run"]["engine_detail"]["cut_edges"] == 3
 
 
 def _one_error_line(proc) -> str:
@@ -195,8 +202,8 @@ def test_more_ranks_than_nodes_is_refused(tmp_path):
 @pytest.mark.parametrize("rank", [0, 1])
 def test_exception_on_one_rank_aborts_the_job(tmp_path, rank):
     out = tmp_path / "out"
-    proc = dadao_mpi(2, "run", CONFIG, "--engine", "mpi", "--out", out,
-                     env={"DADAO_MPI_FAULT": f"{rank}:raise:50"}, timeout=60)
+    proc = dadao_mpi_fault(2, f"{rank}:raise:50", "run", CONFIG, "--engine", "mpi", "--out",
+                           out, timeout=60)
     assert proc.returncode != 0, proc.stderr
     assert f"dadao: rank {rank} of 2" in proc.stderr, proc.stderr
     assert "injected fault at t = 50" in proc.stderr, proc.stderr
@@ -207,8 +214,8 @@ def test_exception_on_one_rank_aborts_the_job(tmp_path, rank):
 
 def test_killed_rank_ends_the_job(tmp_path):
     out = tmp_path / "out"
-    proc = dadao_mpi(2, "run", CONFIG, "--engine", "mpi", "--out", out,
-                     env={"DADAO_MPI_FAULT": "1:exit:50"}, timeout=60)
+    proc = dadao_mpi_fault(2, "1:exit:50", "run", CONFIG, "--engine", "mpi", "--out", out,
+                           timeout=60)
     assert proc.returncode != 0, proc.stderr
     meta = json.loads((out / "meta.json").read_text())
     assert meta["status"] != "completed" and not (out / "trace.csv").exists(), proc.stderr
@@ -216,8 +223,8 @@ def test_killed_rank_ends_the_job(tmp_path):
 
 def test_nan_on_one_rank_stops_every_rank_as_diverged(tmp_path):
     out = tmp_path / "out"
-    proc = dadao_mpi(3, "run", CONFIG, "--engine", "mpi", "--out", out,
-                     env={"DADAO_MPI_FAULT": "2:nan:50"}, timeout=60)
+    proc = dadao_mpi_fault(3, "2:nan:50", "run", CONFIG, "--engine", "mpi", "--out", out,
+                           timeout=60)
     assert proc.returncode == 1, proc.stderr
     meta = json.loads((out / "meta.json").read_text())
     assert meta["status"] == "diverged", (meta, proc.stderr)

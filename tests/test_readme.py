@@ -34,7 +34,7 @@ def test_readme_quick_start_figure_comes_from_the_quick_start_config():
     assert "dadao run configs/quickstart.toml" in readme
     assert "(docs/quickstart/convergence.png)" in readme
     shipped = config.load(str(ROOT / "docs" / "quickstart" / "config.toml"))
-    today = experiment.build(config.load(str(ROOT / "configs" / "quickstart.toml"))).config
+    today = experiment.from_config(config.load(str(ROOT / "configs" / "quickstart.toml"))).config
     assert shipped == today
     meta = json.loads((ROOT / "docs" / "quickstart" / "meta.json").read_text())
     assert meta["status"] == "completed"

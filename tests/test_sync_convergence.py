@@ -6,9 +6,10 @@ import math
 import numpy as np
 import pytest
 
+import dadao
 from dadao import gossip, graphs, problems
 from dadao.algorithms import dgd, get_algorithm
-from dadao.engines import synchronous
+from dadao.setup import prepare
 
 N = 16
 EPS = 1e-8
@@ -20,13 +21,13 @@ def make_problem(kind):
     return problems.logistic(N, 5, samples_per_node=50, seed=0)
 
 
-def horizon(name, problem, network, fixed):
+def horizon(name, problem, G, fixed):
     """The time the declared rate predicts for 1e-8 (every such method must make it), or
     ``fixed`` for methods without a closed-form rate."""
     theory = get_algorithm(name).theory
     if theory.rate is None:
         return fixed
-    return math.ceil(theory.time_to(EPS, synchronous.setting(problem, network)))
+    return math.ceil(theory.time_to(EPS, prepare(G, problem, algorithm=name, t_max=1.0).setting))
 
 
 # method -> (two graph families, horizon for methods without a declared rate); every primal
@@ -48,8 +49,8 @@ CASES = [(name, family, kind, fixed)
 def test_reaches_1e_minus_8_of_start_within_the_predicted_time(name, family, kind, fixed):
     G = graphs.make_graph(family, N)
     problem = make_problem(kind)
-    t_max = horizon(name, problem, gossip.Network(G), fixed)
-    trace = synchronous.simulate(problem, G, algorithm=name, t_max=t_max, log_every=t_max / 200)
+    t_max = horizon(name, problem, G, fixed)
+    trace = dadao.simulate(G, problem, algorithm=name, t_max=t_max, log_every=t_max / 200)
     assert trace.status == "completed"
     d = trace["dist_to_opt"]
     assert d[-1] <= EPS * d[0], f"{name}/{family}/{kind}: {d[-1] / d[0]:.2e} after t = {t_max}"
@@ -71,15 +72,15 @@ def test_adom_plus_converges_on_a_time_varying_list_of_random_geometric_graphs()
     problem = make_problem("least_squares")
     network = gossip.Network(Gs)
     assert network.chi == max(gossip.Network(G).chi for G in Gs)
-    t_max = horizon("adom_plus", problem, network, None)
-    trace = synchronous.simulate(problem, Gs, algorithm="adom_plus", t_max=t_max,
+    t_max = horizon("adom_plus", problem, Gs, None)
+    trace = dadao.simulate(Gs, problem, algorithm="adom_plus", t_max=t_max,
                                  log_every=t_max / 100)
     d = trace["dist_to_opt"]
     assert trace.status == "completed" and d[-1] <= EPS * d[0]
     # round q used graph q mod K: communications = sum of |E_q| over the rounds
     counts = network.edge_counts
-    assert trace.meta["communications"] == sum(counts[q % K] for q in range(t_max))
-    assert trace.meta["graphs"] == K
+    assert trace.meta["run"]["communications"] == sum(counts[q % K] for q in range(t_max))
+    assert trace.meta["graph"]["graphs"] == K
 
 
 def test_msda_on_a_quadratic_problem_matches_nesterov_on_the_dual():
@@ -87,9 +88,8 @@ def test_msda_on_a_quadratic_problem_matches_nesterov_on_the_dual():
     between the declared one and twice it (squared distances decay at twice the norm rate)."""
     G = graphs.make_graph("path", N)
     problem = problems.quadratic(N, 4, kappa=100.0, seed=1)
-    network = gossip.Network(G)
-    t_max = horizon("msda", problem, network, None)
-    trace = synchronous.simulate(problem, G, algorithm="msda", t_max=t_max, log_every=1)
+    t_max = horizon("msda", problem, G, None)
+    trace = dadao.simulate(G, problem, algorithm="msda", t_max=t_max, log_every=1)
     d = trace["dist_to_opt"] / trace["dist_to_opt"][0]
     window = (d < 1e-2) & (d > 1e-8)
     fitted = -np.polyfit(trace["time"][window], np.log(d[window]), 1)[0]
@@ -104,9 +104,9 @@ def test_dgd_converges_to_its_predicted_neighbourhood_not_to_x_star(family):
     network = gossip.Network(G)
     W = network.matrices("metropolis")[0]
     alpha = 0.01 * get_algorithm("dgd").constants(problem, network).alpha
-    trace = synchronous.simulate(problem, G, algorithm="dgd", t_max=20000, log_every=100,
+    trace = dadao.simulate(G, problem, algorithm="dgd", t_max=20000, log_every=100,
                                  options={"alpha": alpha})
-    assert trace.meta["constants"]["alpha"] == alpha
+    assert trace.meta["algorithm"]["constants"]["alpha"] == alpha
     # the exact limit of the linear recursion, reached to rounding
     x_inf = dgd.quadratic_fixed_point(problem, W, alpha)
     assert np.abs(trace.final_x - x_inf).max() <= 1e-6 * np.abs(x_inf).max()
@@ -125,7 +125,7 @@ def test_dgd_neighbourhood_prediction_holds_on_logistic_regression():
     problem = make_problem("logistic")
     network = gossip.Network(G)
     alpha = 0.1 * get_algorithm("dgd").constants(problem, network).alpha
-    trace = synchronous.simulate(problem, G, algorithm="dgd", t_max=20000, log_every=100,
+    trace = dadao.simulate(G, problem, algorithm="dgd", t_max=20000, log_every=100,
                                  options={"alpha": alpha})
     d = trace["dist_to_opt"]
     assert d[-1] == pytest.approx(d[-10], rel=1e-6)  # settled

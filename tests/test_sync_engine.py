@@ -3,18 +3,20 @@ round, overrides, refusals, and how a run ends (diverged, interrupted)."""
 
 import math
 
+import networkx as nx
 import numpy as np
 import pytest
 
+import dadao
 from dadao import gossip, graphs, problems
 from dadao.algorithms import get_algorithm
 from dadao.algorithms.base import OptionError
 from dadao.algorithms.synchronous import SyncAlgorithm, UnsupportedProblemError
 from dadao.algorithms.theory import Setting
-from dadao.engines import inprocess, synchronous
-from dadao.engines.arguments import RunArgumentError
+from dadao.versions import versions
+from dadao.errors import RunArgumentError
 from dadao.problems import ProblemError
-from dadao.trace import COLUMNS
+from dadao.trace import COLUMNS, events_of
 
 N = 16
 SYNC = ("adom_plus", "adom_plus_mc", "msda", "opapc", "extra", "diging", "dgd")
@@ -50,32 +52,46 @@ ROUNDS_STAR_16 = {"adom_plus": 1, "adom_plus_mc": 12, "msda": 4, "opapc": 4, "ex
 def test_trace_columns_count_n_gradients_and_rounds_times_edges_per_iteration(name, least_squares):
     G = graphs.make_graph("star", N)
     E = G.number_of_edges()
-    trace = synchronous.simulate(least_squares, G, algorithm=name, t_max=10.5, log_every=2)
+    trace = dadao.simulate(G, least_squares, algorithm=name, t_max=10.5, log_every=2)
     assert tuple(trace.columns) == COLUMNS
     t = trace["time"]
     assert list(t) == [0, 2, 4, 6, 8, 10]  # whole iterations; t_max = 10.5 runs 10
     np.testing.assert_array_equal(trace["gradients"], N * t)
     np.testing.assert_array_equal(trace["communications"], ROUNDS_STAR_16[name] * E * t)
     meta = trace.meta
-    assert meta["engine"] == "synchronous" and meta["algorithm"] == name
-    assert meta["gradients"] == N * 10 and meta["events"] == 10
-    assert meta["communications"] == ROUNDS_STAR_16[name] * E * 10
-    assert meta["gossip_rounds"] == ROUNDS_STAR_16[name] * 10
+    assert meta["engine"] == "inprocess" and meta["algorithm"]["name"] == name
+    assert meta["run"]["gradients"] == N * 10 and events_of(meta) == 10
+    assert meta["run"]["communications"] == ROUNDS_STAR_16[name] * E * 10
+    assert meta["run"]["gossip_rounds"] == ROUNDS_STAR_16[name] * 10
     # the declared theory counts per time unit are the ones the engine measured
     assert meta["theory"]["gradients_per_time"] == N
     assert meta["theory"]["communications_per_time"] == ROUNDS_STAR_16[name] * E
 
 
-def test_meta_has_the_keys_of_the_inprocess_engine(least_squares):
+def keys_of(record, prefix=""):
+    """Every key path of a nested record (the values of algorithm.constants aside)."""
+    out = set()
+    for key, value in record.items():
+        out.add(prefix + key)
+        if isinstance(value, dict) and key not in ("constants", "options"):
+            out |= keys_of(value, prefix + key + ".")
+    return out
+
+
+def test_meta_has_the_shape_of_every_other_run(least_squares):
+    """One result shape: a synchronous run's record has exactly the keys of an asynchronous
+    one's, and ``engine`` names the engine that ran it."""
     G = graphs.make_graph("cycle", N)
-    sync = synchronous.simulate(least_squares, G, algorithm="extra", t_max=5, seed=7).meta
-    for key in ("status", "error", "engine", "algorithm", "seed", "t_max", "t_end", "log_every",
-                "events", "gradients", "communications", "wall_time_s", "events_per_s", "n",
-                "dim", "edges", "chi", "constants", "versions"):
+    sync = dadao.simulate(G, least_squares, algorithm="extra", t_max=5, seed=7).meta
+    other = dadao.simulate(G, least_squares, algorithm="dadao", t_max=5, seed=7).meta
+    assert keys_of(sync) == keys_of(other)
+    for key in ("status", "error", "engine", "algorithm", "seed", "t_max", "log_every",
+                "graph", "rates", "problem", "theory", "run", "versions"):
         assert key in sync, key
     assert sync["status"] == "completed" and sync["error"] is None and sync["seed"] == 7
-    assert sync["versions"] == inprocess.versions()
-    assert sync["chi"] == pytest.approx(graphs.graph_chi(G))
+    assert sync["engine"] == "inprocess" and sync["run"]["iterations"] == 5
+    assert sync["versions"] == versions()
+    assert sync["graph"]["chi"] == pytest.approx(graphs.graph_chi(G))
 
 
 def test_overrides_change_the_constant_and_what_derives_from_it(least_squares):
@@ -89,9 +105,9 @@ def test_overrides_change_the_constant_and_what_derives_from_it(least_squares):
     k = adom.constants(least_squares, network, {"sigma2": k0.sigma2 / 2, "eta": 2})
     assert k.eta == 2.0 and k.sigma1 == pytest.approx(1 / (2 / k0.sigma2 + 0.5))
     assert k.c5 == pytest.approx(1 / (1 + 2 * k.alpha))
-    trace = synchronous.simulate(least_squares, G, algorithm="msda", t_max=3,
+    trace = dadao.simulate(G, least_squares, algorithm="msda", t_max=3,
                                  options={"mom": 0.5})
-    assert trace.meta["constants"]["mom"] == 0.5
+    assert trace.meta["algorithm"]["constants"]["mom"] == 0.5
 
 
 @pytest.mark.parametrize("options,message", [
@@ -103,7 +119,7 @@ def test_overrides_change_the_constant_and_what_derives_from_it(least_squares):
 def test_bad_overrides_are_refused_with_one_line(options, message, least_squares):
     G = graphs.make_graph("cycle", N)
     with pytest.raises(OptionError, match=message) as info:
-        synchronous.simulate(least_squares, G, algorithm="adom_plus", t_max=3, options=options)
+        dadao.simulate(G, least_squares, algorithm="adom_plus", t_max=3, options=options)
     assert "\n" not in str(info.value)
 
 
@@ -123,29 +139,27 @@ def test_refusals_name_the_field_in_one_line(least_squares):
         (UnsupportedProblemError, r"^graph: has 8 nodes but the problem has n = 16$",
          dict(problem=least_squares, graph=graphs.make_graph("cycle", 8), algorithm="dgd")),
         (gossip.NetworkError, r"^graph: graph is disconnected",
-         dict(problem=least_squares, graph=graphs.nx.disjoint_union(
+         dict(problem=least_squares, graph=nx.disjoint_union(
              graphs.make_graph("cycle", 8), graphs.make_graph("cycle", 8)), algorithm="dgd")),
         (RunArgumentError, r"^t_max: must be a positive finite time",
          dict(problem=least_squares, graph=G, algorithm="dgd", t_max=-1)),
-        (UnsupportedProblemError, r"^algorithm: dadao is asynchronous",
-         dict(problem=least_squares, graph=G, algorithm="dadao")),
     ]
     for error, message, kwargs in cases:
         kwargs.setdefault("t_max", 3)
         with pytest.raises(error, match=message) as info:
-            synchronous.simulate(**kwargs)
+            dadao.simulate(kwargs.pop("graph"), kwargs.pop("problem"), **kwargs)
         assert "\n" not in str(info.value)
 
 
 def test_a_diverging_run_stops_and_says_so(least_squares):
     G = graphs.make_graph("cycle", N)
     alpha = 5.0 / least_squares.L  # DGD is unstable beyond (1 + lambda_min(M)) / L < 2 / L
-    trace = synchronous.simulate(least_squares, G, algorithm="dgd", t_max=10_000, log_every=1,
+    trace = dadao.simulate(G, least_squares, algorithm="dgd", t_max=10_000, log_every=1,
                                  options={"alpha": alpha})
     assert trace.status == "diverged"
     assert trace.meta["error"].startswith("dist_to_opt reached")
-    assert trace.meta["t_end"] < 200 and trace.meta["t_end"] == trace["time"][-1]
-    assert len(trace) == trace.meta["t_end"] + 1
+    assert trace.meta["run"]["t_end"] < 200 and trace.meta["run"]["t_end"] == trace["time"][-1]
+    assert len(trace) == trace.meta["run"]["t_end"] + 1
 
 
 def test_ctrl_c_stops_cleanly_and_keeps_the_trace(least_squares):
@@ -157,12 +171,12 @@ def test_ctrl_c_stops_cleanly_and_keeps_the_trace(least_squares):
         if t >= 30:
             raise KeyboardInterrupt
 
-    trace = synchronous.simulate(least_squares, G, algorithm="adom_plus_mc", t_max=100,
+    trace = dadao.simulate(G, least_squares, algorithm="adom_plus_mc", t_max=100,
                                  log_every=10, progress=progress)
     assert trace.status == "interrupted"
     assert list(trace["time"]) == [0, 10, 20, 30]
-    assert trace.meta["t_end"] == 30 and trace.meta["events"] == 30
-    assert trace.meta["gradients"] == 30 * N
+    assert trace.meta["run"]["t_end"] == 30 and events_of(trace.meta) == 30
+    assert trace.meta["run"]["gradients"] == 30 * N
     assert [s[0] for s in seen] == [0, 10, 20, 30]
     assert np.all(np.isfinite(trace.final_x))
 
@@ -186,12 +200,12 @@ def test_ctrl_c_inside_an_iteration_leaves_the_last_completed_one(least_squares)
 
     import dataclasses
     wrapped = dataclasses.replace(algo, step=step)
-    trace = synchronous.simulate(least_squares, G, algorithm=wrapped, t_max=100, log_every=5)
+    trace = dadao.simulate(G, least_squares, algorithm=wrapped, t_max=100, log_every=5)
     assert trace.status == "interrupted"
-    assert trace.meta["t_end"] == 7
+    assert trace.meta["run"]["t_end"] == 7
     assert trace["gradients"][-1] == 7 * N
     assert trace["communications"][-1] == 7 * T * G.number_of_edges()
-    assert trace.meta["gossip_rounds"] == 7 * T
+    assert trace.meta["run"]["gossip_rounds"] == 7 * T
     # the kept state is exactly that of an uninterrupted run after 7 iterations
-    ref = synchronous.simulate(least_squares, G, algorithm="adom_plus_mc", t_max=7)
+    ref = dadao.simulate(G, least_squares, algorithm="adom_plus_mc", t_max=7)
     np.testing.assert_array_equal(trace.final_x, ref.final_x)

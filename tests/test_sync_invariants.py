@@ -5,10 +5,12 @@ keep the sums their analyses need; and time-varying lists for the methods that a
 import numpy as np
 import pytest
 
+import dadao
 from dadao import gossip, graphs, problems
 from dadao.algorithms import get_algorithm
 from dadao.algorithms.synchronous import LocalOracle
-from dadao.engines import synchronous
+from dadao.engines import rounds
+from dadao.setup import prepare
 
 N = 16
 
@@ -19,7 +21,7 @@ def trajectory(name, problem, G, iterations):
     network = gossip.Network(G)
     k = algo.constants(problem, network)
     state = algo.init_state(problem.n, problem.dim, None, k)
-    mix = synchronous.Mixer(network.matrices(algo.gossip), network.edge_counts)
+    mix = rounds.Mixer(network.matrices(algo.gossip), network.edge_counts)
     local = LocalOracle(problem)
     states = []
     for _ in range(iterations):
@@ -59,20 +61,20 @@ def test_diging_tracks_the_sum_of_the_gradients():
 def test_time_varying_lists_are_accepted_by_the_methods_that_support_them(name):
     Gs = [graphs.make_graph("random_geometric", N, seed=k) for k in range(5)]
     problem = problems.least_squares(N, 3, samples_per_node=20, seed=0)
-    trace = synchronous.simulate(problem, Gs, algorithm=name, t_max=40)
-    assert trace.status == "completed" and trace.meta["graphs"] == 5
-    rounds = trace.meta["gossip_rounds"]
+    trace = dadao.simulate(Gs, problem, algorithm=name, t_max=40)
+    assert trace.status == "completed" and trace.meta["graph"]["graphs"] == 5
+    rounds = trace.meta["run"]["gossip_rounds"]
     counts = gossip.Network(Gs).edge_counts
-    assert trace.meta["communications"] == sum(counts[q % 5] for q in range(rounds))
+    assert trace.meta["run"]["communications"] == sum(counts[q % 5] for q in range(rounds))
     assert trace["dist_to_opt"][-1] < trace["dist_to_opt"][0]
 
 
 def test_adom_plus_with_multi_consensus_converges_on_a_time_varying_list():
     Gs = [graphs.make_graph("random_geometric", N, seed=k) for k in range(10)]
     problem = problems.least_squares(N, 5, samples_per_node=50, seed=0)
-    network = gossip.Network(Gs)
     theory = get_algorithm("adom_plus_mc").theory
-    t_max = int(np.ceil(theory.time_to(1e-8, synchronous.setting(problem, network))))
-    trace = synchronous.simulate(problem, Gs, algorithm="adom_plus_mc", t_max=t_max)
+    setting = prepare(Gs, problem, algorithm="adom_plus_mc", t_max=1.0).setting
+    t_max = int(np.ceil(theory.time_to(1e-8, setting)))
+    trace = dadao.simulate(Gs, problem, algorithm="adom_plus_mc", t_max=t_max)
     d = trace["dist_to_opt"]
     assert trace.status == "completed" and d[-1] <= 1e-8 * d[0]

@@ -8,11 +8,11 @@ import networkx as nx
 import numpy as np
 import pytest
 
+import dadao
 from dadao import graphs, problems
 from dadao.algorithms import dadao as dadao_algo
-from dadao.engines.arguments import (RunArgumentError, default_switch_period,
-                                     sequence_theory_rates, unit_rate_chis)
-from dadao.engines.inprocess import simulate
+from dadao.errors import RunArgumentError
+from dadao.rates import default_switch_period, sequence_theory_rates, unit_rate_chis
 from dadao.events import PoissonClocks, SwitchingClocks
 
 N = 16
@@ -89,36 +89,36 @@ def test_dadao_converges_on_a_time_varying_random_geometric_sequence(sequence):
     _, edge_lists, lam = sequence
     problem = problems.least_squares(N, 5, samples_per_node=50, seed=0)
     t_max = 100.0 / dadao_algo.rate_scale(problem.L, problem.mu)
-    trace = simulate(problem, edge_lists, lam, t_max=t_max, seed=3, log_every=t_max / 100)
+    trace = dadao.simulate(edge_lists, problem, rates=lam, t_max=t_max, seed=3, log_every=t_max / 100)
     assert trace.status == "completed"
     ratio = trace["dist_to_opt"][-1] / trace["dist_to_opt"][0]
     assert ratio <= 1e-8, f"dist ratio {ratio:.2e} after t = {t_max:.0f}"
     meta = trace.meta
-    tv = meta["time_varying"]
+    tv = meta["graph"]
     assert tv["graphs"] == len(edge_lists)
     assert tv["switch_period"] == pytest.approx(default_switch_period(edge_lists, N))
     assert tv["edges_per_graph"] == [len(e) for e in edge_lists]
     # worst-case chi's over the list: the sequence theory rates saturate the condition
-    assert meta["chi_1"] * meta["chi_2"] == pytest.approx(0.5, rel=1e-9)
-    assert meta["constants"]["beta_t"] == pytest.approx(
-        2 * meta["chi_1"] * math.sqrt(problem.L / (problem.mu / 2)))
-    expected = meta["total_gossip_rate"] * t_max
-    assert abs(meta["gossip_events"] - expected) < 5 * math.sqrt(expected)
+    assert meta["rates"]["chi_1"] * meta["rates"]["chi_2"] == pytest.approx(0.5, rel=1e-9)
+    assert meta["algorithm"]["constants"]["beta_t"] == pytest.approx(
+        2 * meta["rates"]["chi_1"] * math.sqrt(problem.L / (problem.mu / 2)))
+    expected = meta["rates"]["total"] * t_max
+    assert abs(meta["run"]["gossip_events"] - expected) < 5 * math.sqrt(expected)
 
 
 def test_same_seed_gives_an_identical_time_varying_run(sequence):
     _, edge_lists, lam = sequence
     problem = problems.least_squares(N, 3, samples_per_node=20, seed=1)
-    a, b, c = (simulate(problem, edge_lists, lam, t_max=30.0, seed=s, log_every=1.0)
+    a, b, c = (dadao.simulate(edge_lists, problem, rates=lam, t_max=30.0, seed=s, log_every=1.0)
                for s in (4, 4, 5))
     for col in ("time", "gradients", "communications", "dist_to_opt", "consensus"):
         assert np.array_equal(a[col], b[col]), col
     assert np.array_equal(a.final_x, b.final_x)
     assert not np.array_equal(a.final_x, c.final_x)
     # the switching period is part of the schedule: another period, another run
-    d = simulate(problem, edge_lists, lam, t_max=30.0, seed=4, log_every=1.0,
+    d = dadao.simulate(edge_lists, problem, rates=lam, t_max=30.0, seed=4, log_every=1.0,
                  switch_period=0.5)
-    assert d.meta["time_varying"]["switch_period"] == 0.5
+    assert d.meta["graph"]["switch_period"] == 0.5
     assert not np.array_equal(a.final_x, d.final_x)
 
 
@@ -126,7 +126,7 @@ def test_randomized_gossip_averages_on_a_sequence(sequence):
     _, edge_lists, _ = sequence
     problem = problems.averaging(N, 2, seed=0)
     lam = [np.full(len(e), N / 2 / len(e)) for e in edge_lists]
-    trace = simulate(problem, edge_lists, lam, algorithm="randomized_gossip", t_max=150.0,
+    trace = dadao.simulate(edge_lists, problem, rates=lam, algorithm="randomized_gossip", t_max=150.0,
                      seed=0)
     assert trace["dist_to_opt"][-1] <= 1e-6 * trace["dist_to_opt"][0]
     np.testing.assert_allclose(trace.final_x.mean(axis=0), problem.x_star, rtol=1e-12)
@@ -141,7 +141,7 @@ def test_methods_without_time_varying_support_refuse_a_sequence(sequence, algori
     with pytest.raises(RunArgumentError,
                        match=rf"^edges: {algorithm} does not support time-varying graphs \(got "
                              rf"a list of {len(edge_lists)} graphs\); give one graph$"):
-        simulate(problem, edge_lists, lam, algorithm=algorithm, t_max=1.0)
+        dadao.simulate(edge_lists, problem, rates=lam, algorithm=algorithm, t_max=1.0)
 
 
 def test_sequence_arguments_are_checked(sequence):
@@ -149,11 +149,11 @@ def test_sequence_arguments_are_checked(sequence):
     problem = problems.least_squares(N, 2, samples_per_node=10, seed=0)
     with pytest.raises(RunArgumentError, match=r"^edge_rates: a time-varying graph of 20 edge "
                                                r"arrays needs a list of 20 rate arrays, got 3$"):
-        simulate(problem, edge_lists, lam[:3], t_max=1.0)
+        dadao.simulate(edge_lists, problem, rates=lam[:3], t_max=1.0)
     with pytest.raises(RunArgumentError, match=r"^edge_rates\[0\]: expected \d+ rates \(one "
                                                r"per edge of graph 0\)"):
-        simulate(problem, edge_lists, [r[:-1] for r in lam], t_max=1.0)
+        dadao.simulate(edge_lists, problem, rates=[r[:-1] for r in lam], t_max=1.0)
     with pytest.raises(RunArgumentError, match=r"^switch_period: must be a positive finite time"):
-        simulate(problem, edge_lists, lam, t_max=1.0, switch_period=0.0)
+        dadao.simulate(edge_lists, problem, rates=lam, t_max=1.0, switch_period=0.0)
     with pytest.raises(RunArgumentError, match=r"^switch_period: only for a time-varying graph"):
-        simulate(problem, edge_lists[0], lam[0], t_max=1.0, switch_period=1.0)
+        dadao.simulate(edge_lists[0], problem, rates=lam[0], t_max=1.0, switch_period=1.0)

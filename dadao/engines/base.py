@@ -119,8 +119,9 @@ class Engine:
     def group(self, **options) -> Group:
         """The processes that run a setup together (``options``: the engine's own, e.g. comm)."""
         if options:
-            raise RunArgumentError(f"{self.name} takes no {', '.join(options)}",
-                                   field=next(iter(options)))
+            name = next(iter(options))
+            raise RunArgumentError(f"only engines that run across processes take {name} (the "
+                                   f"{self.name} engine runs in one process)", field=name)
         return Group()
 
     def run(self, setup, *, group: Group | None = None, progress=None, **options):

@@ -334,8 +334,7 @@ class RankEventRun:
     def advance(self, t_end, breakpoints=()):
         """Advance to t_end window by window (the rank's own windows; the breakpoints are the
         sampling times, common to all ranks), yielding each window's end."""
-        comm, k, oracle = self.comm, self.k, self.problem.oracle
-        n, edges = self.n, self.edges
+        comm, n = self.comm, self.n
         schedule = self.clocks.windows(t_end, breakpoints=breakpoints, **self._window)
         while True:
             t0 = wallclock.perf_counter()
@@ -347,12 +346,8 @@ class RankEventRun:
             lo, m, pending = 0, len(times), -1
             while True:
                 t0 = wallclock.perf_counter()
-                # finishes the pending cut-edge event (if any), then runs to the next one; the
-                # window's last call has lo = m when its last event was a cut-edge event
-                idx = self._run_until_cut(times, ids, lo, pending, n, edges, self.own_row,
-                                          self.cut, self.row, self.state, self.tau, k, oracle,
-                                          self.counts_, self.msg_own, self.msg_peer,
-                                          self.scratch)
+                # the window's last call has lo = m when its last event was a cut-edge event
+                idx = self.run_events(times, ids, lo, pending)
                 t1 = wallclock.perf_counter()
                 self.timing["events_s"] += t1 - t0
                 if idx >= m:
@@ -364,6 +359,15 @@ class RankEventRun:
                 lo = idx + 1
             self.time = end
             yield end
+
+    def run_events(self, times, ids, lo: int, pending: int) -> int:
+        """One compiled call: finish the exchanged cut-edge event ``pending`` (edge id, or -1),
+        then process events lo, lo+1, ... of the window up to the next cut-edge event; its
+        index (len(times) when none is left)."""
+        return self._run_until_cut(times, ids, lo, pending, self.n, self.edges, self.own_row,
+                                   self.cut, self.row, self.state, self.tau, self.k,
+                                   self.problem.oracle, self.counts_, self.msg_own,
+                                   self.msg_peer, self.scratch)
 
     def primal_X(self, t):
         """Collective: the primal rows of all nodes at t, (n, d) on the root, None elsewhere."""
