@@ -146,6 +146,12 @@ def _parser() -> argparse.ArgumentParser:
     return p
 
 
+def command_names() -> list[str]:
+    """The commands of ``dadao``, in the order of its help."""
+    sub = next(a for a in _parser()._actions if isinstance(a, argparse._SubParsersAction))
+    return list(sub.choices)
+
+
 def _add_graph_arguments(p) -> None:
     """FAMILY --n --param --seed: the graph of `dadao graph` and `dadao rates`."""
     from dadao.graphs import FAMILIES

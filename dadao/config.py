@@ -13,7 +13,6 @@ Paths inside a config are relative to the config file and are stored absolute on
 from __future__ import annotations
 
 import difflib
-import functools
 import hashlib
 import json
 import math
@@ -167,9 +166,7 @@ SCHEMA: dict[str, tuple[str | None, dict[str, Field], dict[str, dict[str, Field]
             "log_every": _f("float", AUTO, "sampling period of the metrics (auto: t_max/200)",
                             minimum=0, exclusive_minimum=True, auto=True),
             "seed": _f("int", 0, "seed of the event schedule (Poisson clocks)", minimum=0),
-            "engine": _f("str", engines.DEFAULT, "engine: "
-                         + "; ".join(f"{e.name} ({e.summary})" for e in engines.REGISTRY),
-                         choices=engines.names()),
+            # "engine": engine_field(), read from the registry when the schema is asked for
             "force": _f("bool", False, "run even when the rates break the algorithm's "
                         "condition (warns; divergence is watched)"),
         },
@@ -212,7 +209,8 @@ def _check_value(source, field, spec: Field, value, base_dir):
             raise ConfigError(f"must be finite, got {value}", field=field, file=source)
     if spec.choices and value not in spec.choices:
         raise ConfigError(f"unknown choice {value!r}{_hint(value, spec.choices)} "
-                          f"(allowed: {', '.join(map(str, spec.choices))})", field=field, file=source)
+                          f"(allowed: {', '.join(map(str, spec.choices))})",
+                          field=field, file=source)
     if spec.minimum is not None and (value < spec.minimum or
                                      (spec.exclusive_minimum and value == spec.minimum)):
         op = ">" if spec.exclusive_minimum else ">="
@@ -234,11 +232,21 @@ def schema() -> dict:
     selects that engine (``run.engine``), with every default written out.
     """
     out = dict(SCHEMA)
+    selector, common, variants = SCHEMA["run"]
+    keys = list(common)
+    fields = {**common, "engine": engine_field()}
+    out["run"] = (selector, {k: fields[k] for k in keys[:3] + ["engine"] + keys[3:]}, variants)
     out.update(engine_sections())
     return out
 
 
-@functools.lru_cache(maxsize=1)
+def engine_field() -> Field:
+    """``run.engine``: one of the registered engines (``dadao.engines.REGISTRY``)."""
+    return _f("str", engines.DEFAULT, "engine: "
+              + "; ".join(f"{e.name} ({e.summary})" for e in engines.REGISTRY),
+              choices=engines.names())
+
+
 def engine_sections() -> dict:
     """{section: (None, fields, {})} of every registered engine that declares a section."""
     out = {}
@@ -342,7 +350,8 @@ def _algorithm_constants(source, name, extra: dict) -> dict:
         if key not in tunable:
             known = ", ".join(tunable) if tunable else "none"
             raise ConfigError(f"{name} has no such constant"
-                              f"{_hint(key, tunable)} (tunable: {known})", field=f"algorithm.{key}", file=source)
+                              f"{_hint(key, tunable)} (tunable: {known})",
+                              field=f"algorithm.{key}", file=source)
         checked[key] = _check_value(source, f"algorithm.{key}", ALGORITHM_CONSTANT, value, ".")
     return checked
 

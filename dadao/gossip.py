@@ -6,7 +6,7 @@ graph (X is (n, d), row i held by node i). Every matrix here is in *Laplacian fo
 W symmetric positive semi-definite), so a mixing matrix is M = I - W:
 
 - ``laplacian_gossip``: W = L_G / lambda_max(L_G), spectrum {0} u [1/chi, 1] with
-  chi = lambda_max(L_G) / lambda_2(L_G) (ADOM+, MSDA, OPAPC; algorithms.md 3.2-3.3);
+  chi = lambda_max(L_G) / lambda_2(L_G) (ADOM+, MSDA, OPAPC; docs/methods.md);
 - ``metropolis_gossip``: W = I - M for the Metropolis-Hastings weights
   M_ij = 1 / (1 + max(deg_i, deg_j)) on edges (EXTRA, DIGing, DGD; Xiao & Boyd 2004).
 
@@ -14,7 +14,7 @@ Operators built from rounds (each takes ``mix``, a function X -> W_q X performin
 engine supplies it, so over MPI it is a neighbourhood exchange and nothing here changes):
 
 - ``chebyshev_gossip``: P_K(W) X = X - T_K(c2 (I - c3 W)) X / T_K(c2), K rounds
-  (MSDA's AccGossip, OPAPC's P_T(W); algorithms.md 3.3);
+  (MSDA's AccGossip, OPAPC's P_T(W); docs/methods.md, Gossip operators);
 - ``multi_consensus``: (I - prod_{q=1..T} (I - W_q)) X, T rounds (ADOM+ with multi-consensus).
 
 The integer orders use a relative tolerance: a star's chi = 16 may come out as 16.000000000000018
@@ -124,7 +124,7 @@ def chebyshev_constants(chi: float, K: int | None = None) -> ChebyshevConstants:
 
 
 def chebyshev_gossip(mix, X: np.ndarray, cheb: ChebyshevConstants) -> np.ndarray:
-    """P_K(W) X in K rounds of ``mix`` (algorithms.md 3.3, AccGossip).
+    """P_K(W) X in K rounds of ``mix`` (MSDA's AccGossip; docs/methods.md, Gossip operators).
 
     a_0 = 1, a_1 = c2, X_0 = X, X_1 = c2 (X - c3 W X); then a_{k+1} = 2 c2 a_k - a_{k-1} and
     X_{k+1} = 2 c2 (X_k - c3 W X_k) - X_{k-1}; return X - X_K / a_K. With K = 1 the result is
@@ -182,7 +182,8 @@ class Network:
         for q, G in enumerate(items):
             where = f"graph[{q}]" if len(items) > 1 else "graph"
             if not isinstance(G, nx.Graph):
-                raise NetworkError(f"expected a networkx Graph, got {type(G).__name__}", field=where)
+                raise NetworkError(f"expected a networkx Graph, got {type(G).__name__}",
+                                   field=where)
             try:
                 graphs.check_connected(G)
                 edges = graphs.edge_array(G)
@@ -191,7 +192,8 @@ class Network:
             if n is None:
                 n = G.number_of_nodes()
             elif G.number_of_nodes() != n:
-                raise NetworkError(f"has {G.number_of_nodes()} nodes, graph[0] has {n}", field=where)
+                raise NetworkError(f"has {G.number_of_nodes()} nodes, graph[0] has {n}",
+                                   field=where)
             c = graphs.rate_constants(edges, np.ones(len(edges)), n)
             self.graphs.append(GossipGraph(edges, float(c["lambda_2"]), float(c["lambda_max"])))
         self.n = int(n)

@@ -84,12 +84,15 @@ def _rates(name, values, length, what) -> np.ndarray:
     try:
         arr = np.asarray(values, dtype=np.float64)
     except (TypeError, ValueError):
-        raise RunArgumentError(f"expected {length} numbers ({what}), got {values!r}", field=name) from None
+        raise RunArgumentError(f"expected {length} numbers ({what}), got {values!r}",
+                               field=name) from None
     if arr.shape != (length,):
-        raise RunArgumentError(f"expected {length} rates ({what}), got shape {arr.shape}", field=name)
+        raise RunArgumentError(f"expected {length} rates ({what}), got shape {arr.shape}",
+                               field=name)
     if not np.all(np.isfinite(arr)) or np.any(arr < 0):
         bad = int(np.flatnonzero(~(np.isfinite(arr) & (arr >= 0)))[0])
-        raise RunArgumentError(f"rates must be finite and >= 0; entry {bad} is {arr[bad]!r}", field=name)
+        raise RunArgumentError(f"rates must be finite and >= 0; entry {bad} is {arr[bad]!r}",
+                               field=name)
     return arr
 
 
@@ -104,7 +107,8 @@ def _edge_array(name, edges, n) -> np.ndarray:
     if edges.ndim != 2 or edges.shape[1] != 2:
         raise RunArgumentError(f"expected an (E, 2) array, got shape {edges.shape}", field=name)
     if len(edges) and (edges.min() < 0 or edges.max() >= n):
-        raise RunArgumentError(f"node ids must lie in 0..{n - 1} (the problem has n = {n})", field=name)
+        raise RunArgumentError(f"node ids must lie in 0..{n - 1} (the problem has n = {n})",
+                               field=name)
     return edges
 
 
@@ -155,7 +159,8 @@ def check_run_arguments(problem, edges, edge_rates, *, grad_rates=None, x0=None,
     log_every = t_max / 200 if log_every is None else _positive_time("log_every", log_every)
     if t_max / log_every > MAX_SAMPLES:
         raise RunArgumentError(f"{log_every!r} gives {t_max / log_every:.3g} samples "
-                               f"up to t_max = {t_max!r}; at most {MAX_SAMPLES:,} are allowed", field="log_every")
+                               f"up to t_max = {t_max!r}; at most {MAX_SAMPLES:,} are allowed",
+                               field="log_every")
     offsets = None
     edge_lists = check_edges(edges, n, algo=algo)
     if is_sequence(edges):
@@ -170,7 +175,8 @@ def check_run_arguments(problem, edges, edge_rates, *, grad_rates=None, x0=None,
     if algo is not None and not algo.gradient_clocks:
         if grad_rates is not None and np.any(np.asarray(grad_rates, dtype=float) != 0):
             raise RunArgumentError(f"{name} has no gradient clocks (its gradients, "
-                                   f"if any, come with gossip events); leave grad_rates unset", field="grad_rates")
+                                   f"if any, come with gossip events); leave grad_rates unset",
+                                   field="grad_rates")
         grad_rates = np.zeros(n)
     grad_rates = (np.ones(n) if grad_rates is None
                   else _rates("grad_rates", grad_rates, n, "one per node"))
@@ -182,7 +188,8 @@ def check_run_arguments(problem, edges, edge_rates, *, grad_rates=None, x0=None,
     else:
         x0 = np.asarray(x0, dtype=np.float64)
         if x0.shape not in ((d,), (n, d)):
-            raise RunArgumentError(f"expected shape ({d},) or ({n}, {d}), got {x0.shape}", field="x0")
+            raise RunArgumentError(f"expected shape ({d},) or ({n}, {d}), got {x0.shape}",
+                                   field="x0")
         if not np.all(np.isfinite(x0)):
             raise RunArgumentError("must be finite", field="x0")
         x0 = np.ascontiguousarray(np.broadcast_to(x0, (n, d)))

@@ -1,7 +1,7 @@
 """How fast a failure on one MPI rank ends the whole job.
 
 Runs the quick start on 2 ranks with a fault injected on one rank halfway through (the test
-helper ``tests/mpi_fault.py RANK:KIND:200``, which wraps that rank's event source): an
+helper ``tests/helpers/mpi_fault.py RANK:KIND:200``, which wraps that rank's event source): an
 exception on rank 0, an
 exception on rank 1, and rank 1 dying without a word (``os._exit``). For each, prints the exit
 code, the total wall time and the time from the first line reporting the failure to the end of
@@ -33,7 +33,7 @@ def mpiexec() -> str:
 def measure(kind: str, rank: int, out: str) -> dict:
     t0 = time.perf_counter()
     proc = subprocess.Popen([mpiexec(), "-n", "2", sys.executable,
-                             str(ROOT / "tests" / "mpi_fault.py"), f"{rank}:{kind}:200", "run",
+                             str(ROOT / "tests" / "helpers" / "mpi_fault.py"), f"{rank}:{kind}:200", "run",
                              str(ROOT / "configs" / "quickstart.toml"), "--engine", "mpi",
                              "--out", out], stderr=subprocess.PIPE, stdout=subprocess.DEVNULL,
                             text=True, cwd=ROOT)

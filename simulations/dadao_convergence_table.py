@@ -1,10 +1,11 @@
-"""DADAO with theory rates on the graphs of algorithms.md section 7: time, gradients and
-communications to reach 1e-8 of the starting dist_to_opt, and the sqrt(kappa) scaling.
+"""DADAO with theory rates on the graphs of docs/model.md's table of graph constants: time,
+gradients and communications to reach 1e-8 of the starting dist_to_opt, and the sqrt(kappa)
+scaling.
 
     python simulations/dadao_convergence_table.py [--seeds 3]
 
-Prints two markdown tables. t r is the time in units of 1/r, r = sqrt(nu/L) (algorithms.md
-measured 62-81 for n = 16, kappa ~ 15-20).
+Prints two markdown tables (docs/dadao_convergence.md). t r is the time in units of 1/r,
+r = sqrt(nu/L).
 """
 
 from __future__ import annotations

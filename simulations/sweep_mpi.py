@@ -1,4 +1,4 @@
-"""A sweep of independent runs spread over MPI ranks with mpi4py.futures (design.md, Engines).
+"""A sweep of independent runs spread over MPI ranks with mpi4py.futures (docs/design.md).
 
 Each run is one seed of one config, run in process by a worker rank through the run lifecycle
 of ``dadao run CONFIG --seed S --out OUT/seed-S`` (``dadao.runs``: same run directory, same

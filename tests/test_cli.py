@@ -10,13 +10,15 @@ import re
 import numpy as np
 import pytest
 
+import helpers
+
 from dadao.trace import events_of
 
 from dadao import cli, config, rundir
 from dadao.engines.inprocess import InProcess
 from dadao.trace import COLUMNS
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+ROOT = str(helpers.ROOT)
 CONFIGS = sorted(glob.glob(os.path.join(ROOT, "configs", "*.toml")))
 
 
@@ -44,18 +46,7 @@ def write(tmp_path, text, name="c.toml"):
     return str(path)
 
 
-SMALL = """
-[graph]
-family = "cycle"
-n = 8
-[problem]
-kind = "least_squares"
-dim = 3
-samples_per_node = 20
-[run]
-t_max = 300.0
-log_every = 5.0
-"""
+SMALL = helpers.SMALL_CONFIG
 
 
 def test_configs_exist_for_every_family():
@@ -271,7 +262,7 @@ def test_graph_reproduces_the_test_vectors(capsys):
         pytest.approx(149.5)
     assert info["ceil_chi_ln2"] == 208 and info["floor_sqrt_chi"] == 17
     per_round = info["communications_per_round"]
-    # algorithms.md section 7 (the authors' table); Continuized: one communication per two
+    # the authors' table (docs/model.md, Graph constants); Continuized: one communication per two
     # gradients under the accounting of section 3.1
     assert per_round["dadao"] == pytest.approx(299)
     assert per_round["adom_plus"] == 299 and per_round["adom_plus_mc"] == 62_192
@@ -392,7 +383,7 @@ def test_rates_command_and_sdp_configs(capsys, tmp_path, monkeypatch):
                          capsys)
     assert code == 0, err
     info = json.loads(out)
-    assert info["optimal"]["saving"] >= 0.70  # algorithms.md section 6: 74%
+    assert info["optimal"]["saving"] >= 0.70  # docs/optimal_rates.md: 74%
     assert info["optimal"]["product"] == pytest.approx(0.5, rel=1e-6)
     assert info["uniform"]["total"] == pytest.approx(126.148, rel=1e-4)
     rows = csv_path.read_text().splitlines()

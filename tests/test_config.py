@@ -132,3 +132,39 @@ def test_reference_lists_every_key():
     for section, (_, common, variants) in config.SCHEMA.items():
         for key in list(common) + [k for fields in variants.values() for k in fields]:
             assert f"`{section}.{key}`" in text
+
+
+def test_an_engine_can_declare_its_own_config_section(monkeypatch, tmp_path):
+    """An engine module's own section is validated, given its defaults when the config selects
+    the engine, and listed in the reference; run.engine's choices come from the registry."""
+    import sys
+    import types
+
+    from dadao import engines
+    from dadao.engines.base import Engine
+
+    class Fake(Engine):
+        name = "fake"
+        config_section = "fake"
+        config_fields = {"latency": config.Field("float", 1.0, "seconds per message",
+                                                 minimum=0)}
+
+    module = types.ModuleType("fake_engine_for_tests")
+    module.ENGINE = Fake()
+    monkeypatch.setitem(sys.modules, "fake_engine_for_tests", module)
+    monkeypatch.setattr(engines, "REGISTRY", engines.REGISTRY + (
+        engines.EngineEntry("fake", "fake_engine_for_tests", "a test engine"),))
+    base = '[graph]\nfamily = "cycle"\nn = 8\n[problem]\nkind = "quadratic"\n[run]\nt_max = 1.0\n'
+    path = tmp_path / "c.toml"
+    path.write_text(base + 'engine = "fake"\n')
+    assert config.load(str(path))["fake"] == {"latency": 1.0}
+    path.write_text(base + 'engine = "fake"\n[fake]\nlatency = -1.0\n')
+    with pytest.raises(ConfigError, match=r"c\.toml: fake\.latency: must be >= 0, got -1"):
+        config.load(str(path))
+    path.write_text(base)
+    assert "fake" not in config.load(str(path))
+    path.write_text(base + '[fake]\nlatncy = 2.0\n')
+    with pytest.raises(ConfigError, match=r"fake\.latncy: unknown key .*did you mean 'latency'"):
+        config.load(str(path))
+    reference = config.reference_markdown()
+    assert "`fake.latency`" in reference and '"inprocess" | "mpi" | "fake"' in reference

@@ -11,9 +11,11 @@ import time
 
 import numpy as np
 
+import helpers
+
 from dadao.trace import events_of
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+ROOT = str(helpers.ROOT)
 SCRIPT = os.path.join(os.path.dirname(sys.executable), "dadao")
 # The console script of `pip install -e .`; `python -m dadao` where only the package is importable.
 DADAO = [SCRIPT] if os.path.exists(SCRIPT) else [sys.executable, "-m", "dadao"]

@@ -14,7 +14,9 @@ from pathlib import Path
 
 import networkx as nx
 
-PACKAGE = Path(__file__).resolve().parents[1] / "dadao"
+import helpers
+
+PACKAGE = helpers.ROOT / "dadao"
 
 
 def module_name(path: Path) -> str:

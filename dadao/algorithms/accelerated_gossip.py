@@ -11,10 +11,10 @@ then x_i, x_j <- (x_i + x_j)/2, with alpha_t = (1/2) sqrt(chi_1 / chi_2); chi_1,
 actual rate Laplacian. Both sum_i x_i and sum_i xt_i are conserved (the flow conserves
 sum (x + xt) and, since they start equal, keeps sum x = sum xt), so x* = xbar(0) for ever.
 
-E||x - xbar||^2 decays like exp(-c t / sqrt(chi_1 chi_2)), c ~ 0.8 (algorithms.md section 4:
-measured 0.70-0.85 on cycles and paths, n = 32 and 64), against exp(-t/chi_1) without momentum:
-a gain of sqrt(chi_1/chi_2) (about 3.7 on the cycle n = 16, 7 on the path). The declared rate is
-1/sqrt(chi_1 chi_2). Default rates: uniform, total n/2.
+E||x - xbar||^2 decays like exp(-c t / sqrt(chi_1 chi_2)) with c of order 1, against
+exp(-t/chi_1) without momentum: a gain of sqrt(chi_1/chi_2) (docs/methods.md, Accelerated
+gossip, says where c comes from). The declared rate is 1/sqrt(chi_1 chi_2). Default rates:
+uniform, total n/2.
 """
 
 from __future__ import annotations

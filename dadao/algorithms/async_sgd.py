@@ -48,7 +48,8 @@ def constants(problem, chi_1: float, chi_2: float, overrides: dict | None = None
                                       "step": 0.5 / problem.L}, overrides, TUNABLES)
     if not 0.0 < v["step"] < 2.0 / problem.L:
         raise OptionError(f"must lie in (0, 2/L) = (0, {2.0 / problem.L:.4g}) "
-                          f"for the local gradient steps to be stable; got {v['step']!r}", field="algorithm.step")
+                          f"for the local gradient steps to be stable; got {v['step']!r}",
+                          field="algorithm.step")
     return AsyncSgdConstants(**v)
 
 

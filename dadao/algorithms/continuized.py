@@ -1,5 +1,6 @@
 """Continuized accelerated gossip: the dual method of Even, Berthier, Bach, Flammarion, Hendrikx,
-Raja, Massoulie (NeurIPS 2021, arXiv 2106.07644), as run in the DADAO paper (algorithms.md 3.1).
+Raja, Massoulie (NeurIPS 2021, arXiv 2106.07644), as run in the DADAO paper (docs/methods.md,
+Continuized accelerated gossip).
 
 It works on the dual of min sum_i f_i(x_i) s.t. consensus, so it needs grad f_i^*: quadratic,
 least-squares (with their conjugate oracle) and averaging problems only. Each node holds two dual
@@ -27,7 +28,7 @@ rates) eta = sqrt(mu/L), vs. DADAO's measured 0.2 sqrt(mu/(2L)).
 
 Default rates (``default_rates``): uniform with total rate n/2, i.e. n gradients per unit time,
 as DADAO with rate-1 gradient clocks: the two methods share the gradients axis, and the
-communications per n gradients are n/2 (150 on the star n = 300, algorithms.md section 7).
+communications per n gradients are n/2 (150 on the star n = 300).
 """
 
 from __future__ import annotations
@@ -53,7 +54,7 @@ ContinuizedConstants = namedtuple(
 
 
 def theory_values(L: float, mu: float, chi_1: float, chi_2: float) -> dict:
-    """eta, gamma, gamma' (``gamma_p``) of algorithms.md 3.1 for chi's of the actual rates."""
+    """eta, gamma, gamma' (``gamma_p``) for the chi's of the actual rates (docs/methods.md)."""
     mu_g, RP = 1.0 / chi_1, 2.0 * chi_2
     return {
         "L": float(L), "mu": float(mu), "mu_g": mu_g, "RP": RP,
@@ -70,7 +71,8 @@ def constants(problem, chi_1: float, chi_2: float, overrides: dict | None = None
     if not problem.has_conjugate:
         kind = problem.params.get("kind", problem.name)
         raise ProblemError(f"continuized needs the conjugate gradient grad f_i^* "
-                           f"(quadratic, least_squares or averaging); got {kind!r}", field="problem.kind")
+                           f"(quadratic, least_squares or averaging); got {kind!r}",
+                           field="problem.kind")
     if resistances is None:
         raise ValueError("continuized: constants need the per-edge resistances R_e "
                          "(resistances=dadao.graphs.effective_resistances(edges, rates, n))")

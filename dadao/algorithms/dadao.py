@@ -1,7 +1,7 @@
 """DADAO: Decoupled Accelerated Decentralized Asynchronous Optimization.
 
 Nabli & Oyallon, ICML 2023 (arXiv 2208.00779); JMLR 26(207), 2025. Constants follow the authors'
-code, as specified in docs/algorithms.md section 2.
+code (docs/methods.md, DADAO).
 
 Each node holds six vectors of R^d, in this order: x, xt, y, yt, z, zt ("t" for tilde). Between
 events every node follows the same linear ODE, coordinate-wise:
@@ -74,7 +74,7 @@ def rate_scale(L: float, mu: float) -> float:
     """r = sqrt(nu/L) with nu = mu/2, per unit time: DADAO's speed scale.
 
     Every DADAO constant is a multiple of r or 1/r, and the squared error decays roughly like
-    exp(-0.2 r t) (algorithms.md section 2), so horizons are naturally given as multiples of 1/r.
+    exp(-0.2 r t) (the declared rate below), so horizons are naturally given as multiples of 1/r.
     """
     return math.sqrt(mu / 2.0 / L)
 
@@ -106,10 +106,12 @@ def _check_flow_constants(v: dict) -> None:
     """
     for name in ("eta", "alpha_t"):
         if v[name] < 0:
-            raise OptionError(f"must be >= 0 for DADAO's flow, got {v[name]!r}", field=f"algorithm.{name}")
+            raise OptionError(f"must be >= 0 for DADAO's flow, got {v[name]!r}",
+                              field=f"algorithm.{name}")
     for name in ("alpha", "theta"):
         if v[name] <= 0:
-            raise OptionError(f"must be > 0 for DADAO's flow, got {v[name]!r}", field=f"algorithm.{name}")
+            raise OptionError(f"must be > 0 for DADAO's flow, got {v[name]!r}",
+                              field=f"algorithm.{name}")
     if not v["alpha"] * v["theta"] - v["alpha"] ** 2 / 4.0 > 0:
         raise OptionError(f"DADAO's closed-form flow needs theta > alpha/4 "
                           f"(underdamped y block); got theta = {v['theta']!r}, "
@@ -260,8 +262,8 @@ ALGORITHM = AsyncAlgorithm(
     reference="Nabli & Oyallon, DADAO, ICML 2023 (arXiv 2208.00779)",
     theory=Theory(
         *async_gossip_counts(),
-        # The paper proves a rate of order sqrt(mu/L); the constant 0.2 is the one measured on
-        # small graphs (algorithms.md section 2: squared error ~ exp(-0.2 sqrt(nu/L) t)).
+        # The paper proves a rate of order sqrt(mu/L); the constant 0.2 is an empirical one
+        # (docs/methods.md, DADAO: squared error ~ exp(-0.2 sqrt(nu/L) t)).
         rate=lambda s: 0.2 * rate_scale(s.L, s.mu),
         gradients="O(n sqrt(kappa) log(1/eps))",
         communications="O(n sqrt(chi_1 chi_2) sqrt(kappa) log(1/eps))",

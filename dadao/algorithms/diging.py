@@ -13,11 +13,8 @@ edge). y tracks the average gradient: sum_i y_i = sum_i grad f_i(x_i) at every i
 
 Step size: alpha = STEP_CONSTANT (1 - sigma) / L with STEP_CONSTANT = 1/2; sigma is the largest
 modulus of M's eigenvalues other than 1 (worst over the list). The paper's guaranteed step is far
-smaller; this practical choice is checked by the convergence tests (tunable: ``alpha``).
-Measured, n = 16, least squares (kappa 4) / logistic (kappa 44), iterations to 1e-8 of start:
-grid 270 / 1890, star 570 / 3930, cycle 690 / 4830, complete 570 / 270, barbell 1530 / > 6000,
-path 2730 / > 6000. With STEP_CONSTANT = 1 least squares on the complete graph (sigma = 0)
-diverges.
+smaller; this practical choice is checked by the convergence tests (tunable: ``alpha``). With
+STEP_CONSTANT = 1, least squares on the complete graph (sigma = 0) diverges.
 """
 
 from __future__ import annotations

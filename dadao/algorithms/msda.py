@@ -3,8 +3,8 @@ arXiv 1702.08704, Algorithm 2): Nesterov's accelerated gradient on the dual prob
 Chebyshev-accelerated gossip. Synchronous, dual: needs grad f_i^* (least squares, quadratics).
 
 Gossip matrix W = L_G / lambda_max(L_G) (the spectrum ratio gamma_W = lambda_2/lambda_max = 1/chi
-is what matters; algorithms.md's W = L_G/|E| gives the same operator). Constants (algorithms.md
-3.3, ``dadao.gossip.chebyshev_constants``): K = floor(1/sqrt(gamma_W)),
+is what matters; the authors' W = L_G/|E| gives the same operator). Constants (docs/methods.md,
+MSDA; ``dadao.gossip.chebyshev_constants``): K = floor(1/sqrt(gamma_W)),
 c1 = (1 - sqrt g)/(1 + sqrt g), c2 = (1 + g)/(1 - g), c3 = 2/((1 + g) lambda_max(W)),
 
     eta = mu (1 + c1^2K)/(1 + c1^K)^2 = mu / lambda_max(P_K(W)),

@@ -4,8 +4,8 @@ NeurIPS 2020, arXiv 2006.11773; APAPC run with the gossip polynomial P = P_T(W))
 
 W = L_G / lambda_max(L_G); P = P_T(W) the Chebyshev polynomial of ``dadao.gossip`` (MSDA's
 AccGossip) with T = floor(sqrt(chi)); chi_P = lambda_max(P)/lambda_min+(P) = ((1+c1^T)/(1-c1^T))^2.
-Constants (algorithms.md 4): alpha = mu, tau = min(1, sqrt(chi_P/kappa)/2), eta = 1/(4 tau L),
-theta = 1/(eta lambda_max(P)). One iteration (n gradients, T gossip rounds):
+Constants (docs/methods.md, OPAPC): alpha = mu, tau = min(1, sqrt(chi_P/kappa)/2),
+eta = 1/(4 tau L), theta = 1/(eta lambda_max(P)). One iteration (n gradients, T gossip rounds):
 
     xg = tau x + (1 - tau) xf;   g = grad F(xg);
     xh = (x - eta (g - alpha xg + y)) / (1 + eta alpha);   y+ = y + theta P xh;
@@ -32,8 +32,8 @@ OpapcConstants = namedtuple("OpapcConstants", [
 TUNABLES = ("alpha", "tau", "eta", "theta")
 
 #: dist_to_opt decays like exp(-RATE_CONSTANT t / sqrt(kappa chi_P)): the paper proves this
-#: (optimal) order; the constant is a lower bound of the measured ones (1.0-1.8 on the 16-node
-#: graphs of the tests, least squares and logistic)
+#: (optimal) order; the constant is a conservative one, held against the runs by the tests
+#: (docs/methods.md, OPAPC)
 RATE_CONSTANT = 0.5
 
 

@@ -10,8 +10,8 @@ No gradients, no flow. The sum of the x_i is conserved exactly, so x* = xbar(0) 
 dist_to_opt = consensus = V = (1/n) sum_i ||x_i - xbar||^2. An activation of (i, j) lowers n V by
 ||x_i - x_j||^2 / 2, so d/dt E V = -(1/2n) E x^T Lambda x <= -E V / (2 chi_1): the guaranteed
 rate is 1/(2 chi_1), and in practice V decays like exp(-t/chi_1), chi_1 = 1/lambda_2 of the rate
-Laplacian in the time unit of the rates (algorithms.md section 4: fitted 1.0-1.2/chi_1 on cycles and paths,
-guaranteed 1/(2 chi_1), exact asymptotic 0.62-0.95/chi_1). The declared rate is 1/chi_1.
+Laplacian in the time unit of the rates (docs/methods.md, Randomized gossip). The declared rate
+is 1/chi_1.
 
 There are no gradient clocks: time is simply the time of the edge clocks. Default rates:
 uniform, total n/2 (every node takes part in one averaging per unit time on average).

@@ -11,7 +11,7 @@ shape (n, d) (one row per node), in the optax style:
     step(state, k, local, mix) -> new state                    (one iteration)
     primal(state, k, problem) -> X (n, d)                      (the nodes' estimates of x*)
 
-Rule 1 of design.md (an algorithm only touches its own node) holds row-wise: every operation of
+Rule 1 of docs/design.md (a method only touches its own node) holds row-wise: every operation of
 ``step`` acts on each row separately, except through ``mix`` (X -> W_q X, one gossip round; the
 engine performs it: a sparse product in process, a neighbourhood exchange over MPI) and through
 ``local`` (``LocalOracle``: row i -> grad f_i(row i)). Rows are processed together with numpy.
@@ -69,7 +69,8 @@ class SyncAlgorithm:
             kind = problem.params.get("kind", problem.name)
             raise ProblemError(
                 f"{self.name} needs the conjugate gradient grad f_i^*, which "
-                f"{kind} problems do not have (use least_squares or quadratic)", field="problem.kind")
+                f"{kind} problems do not have (use least_squares or quadratic)",
+                               field="problem.kind")
 
     def check_network(self, network) -> None:
         """Refuse a time-varying list for a method whose theory needs one fixed graph."""

@@ -66,7 +66,8 @@ def world():
     try:
         from mpi4py import MPI
     except ImportError as exc:
-        raise MpiUnavailableError(f"'mpi' needs mpi4py ({exc}); {INSTALL_HINT}", field="run.engine") \
+        raise MpiUnavailableError(f"'mpi' needs mpi4py ({exc}); {INSTALL_HINT}",
+                                  field="run.engine") \
             from None
     except RuntimeError as exc:  # mpi4py found no MPI library
         raise MpiUnavailableError(f"'mpi' needs an MPI library ({exc}); "

@@ -83,7 +83,7 @@ def rate_constants(edges, rates, n: int, *, method: str = "auto") -> dict:
     All come from one factorisation. ``method``:
 
     - "dense": eigh of the dense Lambda; Lambda^+ = V diag(1/w) V^T over the nonzero eigenvalues.
-      O(n^3) time, O(n^2) memory: n = 2000 takes about 1 s here (eigh, divide and conquer).
+      O(n^3) time, O(n^2) memory (eigh, divide and conquer).
     - "sparse": ground Lambda at its highest-degree node r (for a connected graph,
       R_e = b_e^T Lambda_g^{-1} b_e with the r entry of b_e dropped), factorise the grounded
       matrix once, P Lambda_g P^T = L D L^T (SuperLU, minimum degree on A + A^T, symmetric mode,
@@ -91,13 +91,9 @@ def rate_constants(edges, rates, n: int, *, method: str = "auto") -> dict:
       side solve: y is nonzero only on the nodes reachable from the two entries of P b_e (their
       elimination-tree paths). The sum has no cancellation. lambda_2 = 1 / lambda_max(Lambda^+)
       by Lanczos (eigsh) on x -> Lambda^+ x = centre(Lambda_g^{-1} x); lambda_max by Lanczos on
-      Lambda (dense eigenvalues for n <= 50). Measured on the 2-core development machine
-      (simulations/bench_graph_constants.py, edges processed in parallel): torus 141 x 141
-      (19,881 nodes, 39,762 edges) 3-4.5 s, peak RSS 260 MB (60 MB above the interpreter with
-      numpy/scipy/numba loaded); torus 100 x 200 3.2 s; random geometric n = 20,000
-      (195k edges) 16 s, 350 MB. The cost is about |E| x (elimination-tree path length x column
-      length): the minimum-degree factor of the 141 x 141 torus has 0.75M entries and paths of
-      ~700 columns.
+      Lambda (dense eigenvalues for n <= 50). The cost is about |E| x (elimination-tree path
+      length x column length); edges are processed in parallel. docs/graph_constants.md has the
+      timings and memory of both paths (simulations/bench_graph_constants.py).
     - "auto": dense for n <= 2000, sparse above.
 
     Edges of rate 0 are allowed (their R_e counts in chi_2), but the edges of positive rate must

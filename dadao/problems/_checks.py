@@ -10,7 +10,8 @@ from .base import ProblemError
 
 def check_int(field, value, *, minimum=1):
     if isinstance(value, bool) or not isinstance(value, numbers.Integral):
-        raise ProblemError(f"expected an integer >= {minimum}, got {value!r}", field=f"problem.{field}")
+        raise ProblemError(f"expected an integer >= {minimum}, got {value!r}",
+                           field=f"problem.{field}")
     if value < minimum:
         raise ProblemError(f"must be >= {minimum}, got {value}", field=f"problem.{field}")
     return int(value)
@@ -29,7 +30,8 @@ def check_float(field, value, *, minimum=None, strict=False):
 def check_choice(field, value, choices):
     if value not in choices:
         raise ProblemError(
-            f"must be one of {', '.join(map(repr, choices))}, got {value!r}", field=f"problem.{field}")
+            f"must be one of {', '.join(map(repr, choices))}, got {value!r}",
+                           field=f"problem.{field}")
     return value
 
 
@@ -38,5 +40,6 @@ def resolve_seed(seed):
     if seed is None:
         return int(np.random.SeedSequence().entropy)
     if isinstance(seed, bool) or not isinstance(seed, numbers.Integral) or seed < 0:
-        raise ProblemError(f"expected a non-negative integer or None, got {seed!r}", field="problem.seed")
+        raise ProblemError(f"expected a non-negative integer or None, got {seed!r}",
+                           field="problem.seed")
     return int(seed)

@@ -354,7 +354,8 @@ def build_problem(name, oracle, *, params, const=None, field="problem.reg"):
     if not mu > 0.0 or not np.isfinite(L) or L / mu > KAPPA_MAX:
         raise ProblemError(
             f"{name} is not strongly convex: mu_{worst} = {mu:.3g} at node {worst}"
-            f" (L = {L:.3g}); set reg > 0 or give every node more samples than dim = {d}", field=field)
+            f" (L = {L:.3g}); set reg > 0 or give every node more samples than dim = {d}",
+                           field=field)
     L_local.flags.writeable = False
     mu_local.flags.writeable = False
 
@@ -372,7 +373,8 @@ def build_problem(name, oracle, *, params, const=None, field="problem.reg"):
         else:
             x = _solve_logistic(proto)
     except (np.linalg.LinAlgError, ValueError) as e:
-        raise ProblemError(f"central solver failed for {name}: {e}", field="problem.x_star") from None
+        raise ProblemError(f"central solver failed for {name}: {e}",
+                           field="problem.x_star") from None
 
     g = _full_gradient(proto, x)
     bound = float(np.linalg.norm(g) / mu_local.sum())

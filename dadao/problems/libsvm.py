@@ -35,9 +35,11 @@ def read_libsvm(path, *, zero_based="auto"):
                 try:
                     label = float(tokens[0])
                 except ValueError:
-                    raise ProblemError(f"{where}: label {tokens[0]!r} is not a number", field="problem.path") from None
+                    raise ProblemError(f"{where}: label {tokens[0]!r} is not a number",
+                                       field="problem.path") from None
                 if not math.isfinite(label):
-                    raise ProblemError(f"{where}: label {tokens[0]!r} is not finite", field="problem.path")
+                    raise ProblemError(f"{where}: label {tokens[0]!r} is not finite",
+                                       field="problem.path")
                 r = len(labels)
                 labels.append(label)
                 for tok in tokens[1:]:
@@ -69,7 +71,8 @@ def read_libsvm(path, *, zero_based="auto"):
         zero_based = bool(cols.size and cols.min() == 0)
     if not zero_based:
         if cols.size and cols.min() == 0:
-            raise ProblemError(f"{path} has feature index 0 but zero_based=False", field="problem.path")
+            raise ProblemError(f"{path} has feature index 0 but zero_based=False",
+                               field="problem.path")
         cols = cols - 1
     M = len(labels)
     d = int(cols.max()) + 1 if cols.size else 0
@@ -77,7 +80,8 @@ def read_libsvm(path, *, zero_based="auto"):
         raise ProblemError(f"{path} has no features", field="problem.path")
     if M * d > MAX_DENSE_ENTRIES:
         raise ProblemError(
-            f"{path} is too large to store densely ({M} samples x {d} features)", field="problem.path")
+            f"{path} is too large to store densely ({M} samples x {d} features)",
+                           field="problem.path")
     X = np.zeros((M, d))
     X[np.asarray(rows, dtype=np.int64), cols] = vals
     return X, np.asarray(labels), zero_based
@@ -116,7 +120,8 @@ def libsvm(
         if reg is None:
             reg = LOGISTIC_REG_FACTOR * np.linalg.norm(X, 2) ** 2 / (4.0 * M)
             if reg == 0.0:
-                raise ProblemError(f"{path}: every feature is zero; set reg > 0", field="problem.reg")
+                raise ProblemError(f"{path}: every feature is zero; set reg > 0",
+                                   field="problem.reg")
     rng = np.random.default_rng(seed)
     order = rng.permutation(M)
     if split == "label":

@@ -51,10 +51,12 @@ def quadratic(n, dim, *, kappa=10.0, seed=None):
     dim = check_int("dim", dim)
     kappa = check_float("kappa", kappa, minimum=1.0)
     if kappa > KAPPA_MAX:
-        raise ProblemError(f"must be <= {KAPPA_MAX:g} in double precision, got {kappa:g}", field="problem.kappa")
+        raise ProblemError(f"must be <= {KAPPA_MAX:g} in double precision, got {kappa:g}",
+                           field="problem.kappa")
     if dim == 1 and n == 1 and kappa != 1.0:
         raise ProblemError(
-            f"a single node with dim = 1 has kappa = 1, got kappa = {kappa:g}", field="problem.kappa")
+            f"a single node with dim = 1 has kappa = 1, got kappa = {kappa:g}",
+                           field="problem.kappa")
     seed = resolve_seed(seed)
     rng = np.random.default_rng(seed)
     logk = np.log(kappa)

@@ -1,4 +1,4 @@
-"""Gossip averaging against its theory (algorithms.md section 4): randomized gossip decays like
+"""Gossip averaging against its theory (docs/methods.md): randomized gossip decays like
 exp(-t/chi_1), accelerated (A2CiD2) gossip like exp(-c t/sqrt(chi_1 chi_2)); both conserve the
 mean exactly, so they converge to x* = mean_i a_i."""
 

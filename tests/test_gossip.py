@@ -10,7 +10,7 @@ from dadao import gossip, graphs
 N = 16
 FAMILIES = ["star", "complete", "cycle", "path", "grid_2d", "barbell"]
 
-# algorithms.md section 7: (family, n) -> (floor(sqrt chi), ceil(chi ln 2))
+# docs/model.md, Graph constants: (family, n) -> (floor(sqrt chi), ceil(chi ln 2))
 ORDERS = {("star", 16): (4, 12), ("complete", 16): (1, 1), ("cycle", 16): (5, 19),
           ("path", 16): (10, 72), ("grid_2d", 16): (3, 9), ("barbell", 16): (6, 34),
           ("star", 300): (17, 208)}

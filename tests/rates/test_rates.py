@@ -1,4 +1,4 @@
-"""Edge rates and DADAO's rate condition chi_1 chi_2 <= 1/2 (algorithms.md, section 1)."""
+"""Edge rates and DADAO's rate condition chi_1 chi_2 <= 1/2 (docs/model.md, The rate condition)."""
 
 import math
 import warnings

@@ -19,9 +19,10 @@ import pytest
 
 from dadao.trace import events_of
 
-import mpi_cases
+import helpers
+from helpers import mpi_cases
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = helpers.ROOT
 CONFIG = ROOT / "configs" / "quickstart.toml"
 
 
@@ -58,8 +59,8 @@ def dadao_mpi(P: int, *args, **kw) -> subprocess.CompletedProcess:
 
 
 def dadao_mpi_fault(P: int, fault: str, *args, **kw) -> subprocess.CompletedProcess:
-    """``dadao`` under mpiexec with the fault RANK:KIND:TIME of tests/mpi_fault.py."""
-    return mpiexec(P, ROOT / "tests" / "mpi_fault.py", fault, *args, **kw)
+    """``dadao`` under mpiexec with the fault RANK:KIND:TIME of tests/helpers/mpi_fault.py."""
+    return mpiexec(P, ROOT / "tests" / "helpers" / "mpi_fault.py", fault, *args, **kw)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -75,7 +76,7 @@ def references():
 def mpi_runs(request, tmp_path_factory):
     P = request.param
     out = tmp_path_factory.mktemp(f"mpi_P{P}")
-    proc = mpiexec(P, ROOT / "tests" / "mpi_cases.py", ",".join(mpi_cases.CASES), out)
+    proc = mpiexec(P, ROOT / "tests" / "helpers" / "mpi_cases.py", ",".join(mpi_cases.CASES), out)
     assert proc.returncode == 0, proc.stderr[-3000:]
     return P, out
 

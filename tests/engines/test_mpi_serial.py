@@ -5,11 +5,13 @@ import sys
 
 import pytest
 
+import helpers
+
 from dadao import api, graphs, problems
 from dadao.cli import main
 from dadao.engines.mpi import launcher_rank
 
-CONFIG = "configs/quickstart.toml"
+CONFIG = str(helpers.ROOT / "configs" / "quickstart.toml")
 
 
 def test_engine_mpi_without_mpi4py_is_one_line_exit_2(monkeypatch, capsys, tmp_path):

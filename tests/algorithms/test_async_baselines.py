@@ -1,6 +1,6 @@
 """The asynchronous baselines against their theory: Continuized converges to x* within its
 predicted time with 2 gradients per communication; async SGD settles in the neighbourhood of x*
-its moment equations predict; constants match algorithms.md; constant overrides are accepted,
+its moment equations predict; constants match docs/methods.md; constant overrides are accepted,
 refused with one line, and change the run."""
 
 import math
@@ -102,7 +102,7 @@ def test_continuized_constants_follow_algorithms_md():
 
 
 def test_communications_per_round_reproduce_the_star_300_table():
-    """algorithms.md section 7: DADAO 299, Continuized 150 (one communication per 2 gradients)."""
+    """The authors' table (docs/model.md): DADAO 299, Continuized 150 (one communication per 2 gradients)."""
     G = graphs.make_graph("star", 300)
     edges = graphs.edge_array(G)
     problem = problems.least_squares(300, 2, samples_per_node=10, seed=0)

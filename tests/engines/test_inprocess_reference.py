@@ -1,4 +1,5 @@
-"""The compiled engine against a slow, independent reading of algorithms.md section 2.
+"""The compiled engine against a slow, independent reading of DADAO's dynamics
+(docs/methods.md, DADAO).
 
 The reference below shares nothing with the engine but the event schedule: it stores every node's
 state densely, integrates the ODE with scipy's matrix exponential of the 6x6 generator written out

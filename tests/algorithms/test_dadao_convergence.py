@@ -11,7 +11,7 @@ from dadao import graphs, problems, rates
 from dadao.algorithms import dadao as dadao_algo
 from dadao.engines.inprocess import EventRun
 from dadao.setup import prepare
-from state_snapshot import flowed_states
+from helpers.state_snapshot import flowed_states
 
 N = 16
 GRAPHS = {
@@ -24,7 +24,7 @@ GRAPHS = {
 
 
 def horizon(problem):
-    """100 / r with r = sqrt(nu / L): the horizon algorithms.md calls safe for 1e-8."""
+    """100 / r with r = sqrt(nu / L): the horizon our measurements call safe for 1e-8 (docs/dadao_convergence.md)."""
     return 100.0 / dadao_algo.rate_scale(problem.L, problem.mu)
 
 
@@ -32,7 +32,7 @@ def make_problem(kind, seed=0):
     if kind == "least_squares":
         return problems.least_squares(N, 5, samples_per_node=50, seed=seed)
     if kind == "least_squares_rows":
-        # kappa ~ 20 (the regime algorithms.md measured) and the per-sample gradient kernel
+        # kappa ~ 20 (the regime of docs/dadao_convergence.md) and the per-sample gradient kernel
         return problems.least_squares(N, 10, samples_per_node=30, seed=seed, form="rows")
     return problems.logistic(N, 5, samples_per_node=50, seed=seed)
 
@@ -136,7 +136,7 @@ def test_forced_slow_rates_diverge_and_the_divergence_is_reported():
 
 
 def test_heterogeneous_gradient_rates_still_converge():
-    """algorithms.md: g_i in [0.25, 4] converges at about the same speed as g_i = 1."""
+    """g_i in [0.25, 4] converges at about the same speed as g_i = 1."""
     G = graphs.make_graph("grid_2d", N)
     problem = problems.least_squares(N, 5, samples_per_node=50, seed=0)
     g = np.random.default_rng(0).uniform(0.25, 4.0, size=N)

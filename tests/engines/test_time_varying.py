@@ -1,4 +1,4 @@
-"""Time-varying graphs (algorithms.md section 1, last bullet): the list of graphs, the switching
+"""Time-varying graphs (docs/model.md, Time-varying graphs): the list of graphs, the switching
 schedule (engine-independent, one stream per clock), DADAO's convergence on a sequence of random
 geometric graphs, reproducibility, and refusal by the methods that do not support it."""
 

@@ -1,0 +1,157 @@
+"""The run lifecycle (dadao.runs): build, skip if done, start, run, finish or fail, with what a
+person is told going through a Reporter; the same calls the command line and the sweep make."""
+
+from __future__ import annotations
+
+import json
+import os
+
+import pytest
+
+from dadao import rundir, runs
+from dadao.engines.inprocess import InProcess
+from dadao.errors import ConfigError, RunArgumentError, UsageError
+
+
+class Recorder(runs.Reporter):
+    """A reporter that remembers what it was told, in order."""
+
+    def __init__(self):
+        self.calls = []
+
+    def dry_run(self, setup):
+        self.calls.append(("dry_run", setup.algorithm.name))
+
+    def already_done(self, path, meta):
+        self.calls.append(("already_done", meta["status"]))
+
+    def started(self, setup, path):
+        self.calls.append(("started", os.path.exists(os.path.join(path, "meta.json"))))
+
+    def progress(self, setup):
+        recorder = self
+
+        class Progress:
+            def __enter__(self):
+                return lambda t, events, dist: recorder.calls.append(("progress", t))
+
+            def __exit__(self, *exc):
+                return False
+
+        return Progress()
+
+    def finished(self, meta, path, trace):
+        self.calls.append(("finished", meta["status"]))
+
+    def failed(self, line, path):
+        self.calls.append(("failed", line))
+
+
+def test_a_run_goes_through_every_step_and_a_second_call_finds_it_done(small_config, tmp_path):
+    out = str(tmp_path / "run")
+    told = Recorder()
+    result = runs.run_config(small_config, out=out, reporter=told, command=["test"])
+    assert (result.code, result.status, result.path) == (0, "completed", out)
+    assert result.meta == json.loads((tmp_path / "run" / "meta.json").read_text())
+    assert result.trace is not None and result.setup.algorithm.name == "dadao"
+    names = [c[0] for c in told.calls]
+    assert names[0] == "started" and told.calls[0][1] is True  # meta.json written before
+    assert names[-1] == "finished" and told.calls[-1] == ("finished", "completed")
+    times = [c[1] for c in told.calls if c[0] == "progress"]
+    assert times[0] == 0.0 and times[-1] == 300.0 and len(times) == 61
+    assert result.meta["command"] == ["test"] and result.meta["finished"] is not None
+    # again: found finished, nothing runs, the record is untouched
+    before = (tmp_path / "run" / "meta.json").read_text()
+    again = Recorder()
+    second = runs.run_config(small_config, out=out, reporter=again)
+    assert (second.code, second.status) == (0, "done") and again.calls == [
+        ("already_done", "completed")]
+    assert (tmp_path / "run" / "meta.json").read_text() == before
+    # --rerun runs it again, into the same directory, bit for bit
+    third = runs.run_config(small_config, out=out, rerun=True)
+    assert third.status == "completed"
+    assert third.trace.columns["dist_to_opt"].tolist() == \
+        result.trace.columns["dist_to_opt"].tolist()
+
+
+def test_the_default_directory_is_named_by_the_config_and_its_hash(small_config, tmp_path,
+                                                                   monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    result = runs.run_config(small_config, sets=["run.t_max=10"])
+    name = os.path.basename(result.path)
+    assert os.path.dirname(result.path) == "runs" and name.startswith("c-")
+    assert name == f"c-{result.meta['config_hash']}"
+
+
+def test_a_dry_run_prepares_everything_and_writes_nothing(small_config, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    told = Recorder()
+    result = runs.run_config(small_config, dry_run=True, reporter=told)
+    assert (result.code, result.status) == (0, "dry-run") and told.calls == [("dry_run", "dadao")]
+    assert result.setup.describe()["rates"]["chi_1"] > 0
+    assert os.listdir(tmp_path) == ["c.toml"]  # the config itself, and nothing else
+
+
+def test_mistakes_raise_before_anything_is_written(small_config, tmp_path):
+    out = tmp_path / "out"
+    with pytest.raises(ConfigError, match=r"c\.toml: run\.t_max: must be > 0"):
+        runs.run_config(small_config, sets=["run.t_max=-1"], out=str(out))
+    with pytest.raises(RunArgumentError, match=r"^engine: unknown engine 'gpu'"):
+        runs.run_config(small_config, engine="gpu", out=str(out))
+    assert not out.exists()
+    (tmp_path / "busy").mkdir()
+    (tmp_path / "busy" / "notes.txt").write_text("mine")
+    with pytest.raises(UsageError, match="is not empty and is not a run directory"):
+        runs.run_config(small_config, out=str(tmp_path / "busy"))
+    assert os.listdir(tmp_path / "busy") == ["notes.txt"]
+    done = runs.run_config(small_config, sets=["run.t_max=10"], out=str(tmp_path / "done"))
+    with pytest.raises(UsageError, match="holds a run of another config"):
+        runs.run_config(small_config, sets=["run.t_max=20"], out=done.path)
+
+
+def test_a_crash_is_recorded_as_failed_and_reported_in_one_line(small_config, tmp_path,
+                                                                monkeypatch):
+    def crash(self, setup, **kw):
+        raise RuntimeError("the disk caught fire\nsecond line")
+
+    monkeypatch.setattr(InProcess, "run", crash)
+    told = Recorder()
+    result = runs.run_config(small_config, out=str(tmp_path / "x"), reporter=told)
+    assert (result.code, result.status) == (1, "failed")
+    assert told.calls[-1] == ("failed", "RuntimeError: the disk caught fire")
+    meta = rundir.read_meta(str(tmp_path / "x"))
+    assert meta["status"] == "failed" and meta["error"] == "RuntimeError: the disk caught fire"
+    assert "second line" in (tmp_path / "x" / "error.log").read_text()
+    assert not (tmp_path / "x" / "trace.csv").exists()
+
+
+def test_ctrl_c_before_the_first_sample_is_interrupted_not_failed(small_config, tmp_path,
+                                                                  monkeypatch):
+    def interrupted(self, setup, **kw):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(InProcess, "run", interrupted)
+    result = runs.run_config(small_config, out=str(tmp_path / "i"))
+    assert (result.code, result.status) == (130, "interrupted")
+    meta = rundir.read_meta(str(tmp_path / "i"))
+    assert meta["status"] == "interrupted" and meta["run"] is None
+
+
+def test_a_mistake_found_while_running_fails_the_directory_and_is_raised(small_config,
+                                                                         tmp_path, monkeypatch):
+    def refuse(self, setup, **kw):
+        raise RunArgumentError("cannot run this", field="x0")
+
+    monkeypatch.setattr(InProcess, "run", refuse)
+    with pytest.raises(RunArgumentError, match="^x0: cannot run this$"):
+        runs.run_config(small_config, out=str(tmp_path / "m"))
+    assert rundir.read_meta(str(tmp_path / "m"))["status"] == "failed"
+
+
+def test_without_the_launcher_a_launched_process_runs_alone(small_config, tmp_path,
+                                                            monkeypatch):
+    """A sweep's worker is started by mpiexec but runs its own run: launcher=False."""
+    monkeypatch.setenv("PMI_RANK", "3")
+    result = runs.run_config(small_config, sets=["run.t_max=10"], out=str(tmp_path / "w"),
+                             launcher=False)
+    assert result.status == "completed" and result.meta["engine"] == "inprocess"
