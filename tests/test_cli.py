@@ -142,6 +142,8 @@ def test_set_overrides_reach_the_run(capsys, tmp_path):
 def test_mistakes_in_the_file(capsys, tmp_path):
     cases = [
         (SMALL.replace("n = 8", "nn = 8"), r"c.toml: graph.nn: unknown key .*did you mean 'n'"),
+        (SMALL.replace('family = "cycle"', 'famly = "cycle"'),
+         r"c.toml: graph.famly: unknown key; did you mean 'family'\? \(keys: family, n, "),
         (SMALL.replace("n = 8", 'n = "8"'), r"c.toml: graph.n: expected integer"),
         (SMALL.replace('"cycle"', '"cycel"'), r"c.toml: graph.family: .*did you mean 'cycle'"),
         (SMALL.replace("[run]", '[algorithm]\nname = "dadoo"\n[run]'),
