@@ -78,6 +78,7 @@ commands:
 
 def _parser() -> argparse.ArgumentParser:
     from dadao import __version__
+    from dadao.rates.optimal import METHODS, SOLVERS
 
     fmt = argparse.RawDescriptionHelpFormatter
     p = argparse.ArgumentParser(prog="dadao", description=DESCRIPTION, formatter_class=fmt)
@@ -117,13 +118,13 @@ def _parser() -> argparse.ArgumentParser:
                                     "DADAO's condition chi_1 chi_2 <= 1/2, verified by "
                                     "eigendecomposition, against theory-scaled uniform rates.")
     _add_graph_arguments(ra)
-    ra.add_argument("--method", default="sdp",
-                    choices=("sdp", "sdp-search", "relaxed", "max-connectivity", "first-order"),
+    ra.add_argument("--method", default="sdp", choices=METHODS,
                     help="sdp: the exact program (default); sdp-search: the same by a 1-d "
                          "search; relaxed: chi_1 + chi_2 <= sqrt(2); max-connectivity: the "
                          "classical problem, rescaled; first-order: no cone solver, large graphs")
-    ra.add_argument("--solver", choices=("scs", "clarabel", "mosek"),
-                    help="cone solver (default scs; clarabel for accuracy on small graphs)")
+    ra.add_argument("--solver", choices=("auto",) + SOLVERS,
+                    help="cone solver (default auto: clarabel, then scs with fixed scaling, then "
+                         "the first-order method for sdp; a named solver is strict)")
     ra.add_argument("--node-cap", type=float, metavar="RATE",
                     help="cap on every node's total gossip rate")
     ra.add_argument("--no-cache", action="store_true", help="solve again even if cached")
@@ -387,8 +388,13 @@ def cmd_rates(args) -> int:
         raise UsageError("folder does not exist", field=f"-o {args.output}")
     n = G.number_of_nodes()
     edges = graphs.edge_array(G)
-    result = optimal_rates(edges, n, method=args.method, solver=args.solver,
-                           node_caps=args.node_cap, cache=not args.no_cache)
+    try:
+        result = optimal_rates(edges, n, method=args.method,
+                               solver=None if args.solver in (None, "auto") else args.solver,
+                               node_caps=args.node_cap, cache=not args.no_cache)
+    except DadaoError as exc:
+        flags = {"solver": "--solver", "method": "--method", "node_caps": "--node-cap"}
+        raise exc.located(field=flags.get(exc.field, exc.field)) from None
     info = {"family": family, "n": n, "edges": len(edges),
             "optimal": {**result.summary(), "min_rate": float(result.rates.min()),
                         "max_rate": float(result.rates.max())},
@@ -404,10 +410,8 @@ def cmd_rates(args) -> int:
         print(json.dumps(strict_json(info), indent=2))
         return 0
     o = info["optimal"]
-    print(f"{family}: n = {n}, |E| = {len(edges)}; method {o['method']}"
-          f"{', solver ' + o['solver'] if o['solver'] not in (None, 'none') else ''}: "
-          f"{o['status']} in "
-          f"{o['solve_time_s']:.3g} s{' (cached)' if o['from_cache'] else ''}")
+    print(f"{family}: n = {n}, |E| = {len(edges)}; method {o['method']} "
+          f"({o['solve_time_s']:.3g} s{', cached' if o['from_cache'] else ''}): {o['label']}")
     print(f"  {'':<24} {'total rate':>12} {'chi_1':>12} {'chi_2':>12} {'chi_1 chi_2':>12}")
     for name, r in (("theory-scaled uniform", info["uniform"]), ("optimal", o)):
         print(f"  {name:<24} {r['total']:12.6g} {r['chi_1']:12.6g} {r['chi_2']:12.6g} "

@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from dadao import engines, graphs
+from dadao.rates import optimal
 from dadao.algorithms import get_algorithm, names as algorithm_names
 from dadao.errors import ConfigError
 
@@ -148,11 +149,10 @@ SCHEMA: dict[str, tuple[str | None, dict[str, Field], dict[str, dict[str, Field]
             "explicit": {"path": _f("path", REQUIRED, "CSV with header u,v,rate")},
             "sdp": {
                 "method": _f("str", "sdp", "optimal rates: least total rate with chi_1 chi_2 "
-                             "<= 1/2 (computed once, cached)",
-                             choices=("sdp", "sdp-search", "relaxed", "max-connectivity",
-                                      "first-order")),
-                "solver": _f("str", AUTO, "cone solver (auto: SCS; none for first-order)",
-                             choices=("scs", "clarabel", "mosek"), auto=True),
+                             "<= 1/2 (computed once, cached)", choices=optimal.METHODS),
+                "solver": _f("str", AUTO, "cone solver (auto: clarabel, then scs with fixed "
+                             "scaling, then the first-order method for sdp; a named solver is "
+                             "strict)", choices=optimal.SOLVERS, auto=True),
                 "node_cap": _f("float", AUTO, "cap on each node's total gossip rate (auto: "
                                "none)", minimum=0, exclusive_minimum=True, auto=True),
             },

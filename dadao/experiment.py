@@ -125,9 +125,9 @@ def build_rates(rcfg: dict, graph, algorithm):
     if kind == "sdp":
         result = optimal_rates_for(rcfg, graph)
         summary = result.summary()
-        detail = {k: summary[k] for k in ("method", "solver", "status", "saving",
-                                           "uniform_total", "solve_time_s", "from_cache")
-                  if k in summary}
+        detail = {k: summary[k] for k in ("method", "solver", "status", "label", "exact",
+                                           "saving", "uniform_total", "solve_time_s",
+                                           "from_cache")}
         return result.rates, detail
     try:
         return rates.load_rates_csv(rcfg["path"], edges), None

@@ -69,7 +69,7 @@ class Setup:
     chi: float
     options: dict = field(default_factory=dict)
     force: bool = False
-    engine: str = "inprocess"
+    engine: str = engines.DEFAULT
     #: how the rates were chosen ("auto", "theory", "uniform", "explicit", "sdp"; "none" for
     #: synchronous methods) and, for optimal rates, how they were found
     rates_kind: str = "auto"
@@ -161,7 +161,7 @@ def is_synchronous(algorithm) -> bool:
 
 def prepare(graph, problem: Problem, *, algorithm="dadao", rates="auto", t_max, seed=0,
             log_every=None, grad_rates=None, x0=None, force=False, options=None,
-            switch_period=None, engine="inprocess", rates_kind=None, rates_detail=None,
+            switch_period=None, engine=engines.DEFAULT, rates_kind=None, rates_detail=None,
             family=None) -> Setup:
     """Check and derive one run (see the module docstring).
 

@@ -149,7 +149,7 @@ def optimal_rates(edges, n: int, *, method: str = "sdp", solver: str | None = No
         requested_method=method, requested_solver=solver,
         exact=attempt.method in EXACT_METHODS and attempt.status == "optimal",
         label=status_label(attempt.method, attempt.solver, attempt.status, info, method,
-                           [a.phrase() for a in attempts[:-1]]))
+                           [a.record() for a in attempts[:-1]]))
     if cache:
         rates_cache.store(key, result.rates, {k: v for k, v in result.summary().items()
                                               if k in _CACHED_FIELDS})

@@ -137,7 +137,7 @@ def no_solution_error(method: str, solver: str, caps, attempts: list, n: int, n_
     else:
         fld = "method"
         advice.append("try method 'relaxed' (an upper bound)")
-    tried = "; ".join(a.phrase() for a in attempts) or "no cone solver is installed"
+    tried = ", ".join(a.phrase() for a in attempts) or "no cone solver is installed"
     message = (f"no usable rates for method {method!r} (n = {n}, E = {n_edges}): {tried}; "
                + _or(advice))
     return SolverError(" ".join(message.split()), field=fld)

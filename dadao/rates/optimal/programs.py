@@ -244,14 +244,13 @@ def sdp_search(e, n, solver, caps=None, *, time_limit_s: float | None = None,
             "unusable_points": sum(v[1] is None for v in points.values()),
             "statuses": statuses,
             "search": sorted((math.exp(k), v[0]) for k, v in points.items())}
-    bracket = f"s in [{math.exp(lo):.3g}, {math.exp(hi):.3g}]"
+    bracket = f"[{math.exp(lo):.3g}, {math.exp(hi):.3g}]"
     if points[best][1] is None:
         status = "infeasible" if set(statuses) == {"infeasible"} else "search_failed"
-        return ProgramSolution(None, status, info, f"no usable s in {bracket} ("
-                               + ", ".join(f"{k}: {v}" for k, v in sorted(statuses.items()))
-                               + ")")
+        return ProgramSolution(None, status, info, f"no usable s in {bracket}: "
+                               + ", ".join(f"{v} {k}" for k, v in sorted(statuses.items())))
     info.update(s=math.exp(best), objective=points[best][0])
     if min(best - lo, hi - best) < 2 * rel_tol:
         return ProgramSolution(None, "search_failed", info,
-                               f"the minimum lies on the edge of the bracket {bracket}")
+                               f"the minimum lies on the edge of the bracket s in {bracket}")
     return ProgramSolution(points[best][1], "optimal", info)

@@ -80,15 +80,15 @@ class OptimalRates:
 
 def attempt_phrase(solver: str, method: str, status: str, seconds: float,
                    detail: str = "") -> str:
-    """One attempt in a few words, e.g. "clarabel on 'sdp': optimal_inaccurate after 2.1 s"."""
-    who = "first-order" if method == "first-order" else f"{solver} on {method!r}"
+    """One attempt in a few words, e.g. "clarabel: optimal_inaccurate after 2.10 s"."""
+    who = "first-order" if method == "first-order" else solver
     words = {"time_limit": "stopped at its time limit",
              "user_limit": "stopped at its iteration limit (user_limit)",
              "solver_error": "failed",
              "verification_failed": "returned rates that fail verification",
              "worse_than_uniform": "returned a total above theory-uniform rates' (inaccurate)",
              "search_failed": "found no minimum"}.get(status, status)
-    text = f"{who}: {words} after {seconds:.3g} s"
+    text = f"{who}: {words} after {seconds:.2f} s"
     if detail and status in ("solver_error", "verification_failed", "search_failed"):
         text += f" ({detail})"
     return text
@@ -96,7 +96,8 @@ def attempt_phrase(solver: str, method: str, status: str, seconds: float,
 
 def status_label(method: str, solver: str, status: str, info: dict,
                  requested_method: str, failed: list) -> str:
-    """The human label of a result; failed: attempt phrases of the attempts before it."""
+    """The human label of a result; failed: the attempt records (solver, method, status, ...)
+    tried before the one that produced it."""
     if method == "first-order":
         it = info.get("iterations")
         max_iter = info.get("max_iter")
@@ -114,8 +115,12 @@ def status_label(method: str, solver: str, status: str, info: dict,
         label = f"{status} ({solver})"
         if method in ("relaxed", "max-connectivity"):
             label += f" for the {method} program; {_UPPER_BOUND}"
+    tried = ", ".join(f"{'first-order' if m == 'first-order' else s}: {st}"
+                      for s, m, st, *_ in failed)
     if method != requested_method:
-        label += f"; {method} fallback for method {requested_method!r}, not its exact optimum"
-    if failed:
-        label += "; after " + "; ".join(failed)
+        label += f"; {method} fallback for method {requested_method!r}"
+        if tried:
+            label += f" after {tried}"
+    elif tried:
+        label += f", after {tried}"
     return label

@@ -1,14 +1,19 @@
 """The cone solvers: which are installed, their settings, and the default chain.
 
 ``solver=None`` (config value "auto") tries DEFAULT_CHAIN in order, skipping solvers that are not
-installed: Clarabel (interior point, its default tolerances), then MOSEK (interior point, when
-installed and licensed), then SCS (first-order splitting) with fixed scaling. Why this order and
-these settings: docs/sdp_solvers.md, from simulations/bench_sdp_solvers.py.
+installed: Clarabel (interior point), then MOSEK (interior point, when installed and licensed),
+then SCS (operator splitting) with fixed scaling. Why this order and these settings:
+docs/sdp_solvers.md, measured by simulations/bench_sdp_solvers.py.
+
+Clarabel stops when its gap and residuals reach tol_gap_abs, tol_gap_rel and tol_feas. On
+programs whose optimum is degenerate ("relaxed" on symmetric graphs) its residuals can stall
+just above its default 1e-8, which it reports as AlmostSolved ("optimal_inaccurate"), and where
+they stall depends on the machine's floating-point kernels; 1e-7 leaves a margin while the total
+it gives is still exact far beyond what verification and the savings need.
 
 SCS runs with eps_abs = eps_rel = 1e-7 (its default 1e-4 puts savings off in the third digit)
-and, from SCS 3.2 on, ``adaptive_scale=False``: SCS's adaptive rescaling of its step (the default)
-oscillates on these programs and can run for minutes before stopping at "optimal_inaccurate";
-with the scale fixed it reaches 1e-7 in a few thousand iterations.
+and, from SCS 3.2 on, ``adaptive_scale=False``: with its default adaptive rescaling of the dual
+step, SCS can run for minutes on these programs and then stop at "optimal_inaccurate".
 """
 
 from __future__ import annotations
@@ -18,7 +23,7 @@ DEFAULT_CHAIN = ("clarabel", "mosek", "scs")
 
 # Settings passed to cvxpy's solve() for each solver (a time limit is added per solve).
 SOLVER_SETTINGS = {
-    "clarabel": {},
+    "clarabel": dict(tol_gap_abs=1e-7, tol_gap_rel=1e-7, tol_feas=1e-7),
     "scs": dict(eps_abs=1e-7, eps_rel=1e-7, max_iters=200_000, adaptive_scale=False),
     "mosek": {},
 }
