@@ -132,7 +132,7 @@ def write_table(path, rows, minutes, quick):
         "with fixed scaling, then first-order for \"sdp\"): docs/sdp_solvers.md. The "
         "first-order method needs no cone solver and runs to n = 2048 and beyond.",
         "",
-        "Findings (this table, and the tests in tests/test_optimal_rates.py): the optimum equals "
+        "Findings (this table, and the tests in tests/rates/test_optimal.py): the optimum equals "
         "the theory-uniform total on edge-transitive graphs (symmetry) and on paths (no saving "
         "found, by both the SDP and the first-order method); it saves 74% on the barbell of two "
         "8-cliques, 39% on a star of four 4-cliques, 5% on the 4x4 grid and 10% on the 8x8 "

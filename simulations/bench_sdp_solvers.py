@@ -37,6 +37,7 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
 
 from dadao import graphs  # noqa: E402
+from machine_load import Load  # noqa: E402
 from dadao.errors import OptimalRatesError  # noqa: E402
 from dadao.rates.choices import theory_rates  # noqa: E402
 from dadao.rates.optimal import available_solvers, verify_rates  # noqa: E402
@@ -73,51 +74,6 @@ def instances(quick):
         if quick and n > 24:
             continue
         yield f"{family} {n}", graphs.make_graph(family, n)
-
-
-# ------------------------------------------------------------------------------------------
-# Load accounting
-
-
-def machine_jiffies() -> dict:
-    """{"cpu": (busy, total), "cpu0": ..., ...} from /proc/stat (idle and iowait are idle)."""
-    out = {}
-    with open("/proc/stat") as fh:
-        for line in fh:
-            if not line.startswith("cpu"):
-                break
-            name, *vals = line.split()
-            vals = [int(v) for v in vals[:8]]  # guest time is already in user
-            idle = vals[3] + vals[4]
-            out[name] = (sum(vals) - idle, sum(vals))
-    return out
-
-
-def own_jiffies() -> int:
-    """utime + stime of this process (all threads), in the same clock ticks as /proc/stat."""
-    with open("/proc/self/stat") as fh:
-        rest = fh.read().rsplit(")", 1)[1].split()
-    return int(rest[11]) + int(rest[12])
-
-
-class Load:
-    """Busy share of other processes on the pinned core and on the machine over an interval."""
-
-    def __init__(self, cpu):
-        self.cpu = f"cpu{cpu}" if cpu is not None else None
-        self.m0, self.s0 = machine_jiffies(), own_jiffies()
-
-    def stop(self) -> dict:
-        m1, s1 = machine_jiffies(), own_jiffies()
-        mine = s1 - self.s0
-        out = {}
-        for key, name in (("machine", "cpu"), ("core", self.cpu)):
-            if name is None or name not in m1:
-                continue
-            busy = m1[name][0] - self.m0[name][0]
-            total = m1[name][1] - self.m0[name][1]
-            out[key] = max(0.0, busy - mine) / total if total > 0 else math.nan
-        return out
 
 
 # ------------------------------------------------------------------------------------------

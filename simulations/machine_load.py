@@ -1,0 +1,54 @@
+"""The load other processes put on the machine while a benchmark runs, from /proc/stat.
+
+    load = Load(cpu=0)          # the core the benchmark is pinned to (None: machine only)
+    ... run ...
+    load.stop()                 # {"machine": share, "core": share} of busy time not ours
+
+"Ours" is this process and the children it has waited for (utime, stime, cutime, cstime of
+/proc/self/stat), so a benchmark that runs its cases in subprocesses is accounted for too.
+"""
+
+from __future__ import annotations
+
+import math
+
+
+def machine_jiffies() -> dict:
+    """{"cpu": (busy, total), "cpu0": ..., ...} from /proc/stat (idle and iowait are idle)."""
+    out = {}
+    with open("/proc/stat") as fh:
+        for line in fh:
+            if not line.startswith("cpu"):
+                break
+            name, *vals = line.split()
+            vals = [int(v) for v in vals[:8]]  # guest time is already in user
+            idle = vals[3] + vals[4]
+            out[name] = (sum(vals) - idle, sum(vals))
+    return out
+
+
+def own_jiffies() -> int:
+    """CPU ticks of this process and of its waited-for children (the clock of /proc/stat)."""
+    with open("/proc/self/stat") as fh:
+        rest = fh.read().rsplit(")", 1)[1].split()
+    return sum(int(rest[k]) for k in (11, 12, 13, 14))
+
+
+class Load:
+    """Busy share of other processes on the pinned core and on the machine over an interval."""
+
+    def __init__(self, cpu=None):
+        self.cpu = f"cpu{cpu}" if cpu is not None else None
+        self.m0, self.s0 = machine_jiffies(), own_jiffies()
+
+    def stop(self) -> dict:
+        m1, s1 = machine_jiffies(), own_jiffies()
+        mine = s1 - self.s0
+        out = {}
+        for key, name in (("machine", "cpu"), ("core", self.cpu)):
+            if name is None or name not in m1:
+                continue
+            busy = m1[name][0] - self.m0[name][0]
+            total = m1[name][1] - self.m0[name][1]
+            out[key] = max(0.0, busy - mine) / total if total > 0 else math.nan
+        return out
