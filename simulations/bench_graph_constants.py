@@ -20,7 +20,7 @@ import subprocess
 import sys
 import time
 
-from machine_load import Load
+from machine_load import Load, processor
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 DOC = os.path.join(ROOT, "docs", "graph_constants.md")
@@ -75,7 +75,7 @@ def markdown(rows, cpu, load, wall) -> str:
         "Written by `python simulations/bench_graph_constants.py` (edit the script, not this "
         f"file); the whole run took {wall:.0f} s.",
         "",
-        f"Machine: {platform.processor() or platform.machine()}, {os.cpu_count()} CPUs, Python "
+        f"Machine: {processor()}, {os.cpu_count()} CPUs, Python "
         f"{platform.python_version()}; {where}. Load from other processes during the run "
         f"(busy jiffies not of this benchmark, /proc/stat): "
         f"{100 * load.get('core', float('nan')):.1f}% of the pinned core, "

@@ -54,6 +54,8 @@ from pathlib import Path
 
 import numpy as np
 
+from dadao import engines
+
 HERE = Path(__file__).resolve()
 DOC = HERE.parent.parent / "docs" / "bench_mpi.md"
 MARKER = "BENCH_JSON "
@@ -755,7 +757,7 @@ def main(argv=None):
     parser.add_argument("--doc", help=f"write the markdown here (default {DOC}, not with --quick)")
     parser.add_argument("--json", help="also write every run's record here")
     parser.add_argument("--worker", choices=list(WORKLOADS), help=argparse.SUPPRESS)
-    parser.add_argument("--engine", choices=["mpi", "inprocess"], default="mpi",
+    parser.add_argument("--engine", choices=engines.names(), default="mpi",
                         help=argparse.SUPPRESS)
     parser.add_argument("--t-max", type=float, help=argparse.SUPPRESS)
     parser.add_argument("--dim", type=int, help=argparse.SUPPRESS)

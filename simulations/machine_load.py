@@ -52,3 +52,17 @@ class Load:
             total = m1[name][1] - self.m0[name][1]
             out[key] = max(0.0, busy - mine) / total if total > 0 else math.nan
         return out
+
+
+def processor() -> str:
+    """The CPU's model name (/proc/cpuinfo), or the machine type where it is not known."""
+    import platform
+
+    try:
+        with open("/proc/cpuinfo") as fh:
+            for line in fh:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
