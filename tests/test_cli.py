@@ -434,3 +434,25 @@ def test_a_bug_is_not_dressed_as_a_user_error(capsys, tmp_path, monkeypatch):
     monkeypatch.setattr(cli, "cmd_graph", lambda args: int("not a number"))
     with pytest.raises(ValueError, match="invalid literal"):
         cli.main(["graph", "star", "--n", "5"])
+
+
+def test_a_failed_solver_is_exit_3_and_names_the_config_key(capsys, tmp_path, monkeypatch):
+    """Not an input mistake: its own exit code, one line naming the key to change, nothing
+    written."""
+    from dadao.rates.optimal import programs
+
+    monkeypatch.setenv("DADAO_CACHE_DIR", str(tmp_path / "cache"))
+    monkeypatch.setattr(programs, "solve_program",
+                        lambda *a, **kw: programs.ProgramSolution(None, "optimal_inaccurate",
+                                                                  {"seconds": 0.0}))
+    cfg = write(tmp_path, SMALL.replace("[run]", '[rates]\nkind = "sdp"\nmethod = "relaxed"\n'
+                                                 '[run]'))
+    for sets, key in (([], "rates.method"), (["--set", "rates.solver=scs"], "rates.solver")):
+        code, out, err = run(["run", cfg, *sets, "--out", str(tmp_path / "out")], capsys)
+        assert code == 3, err
+        lines = err.strip().splitlines()
+        assert len(lines) == 1 and "Traceback" not in err
+        assert lines[0].startswith(f"dadao run: error: {cfg}: {key}: no usable rates"), lines[0]
+        assert not (tmp_path / "out").exists()
+    code, out, err = run(["rates", "cycle", "--n", "8", "--method", "relaxed"], capsys)
+    assert code == 3 and err.startswith("dadao rates: error: --method: no usable rates"), err
