@@ -57,6 +57,10 @@ from dadao.engines import base, kernels, rounds
 from dadao.engines.partition import Partition, partition
 from dadao.errors import MpiUnavailableError, PartitionError, RankError
 
+#: seconds between a failing rank's one-line report and MPI_Abort, so that the launcher
+#: forwards the line before it ends the job
+ABORT_GRACE_S = 0.5
+
 #: how to install MPI, for the one-line error when mpi4py is missing
 INSTALL_HINT = "pip install 'dadao[mpi]' (mpi4py and the mpich wheel; or mpi4py built on a " \
                "cluster's own MPI)"
@@ -149,6 +153,9 @@ def abort(comm, exc: BaseException, on_failure=None) -> None:
             on_failure(line, traceback.format_exc())
     finally:
         print(line, file=sys.stderr, flush=True)
+        # MPI_Abort ends every process at once, launchers included, and MPICH's Hydra can drop
+        # output it has not forwarded yet: give it the line before pulling the plug
+        wallclock.sleep(ABORT_GRACE_S)
         comm.Abort(1)
 
 
