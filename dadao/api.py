@@ -9,7 +9,7 @@ and the engine, it returns the same ``Trace`` (docs/run_directory.md lists its `
 from __future__ import annotations
 
 from dadao import engines
-from dadao.setup import is_synchronous, prepare
+from dadao.setup import prepare
 
 
 def simulate(graph, problem, *, rates="auto", algorithm="dadao", t_max: float, seed: int = 0,
@@ -43,4 +43,4 @@ def simulate(graph, problem, *, rates="auto", algorithm="dadao", t_max: float, s
     return chosen.run(setup, group=group, progress=progress, **engine_options)
 
 
-__all__ = ["simulate", "is_synchronous"]
+__all__ = ["simulate"]

@@ -98,10 +98,6 @@ class Group:
         """The root's ``value``, on every process."""
         return value
 
-    def guarded(self, fn, *args, on_failure=None, **kwargs):
-        """fn(*args, **kwargs); a failure is the caller's to handle (one process)."""
-        return fn(*args, **kwargs)
-
 
 class Engine:
     """An engine: ``run(setup)`` returns the Trace (None on processes that are not the root).
