@@ -270,9 +270,8 @@ def _prepare_asynchronous(items, nx_given, as_list, rates, grad_rates, switch_pe
     if algo.needs_resistances:
         extra["resistances"] = graphs.effective_resistances(args.edges, args.edge_rates, n)
     k = algo.constants(problem, condition.chi_1, condition.chi_2, options or None, **extra)
+    # connectivity is known by now: checked above (networkx graphs) or by the rate condition
     nx_items = items if nx_given else [_as_networkx(e, n) for e in edge_lists]
-    for G in nx_items:
-        graphs.check_connected(G)
     chi = max(graphs.graph_chi(G) for G in nx_items)
     return Setup(algo, problem, tuple(nx_items), args, k, condition, None, chi, options,
                  bool(force), engine, rates_kind or kind, rates_detail, family)
