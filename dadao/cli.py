@@ -13,6 +13,7 @@ import json
 import math
 import os
 import sys
+import warnings
 
 from dadao import engines
 from dadao.errors import DadaoError, UsageError
@@ -174,6 +175,19 @@ def main(argv=None) -> int:
     if args.command is None:
         _parser().print_help()
         return 2
+    with warnings.catch_warnings():
+        warnings.showwarning = _one_line_warning(args.command)
+        return _dispatch(args)
+
+
+def _one_line_warning(command: str):
+    """``warnings.showwarning`` for the command line: one line, no source path."""
+    def show(message, category, filename, lineno, file=None, line=None):
+        print(f"dadao {command}: warning: {message}", file=sys.stderr)
+    return show
+
+
+def _dispatch(args) -> int:
     try:
         return {"run": cmd_run, "graph": cmd_graph, "rates": cmd_rates,
                 "plot": cmd_plot, "mpi-check": cmd_mpi_check}[args.command](args)

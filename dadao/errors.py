@@ -114,6 +114,12 @@ class MpiUnavailableError(DadaoError, RuntimeError):
     """mpi4py, or an MPI library, is missing: exit code 2 (install it, or run in process)."""
 
 
+class DadaoWarning(UserWarning):
+    """Something a user should know that does not stop the command (input accepted with a
+    change, a long run ahead): the command line prints it as one line,
+    "dadao COMMAND: warning: message"."""
+
+
 class RankError(DadaoError):
     """Another MPI rank's error, met before the run; ``kind`` is its class name and
     ``exit_code`` its exit code."""

@@ -32,6 +32,7 @@ from dataclasses import dataclass
 from dadao import config, engines, experiment, rundir
 from dadao.engines.base import Group
 from dadao.errors import DadaoError, RankError, UsageError
+from dadao.versions import versions
 
 #: exit code of each final status
 EXIT_CODES = {"completed": 0, "done": 0, "dry-run": 0, "diverged": 1, "failed": 1,
@@ -99,6 +100,18 @@ def run_config(config_path: str, *, sets=(), seed: int | None = None, engine: st
     group.agree_on_error(error)
     if group.size == 1 and engines.get_engine(setup.engine).distributed:
         group = engines.get_engine(setup.engine).group()  # a job of one rank
+    try:
+        return _checked_run(config_path, setup, group, out=out, rerun=rerun, dry_run=dry_run,
+                            command=command, reporter=reporter)
+    finally:
+        group.close()
+
+
+def _checked_run(config_path, setup, group, *, out, rerun, dry_run, command, reporter):
+    # every process must be running the same thing before any of them writes or waits
+    group.check_same({"config_hash": config.config_hash(setup.config), "engine": setup.engine,
+                      "out": out, "rerun": rerun, "dry_run": dry_run, "versions": versions()})
+    engines.get_engine(setup.engine).check(setup, group)
     if dry_run:
         if group.is_root:
             reporter.dry_run(setup)

@@ -98,6 +98,13 @@ class Group:
         """The root's ``value``, on every process."""
         return value
 
+    def check_same(self, fields: dict) -> None:
+        """Collective: raise on every process when ``fields`` (what every process must agree
+        on: the resolved config's hash, the command's flags, versions) differ between them."""
+
+    def close(self) -> None:
+        """The run is over (whatever its end): release what the group holds (watchdogs)."""
+
 
 class Engine:
     """An engine: ``run(setup)`` returns the Trace (None on processes that are not the root).
@@ -119,6 +126,11 @@ class Engine:
             raise RunArgumentError(f"only engines that run across processes take {name} (the "
                                    f"{self.name} engine runs in one process)", field=name)
         return Group()
+
+    def check(self, setup, group: Group) -> None:
+        """Collective: raise a DadaoError on every process of ``group`` if this engine cannot run
+        ``setup`` there (more ranks than nodes, different data on different ranks); called
+        before anything is written."""
 
     def run(self, setup, *, group: Group | None = None, progress=None, **options):
         raise NotImplementedError
