@@ -4,7 +4,13 @@ Time is measured in expected gradient steps per node: every node's gradient cloc
 rate 1 by default, so t = 100 means each node has computed about 100 gradients.
 """
 
+from dadao.numba_cache import configure_numba_cache
+
 __version__ = "0.1.0"
+
+# Before any module decorates a function with numba.njit(cache=True): a read-only install
+# without a writable home must not make the import fail (dadao.numba_cache).
+configure_numba_cache()
 
 
 def simulate(*args, **kwargs):

@@ -3,7 +3,8 @@ come from the library.
 
 Exit codes: 0 done (or already done), 1 the run failed or diverged, 2 a user mistake (one line on
 stderr, nothing written that looks like a result), 3 a numerical solver failed (one line naming
-the setting to change), 130 interrupted by Ctrl-C (the trace so far is kept).
+the setting to change), 130 interrupted by SIGINT (Ctrl-C) and 143 by SIGTERM (the trace so far
+and a checkpoint are kept: `dadao run RUN_DIR --resume` goes on).
 """
 
 from __future__ import annotations
@@ -26,10 +27,13 @@ examples:
   dadao run configs/cycle.toml --set graph.n=64 --set run.t_max=2000
   dadao run configs/paper_star300.toml --dry-run
   mpiexec -n 4 dadao run configs/mpi_demo.toml --engine mpi   (same results, across 4 ranks)
+  dadao run runs/long-0123456789 --resume     (go on from the last checkpoint)
 
 The run directory (default runs/<config name>-<hash of the resolved config>/) holds config.toml,
 trace.csv, meta.json, convergence.png and convergence.pdf. Running the same resolved config and
 seed again finds the finished directory and stops (use --rerun to run it anyway).
+SIGINT (Ctrl-C) or SIGTERM stops a run at the next window of events, keeps the trace so far and
+writes a checkpoint: the run ends "interrupted" (exit 130 or 143) and --resume goes on with it.
 """
 
 EXAMPLES_MPI_CHECK = """\
@@ -77,12 +81,20 @@ commands:
 """
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse, with a mistake said in one line ("dadao run: error: ..."), as every other
+    error of the command; `--help` shows the usage."""
+
+    def error(self, message):
+        self.exit(2, f"{self.prog}: error: {message}\n")
+
+
 def _parser() -> argparse.ArgumentParser:
     from dadao import __version__
     from dadao.rates.optimal import METHODS, SOLVERS
 
     fmt = argparse.RawDescriptionHelpFormatter
-    p = argparse.ArgumentParser(prog="dadao", description=DESCRIPTION, formatter_class=fmt)
+    p = _Parser(prog="dadao", description=DESCRIPTION, formatter_class=fmt)
     p.add_argument("--version", action="version", version=f"dadao {__version__}")
     sub = p.add_subparsers(dest="command", metavar="COMMAND")
 
@@ -101,6 +113,12 @@ def _parser() -> argparse.ArgumentParser:
                    help="validate, print the resolved config and derived constants, run nothing")
     r.add_argument("--rerun", action="store_true",
                    help="run even if the run directory already holds this finished run")
+    r.add_argument("--resume", action="store_true",
+                   help="go on with the interrupted (or killed) run in the run directory from "
+                        "its last checkpoint; CONFIG may then be the run directory itself")
+    r.add_argument("--checkpoint-every", type=float, default=None, metavar="SECONDS",
+                   help="wall seconds between two checkpoints of the run's state (default "
+                        "600; 0: none); a stop by SIGINT or SIGTERM always writes one")
 
     g = sub.add_parser("graph", help="a graph's constants", epilog=EXAMPLES_GRAPH,
                        formatter_class=fmt,
@@ -159,18 +177,23 @@ def _add_graph_arguments(p) -> None:
     from dadao.graphs import FAMILIES
 
     p.add_argument("family", metavar="FAMILY", help=f"one of {', '.join(FAMILIES)}, or the path "
-                                                    "of an edge-list file")
-    p.add_argument("--n", type=int, help="number of nodes (required for a family)")
+                                                    "of an edge-list file (which sets n; "
+                                                    "./star for a file named like a family)")
+    p.add_argument("--n", type=int, help="number of nodes (required for a family; with an "
+                                          "edge-list file, only its own node count)")
     p.add_argument("--param", action="append", default=[], metavar="KEY=VALUE",
                    help="family parameter: rows, cols (grids), p (erdos_renyi), radius "
-                        "(random_geometric)")
+                        "(random_geometric); not with an edge-list file")
     p.add_argument("--seed", type=int, default=0, help="seed of the random families (default 0)")
 
 
 def main(argv=None) -> int:
     """The ``dadao`` command; returns its exit code."""
     argv = sys.argv[1:] if argv is None else list(argv)
-    args = _parser().parse_args(argv)
+    try:
+        args = _parser().parse_args(argv)
+    except SystemExit as exc:  # --help, --version, or a mistake already said in one line
+        return exc.code if isinstance(exc.code, int) else 2
     args.argv = argv
     if args.command is None:
         _parser().print_help()
@@ -213,9 +236,19 @@ def _dispatch(args) -> int:
 def cmd_run(args) -> int:
     from dadao import runs
 
-    return runs.run_config(args.config, sets=args.set, seed=args.seed, engine=args.engine,
-                           out=args.out, rerun=args.rerun, dry_run=args.dry_run,
-                           command=["dadao"] + args.argv, reporter=CliReporter(args)).code
+    config_path, out = args.config, args.out
+    if args.resume and os.path.isdir(config_path):
+        # `dadao run RUN_DIR --resume`: the directory holds its own resolved config
+        if out is not None and os.path.abspath(out) != os.path.abspath(config_path):
+            raise UsageError(f"resuming the run directory {config_path}: --out must be it or "
+                             f"absent", field="--out")
+        config_path, out = os.path.join(config_path, "config.toml"), config_path
+        args.config = config_path
+    every = runs.CHECKPOINT_EVERY_S if args.checkpoint_every is None else args.checkpoint_every
+    return runs.run_config(config_path, sets=args.set, seed=args.seed, engine=args.engine,
+                           out=out, rerun=args.rerun, dry_run=args.dry_run, resume=args.resume,
+                           checkpoint_every=every, command=["dadao"] + args.argv,
+                           reporter=CliReporter(args)).code
 
 
 class CliReporter:
@@ -243,6 +276,10 @@ class CliReporter:
         print(f"{path}: {setup.algorithm.name} on {g['family']} ({shape}n = {g['n']}, "
               f"|E| = {g['edges']:g}), {setup.problem.name} d = {setup.problem.dim}, "
               f"t_max = {setup.args.t_max:g}", flush=True)
+
+    def resumed(self, setup, path, time) -> None:
+        print(f"{path}: resuming {setup.algorithm.name} from its checkpoint at t = {time:g} "
+              f"(t_max = {setup.args.t_max:g})", flush=True)
 
     def progress(self, setup):
         return _progress_bar(setup.args.t_max)
@@ -349,17 +386,46 @@ def _print_summary(meta: dict, path: str, trace=None) -> None:
 
 
 def _graph_from_args(args):
-    """(graph, label) of `dadao graph` / `dadao rates`: a family with --n, or an edge-list file."""
-    from dadao import config, graphs
+    """(graph, label) of `dadao graph` / `dadao rates`: a family with --n, or an edge-list file.
 
-    if os.path.isfile(args.family):
-        return graphs.load_edge_list(args.family), args.family
+    A family name wins over a file of that name (write ./star for the file). An edge-list file
+    sets n: --n is refused when it disagrees with the file's node count (accepted when it
+    agrees, so scripts may pass it uniformly), and --param always (families only)."""
+    import difflib
+
+    from dadao import config, graphs
+    from dadao.errors import GraphError
+
+    name = args.family
+    if name not in graphs.FAMILIES:
+        if os.path.isdir(name):
+            raise GraphError("is a directory, not an edge-list file", file=name)
+        if os.path.exists(name) and not os.path.isfile(name):  # a FIFO would block on open
+            raise GraphError('is not a regular file (an edge-list file is one "u v" per line)',
+                             file=name)
+        if not os.path.exists(name):
+            close = difflib.get_close_matches(name, graphs.FAMILIES, n=1)
+            hint = f" (did you mean '{close[0]}'?)" if close else ""
+            raise GraphError(f"neither a graph family nor an existing file{hint}; families: "
+                             f"{', '.join(graphs.FAMILIES)}", file=name)
+        if args.param:
+            raise UsageError(f"family parameters do not apply to an edge-list file ({name})",
+                             field="--param")
+        G = graphs.load_edge_list(name)
+        if args.n is not None and args.n != G.number_of_nodes():
+            raise UsageError(f"{args.n}, but {name} has {G.number_of_nodes()} nodes (an "
+                             f"edge-list file sets the number of nodes: leave --n out)",
+                             field="--n")
+        return G, name
     if args.n is None:
         raise UsageError("required for a graph family", field="--n")
+    graphs.check_n(args.n, "--n")  # named by its flag, not by the family
+    if args.seed < 0:
+        raise UsageError(f"must be a non-negative integer; got {args.seed}", field="--seed")
     params = {}
     for text in args.param:
         key, sep, value = text.partition("=")
-        if not sep:
+        if not sep or not key.strip():
             raise UsageError(f"expected KEY=VALUE, got {text!r}", field="--param")
         params[key.strip()] = config.parse_set(f"graph.{key.strip()}={value}")[2]
     return graphs.make_graph(args.family, args.n, seed=args.seed, **params), args.family
@@ -396,10 +462,11 @@ def cmd_graph(args) -> int:
 def cmd_rates(args) -> int:
     from dadao import graphs
     from dadao.rates import optimal_rates, write_rates_csv
+    from dadao.report.output import check_output_file, write_failed
 
+    if args.output:  # before the solve, which may take minutes
+        check_output_file(args.output, "-o", "rates.csv")
     G, family = _graph_from_args(args)
-    if args.output and not os.path.isdir(os.path.dirname(os.path.abspath(args.output))):
-        raise UsageError("folder does not exist", field=f"-o {args.output}")
     n = G.number_of_nodes()
     edges = graphs.edge_array(G)
     try:
@@ -416,7 +483,10 @@ def cmd_rates(args) -> int:
                         "chi_2": result.uniform_chi_2,
                         "product": result.uniform_chi_1 * result.uniform_chi_2}}
     if args.output:
-        write_rates_csv(args.output, edges, result.rates)
+        try:
+            write_rates_csv(args.output, edges, result.rates)
+        except OSError as exc:
+            raise write_failed(args.output, "-o", exc) from None
         info["written"] = args.output
     if args.json:
         from dadao.rundir import strict_json
@@ -444,20 +514,26 @@ def cmd_rates(args) -> int:
 
 def cmd_plot(args) -> int:
     from dadao import rundir
+    from dadao.errors import RunDirError
     from dadao.report import figures
+    from dadao.report.output import check_output_file, write_failed
 
-    runs = []
-    for path in args.runs:
-        trace, meta = rundir.read_run(path)
-        runs.append((trace, figures.label(meta)))
+    check_output_file(args.output, "-o", "convergence.png")
     ext = os.path.splitext(args.output)[1].lower()
     if ext not in (".png", ".pdf", ".svg"):
         raise UsageError("the extension must be .png, .pdf or .svg", field=f"-o {args.output}")
-    folder = os.path.dirname(os.path.abspath(args.output))
-    if not os.path.isdir(folder):
-        raise UsageError(f"folder {folder} does not exist", field=f"-o {args.output}")
+    runs = []
+    for path in args.runs:
+        trace, meta = rundir.read_run(path)
+        empty = figures.nothing_to_plot(trace)
+        if empty:  # an empty figure with exit 0 would look like a result
+            raise RunDirError(f"{rundir.TRACE} {empty}: nothing to plot", file=path)
+        runs.append((trace, figures.label(meta)))
     xs = (args.x,) if args.x else tuple(figures.AXES)
-    figures.save(figures.convergence_figure(runs, xs), args.output)
+    try:
+        figures.save(figures.convergence_figure(runs, xs), args.output)
+    except OSError as exc:
+        raise write_failed(args.output, "-o", exc) from None
     print(f"{args.output}: {len(runs)} run(s)")
     return 0
 

@@ -104,6 +104,20 @@ class RunDirError(InputError):
     """A path given as a run directory that is not one."""
 
 
+class RunBusyError(InputError):
+    """A run directory another process is running in (its lock is held)."""
+
+
+class OutputError(DadaoError):
+    """A file of the results that cannot be written (a full disk, a read-only folder): exit code
+    2 before the run starts (nothing was written), 1 once it has (the run is ``failed``, what was
+    simulated is kept)."""
+
+    def __init__(self, message: str, *, exit_code: int = 2, **where):
+        super().__init__(message, **where)
+        self.exit_code = exit_code
+
+
 class SolverError(DadaoError, RuntimeError):
     """A numerical solver failed on valid input: exit code 3; the message names what to change."""
 

@@ -297,6 +297,63 @@ class SwitchingClocks(_Schedule):
         return _merge(parts_t, parts_c)
 
 
+def _stream_state(stream) -> dict | None:
+    return None if stream is None else stream.bit_generator.state
+
+
+def poisson_snapshot(clocks: PoissonClocks) -> tuple[dict, dict]:
+    """(header, arrays) of a set of clocks' positions: the time, each clock's random stream
+    state and last drawn arrival, and the arrivals drawn and not yet emitted."""
+    pending = [c.pending for c in clocks._clocks]
+    header = {"time": clocks.time, "clocks": len(clocks._clocks),
+              "last": [c.last for c in clocks._clocks],
+              "streams": [_stream_state(c.stream) for c in clocks._clocks]}
+    arrays = {"pending": np.concatenate(pending) if pending else np.empty(0),
+              "pending_sizes": np.array([len(p) for p in pending], dtype=np.int64)}
+    return header, arrays
+
+
+def poisson_restore(clocks: PoissonClocks, header: dict, arrays: dict) -> None:
+    """Put the clocks back where ``poisson_snapshot`` found them."""
+    if header["clocks"] != len(clocks._clocks):
+        raise ValueError(f"a checkpoint of {header['clocks']} clocks for {len(clocks._clocks)}")
+    bounds = np.concatenate([[0], np.cumsum(arrays["pending_sizes"])])
+    for i, clock in enumerate(clocks._clocks):
+        clock.pending = arrays["pending"][bounds[i]:bounds[i + 1]].copy()
+        clock.last = float(header["last"][i])
+        if clock.stream is not None:
+            clock.stream.bit_generator.state = header["streams"][i]
+    clocks.time = float(header["time"])
+
+
+def snapshot(clocks) -> tuple[dict, dict]:
+    """(header, arrays) of the positions of ``PoissonClocks`` or ``SwitchingClocks``."""
+    if isinstance(clocks, PoissonClocks):
+        return poisson_snapshot(clocks)
+    header, arrays = {"time": clocks.time, "graphs": []}, {}
+    for name, part in [("grad", clocks._grad)] + [(f"graph{k}", g)
+                                                   for k, g in enumerate(clocks._graphs)]:
+        h, a = poisson_snapshot(part)
+        header["graphs"].append(h)
+        arrays.update({f"{name}.{key}": v for key, v in a.items()})
+    return header, arrays
+
+
+def restore(clocks, header: dict, arrays: dict) -> None:
+    """Put ``clocks`` back where ``snapshot`` found them."""
+    if isinstance(clocks, PoissonClocks):
+        poisson_restore(clocks, header, arrays)
+        return
+    parts = [("grad", clocks._grad)] + [(f"graph{k}", g) for k, g in enumerate(clocks._graphs)]
+    if len(header["graphs"]) != len(parts):
+        raise ValueError(f"a checkpoint of {len(header['graphs']) - 1} graphs for "
+                         f"{len(parts) - 1}")
+    for (name, part), h in zip(parts, header["graphs"]):
+        poisson_restore(part, h, {key[len(name) + 1:]: v for key, v in arrays.items()
+                                  if key.startswith(name + ".")})
+    clocks.time = float(header["time"])
+
+
 def schedule(seed, grad_rates, edges, edge_rates, t_end, clocks=None):
     """The whole schedule on [0, t_end) at once: (times, clock ids). For tests and small runs."""
     return PoissonClocks(seed, grad_rates, edges, edge_rates, clocks).until(t_end)

@@ -9,10 +9,14 @@
         convergence.png    dist_to_opt against time, gradients and communications
         convergence.pdf
         error.log          only when the run failed: the traceback
+        checkpoint.npz     the run's state at its last checkpoint (``dadao.checkpoint``)
+        run.lock           while a process runs in the directory (``dadao.runlock``)
 
-Every file is written to a temporary file in the directory and renamed into place, and meta.json
-is written first with status "running" and last with the final status: a directory whose
-meta.json does not say "completed" is not a finished result, whatever else it holds.
+trace.csv is appended and flushed as each sample is taken, so a crash, a kill or a full disk
+keeps every sample before it; every other file is written to a temporary file in the directory
+and renamed into place. meta.json is written first with status "running" and last with the final
+status: a directory whose meta.json does not say "completed" is not a finished result, whatever
+else it holds.
 """
 
 from __future__ import annotations
@@ -24,11 +28,15 @@ import numbers
 import os
 import platform
 import re
+import warnings
 
-from dadao.errors import RunDirError
+from dadao import checkpoint
 from dadao.atomic import write_atomic
 from dadao.config import config_hash, to_toml
-from dadao.trace import Trace
+from dadao.engines.base import DriveState
+from dadao.errors import DadaoWarning, OutputError, RunDirError
+from dadao.runlock import LOCK
+from dadao.trace import Trace, TraceFile
 from dadao.versions import versions
 
 STATUSES = ("running", "completed", "diverged", "interrupted", "failed")
@@ -36,7 +44,11 @@ META = "meta.json"
 TRACE = "trace.csv"
 CONFIG = "config.toml"
 FIGURE = "convergence"
-RESULT_FILES = (TRACE, FIGURE + ".png", FIGURE + ".pdf", "error.log")
+CHECKPOINT = "checkpoint.npz"
+RESULT_FILES = (TRACE, FIGURE + ".png", FIGURE + ".pdf", "error.log", CHECKPOINT)
+#: files of a run directory that are not results: a folder holding only these is reusable
+#: (a start cut short by a full disk, say)
+OWN_FILES = (CONFIG, LOCK)
 
 
 def default_path(config_path: str, cfg: dict, root: str = "runs") -> str:
@@ -72,16 +84,26 @@ def strict_json(value):
 
 
 def read_meta(path: str) -> dict:
+    """meta.json of the run directory ``path``; RunDirError if there is none or it is not a
+    JSON object."""
     meta_path = os.path.join(path, META)
     if not os.path.isdir(path):
         raise RunDirError("not a directory", file=path)
     try:
         with open(meta_path) as fh:
-            return json.load(fh)
+            meta = json.load(fh)
     except FileNotFoundError:
         raise RunDirError(f"no {META}: not a run directory", file=path) from None
-    except json.JSONDecodeError as exc:
+    except IsADirectoryError:
+        raise RunDirError("is a directory, not a file", file=meta_path) from None
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
         raise RunDirError(f"not valid JSON ({exc})", file=meta_path) from None
+    except OSError as exc:
+        raise RunDirError(f"cannot be read ({exc.strerror})", file=meta_path) from None
+    if not isinstance(meta, dict):
+        raise RunDirError(f"holds a JSON {type(meta).__name__}, not the object of a run record",
+                          file=meta_path)
+    return meta
 
 
 def read_run(path: str) -> tuple[Trace, dict]:
@@ -92,7 +114,7 @@ def read_run(path: str) -> tuple[Trace, dict]:
         raise RunDirError(f"no {TRACE} (status {meta.get('status')!r})", file=path)
     try:
         trace = Trace.read_csv(trace_path)
-    except (ValueError, IndexError) as exc:
+    except (ValueError, IndexError, UnicodeDecodeError) as exc:
         raise RunDirError(f"not a trace ({exc})", file=trace_path) from None
     trace.meta = meta
     return trace, meta
@@ -103,58 +125,201 @@ def _now() -> str:
 
 
 class RunDirectory:
-    """Writes one run's directory; ``start`` then exactly one of ``finish`` or ``fail``.
+    """Writes one run's directory; ``start`` (or ``resume``), then exactly one of ``finish``
+    or ``fail``; in between, ``append`` each sample and ``write_checkpoint`` now and then.
 
     meta.json always has the keys of the run's record (``Trace.meta``: status, error, engine,
     the setup's description, run, versions) and the provenance of the directory (config_hash,
-    command, host, started, finished); ``run`` and ``finished`` are null until the run ends.
+    command, host, started, finished, resumed); ``run`` and ``finished`` are null until the run
+    ends. A write that fails (a full disk, a folder made read-only) is an ``OutputError`` naming
+    the file and the cause: exit code 2 while starting (what was written is removed again), 1
+    afterwards (the run is failed; the rows already in trace.csv stay).
     """
 
     def __init__(self, path: str, cfg: dict, command: list[str]):
         self.path, self.cfg = path, cfg
         self.provenance = {"config_hash": config_hash(cfg), "command": command,
-                           "host": platform.node(), "started": _now(), "finished": None}
+                           "host": platform.node(), "started": _now(), "finished": None,
+                           "resumed": []}
         self.meta: dict = {}
+        self.trace_file: TraceFile | None = None
+        self.last_written: float | None = None
 
     def file(self, name: str) -> str:
         return os.path.join(self.path, name)
 
     def start(self, setup) -> None:
-        """Create the directory, drop any earlier run's results, write config and meta."""
-        os.makedirs(self.path, exist_ok=True)
-        for name in RESULT_FILES:
-            if os.path.exists(self.file(name)):
-                os.unlink(self.file(name))
-        write_atomic(self.file(CONFIG), to_toml(self.cfg))
-        self.meta = {"status": "running", "error": None, "engine": setup.engine,
-                     **setup.describe(), "run": None, "versions": versions(),
-                     **self.provenance}
-        write_json(self.file(META), self.meta)
+        """Drop any earlier run's results, write config, meta and the trace's header."""
+        name = None
+        try:
+            for name in RESULT_FILES:
+                if os.path.exists(self.file(name)):
+                    os.unlink(self.file(name))
+            name = CONFIG
+            write_atomic(self.file(CONFIG), to_toml(self.cfg))
+            self.meta = {"status": "running", "error": None, "engine": setup.engine,
+                         **setup.describe(), "run": None, "versions": versions(),
+                         **self.provenance}
+            name = META
+            write_json(self.file(META), self.meta)
+            name = TRACE
+            self.trace_file = TraceFile(self.file(TRACE)).open_new()
+        except OSError as exc:
+            self._undo_start()
+            raise self._write_error(exc, exit_code=2, file=name) from None
 
-    def finish(self, trace: Trace, figure_writer=None) -> dict:
-        """Write the trace, the figures, then meta.json with the run's final status."""
-        trace.write_csv(self.file(TRACE))
+    def _undo_start(self) -> None:
+        """A start that could not be completed leaves nothing behind (the folder is reusable)."""
+        if self.trace_file is not None:
+            try:
+                self.trace_file.close()
+            except OSError:
+                pass
+            self.trace_file = None
+        for name in (TRACE, META, CONFIG):
+            try:
+                os.unlink(self.file(name))
+            except OSError:
+                pass
+
+    def resume(self, setup, previous: dict) -> DriveState:
+        """Reopen an interrupted run at its checkpoint: meta.json back to "running" (with the
+        earlier provenance and this resumption), trace.csv cut to the checkpoint's rows. The
+        ``DriveState`` to hand to the engine (``Journal.resume``)."""
+        state, trace_bytes = read_checkpoint(self.path, self.cfg, setup)
+        started = previous.get("started") or self.provenance["started"]
+        self.provenance.update(started=started, resumed=list(previous.get("resumed") or [])
+                               + [{"at": state.time, "started": _now()}])
+        try:
+            self.meta = {**previous, "status": "running", "error": None, "run": None,
+                         "finished": None, **self.provenance}
+            write_json(self.file(META), self.meta)
+            if os.path.exists(self.file("error.log")):
+                os.unlink(self.file("error.log"))
+            self.trace_file = TraceFile(self.file(TRACE)).open_at(trace_bytes)
+        except OSError as exc:
+            raise self._write_error(exc, exit_code=2) from None
+        return state
+
+    def append(self, row) -> None:
+        """One sample, appended to trace.csv and flushed."""
+        try:
+            self.trace_file.append(row)
+        except OSError as exc:
+            raise self._write_error(exc, exit_code=1, file=TRACE) from None
+        self.last_written = row[0]
+
+    def write_checkpoint(self, state: DriveState, engine: str) -> None:
+        """``state`` to checkpoint.npz, once the trace rows it counts are on disk."""
+        try:
+            self.trace_file.sync()
+            header = {"config_hash": config_hash(self.cfg), "engine": engine,
+                      "versions": versions(), "time": state.time, "rows": len(state.rows),
+                      "trace_bytes": self.trace_file.size, "start_scale": state.start_scale,
+                      "last_sample": state.last_sample, "wall_time_s": state.wall_time_s,
+                      "run": state.run_header}
+            checkpoint.save(self.file(CHECKPOINT), header,
+                            checkpoint.prefixed("run", state.run_arrays))
+        except OSError as exc:
+            raise self._write_error(exc, exit_code=1, file=CHECKPOINT) from None
+
+    def finish(self, trace: Trace, figure_writer=None, stopped=None) -> dict:
+        """Close the trace (written whole if the engine did not hand the rows over as they
+        came), write the figures, then meta.json with the run's final status. ``stopped()``:
+        the name of a signal that asked the run to stop before now (the run is then
+        "interrupted", whatever it got to)."""
         meta = {**trace.meta, **self.provenance, "finished": _now()}
-        if figure_writer is not None:
-            figure_writer(trace, meta, self.file(FIGURE))
-        write_json(self.file(META), meta)
+        name = TRACE
+        try:
+            if self.trace_file is not None:
+                self.trace_file.close()
+                self.trace_file = None
+            if self.last_written != (trace["time"][-1] if len(trace) else None):
+                trace.write_csv(self.file(TRACE))
+            name = FIGURE + ".png/.pdf"
+            if figure_writer is not None:
+                figure_writer(trace, meta, self.file(FIGURE))
+            name = META
+            signal_name = stopped() if stopped is not None else None
+            if signal_name is not None and meta["status"] == "completed":
+                meta.update(status="interrupted",
+                            error=f"{signal_name} received while the results were written "
+                                  f"(the trace is complete)")
+            write_json(self.file(META), meta)
+        except OSError as exc:
+            raise self._write_error(exc, exit_code=1, file=name) from None
         self.meta = meta
         return meta
 
     def fail(self, error: str, traceback_text: str, status: str = "failed") -> dict:
         """The run crashed (or was interrupted before its first sample: ``status``): keep the
-        config, record the status with the error and the traceback."""
+        config, record the status with the error and the traceback, as far as the disk lets."""
+        if self.trace_file is not None:
+            try:
+                self.trace_file.close()
+            except OSError:
+                pass
+            self.trace_file = None
         self.meta = mark_failed(self.path, error, traceback_text, self.meta, status=status)
         return self.meta
+
+    def _write_error(self, exc: OSError, *, exit_code: int, file: str | None = None):
+        name = file or (os.path.basename(exc.filename) if exc.filename else "")
+        what = f"cannot write {name}" if name else "cannot write"
+        kept = ""
+        if exit_code == 1 and self.last_written is not None:
+            kept = f"; {TRACE} keeps the samples up to t = {self.last_written:.6g}"
+        return OutputError(f"{what}: {exc.strerror or exc}{kept}", file=self.path,
+                           exit_code=exit_code)
+
+
+def read_checkpoint(path: str, cfg: dict, setup) -> tuple[DriveState, int]:
+    """(DriveState, trace.csv bytes) of the checkpoint in ``path``, checked against the run it
+    is to resume; RunDirError if it is not this run's, or is inconsistent with its trace."""
+    file = os.path.join(path, CHECKPOINT)
+    try:
+        header, arrays = checkpoint.load(file)
+    except checkpoint.CheckpointError as exc:
+        raise RunDirError(f"{exc}; run again without --resume", file=file) from None
+    if header.get("config_hash") != config_hash(cfg) or header.get("engine") != setup.engine:
+        raise RunDirError("a checkpoint of another config or engine; run again without "
+                          "--resume", file=file)
+    if header.get("versions") != versions():
+        warnings.warn(f"{file}: written by other versions ({header.get('versions')}); the "
+                      f"resumed run goes on but may differ from an uninterrupted one in the "
+                      f"last digits", DadaoWarning)
+    trace_path = os.path.join(path, TRACE)
+    try:
+        with open(trace_path, "rb") as fh:
+            kept = fh.read(header["trace_bytes"])
+        rows = Trace.read_csv_text(kept.decode())
+    except (OSError, ValueError, UnicodeDecodeError) as exc:
+        raise RunDirError(f"does not hold the rows of the checkpoint ({exc}); run again without "
+                          f"--resume", file=trace_path) from None
+    if len(kept) != header["trace_bytes"] or len(rows) != header["rows"]:
+        raise RunDirError(f"holds {len(rows)} rows where the checkpoint counts "
+                          f"{header['rows']}; run again without --resume", file=trace_path)
+    state = DriveState(header["time"], header["run"], checkpoint.unprefixed("run", arrays),
+                       rows, header["start_scale"], header["last_sample"],
+                       header["wall_time_s"])
+    return state, header["trace_bytes"]
 
 
 def mark_failed(path: str, error: str, traceback_text: str, meta: dict | None = None, *,
                 status: str = "failed") -> dict:
     """Record that the run failed: error.log, then meta.json with status failed (or
     ``status``), from ``meta`` (default: the directory's meta.json, as another MPI rank than the
-    one holding the ``RunDirectory`` finds it)."""
-    meta = dict(read_meta(path) if not meta else meta)
-    write_atomic(os.path.join(path, "error.log"), traceback_text)
+    one holding the ``RunDirectory`` finds it). A disk that refuses the writes (full) leaves
+    what it had: the record is returned all the same."""
+    try:
+        meta = dict(read_meta(path) if not meta else meta)
+    except RunDirError:
+        meta = dict(meta or {})
     meta.update(status=status, error=error, finished=_now())
-    write_json(os.path.join(path, META), meta)
+    for write in (lambda: write_atomic(os.path.join(path, "error.log"), traceback_text),
+                  lambda: write_json(os.path.join(path, META), meta)):
+        try:
+            write()
+        except OSError:
+            pass
     return meta

@@ -5,38 +5,51 @@
 
 1. **Build**: every process loads the config and builds the ``Setup``; a mistake on any process
    is agreed on by all (``Group.agree_on_error``) and raised everywhere, so no rank waits for one
-   that failed.
-2. **Skip if done**: the root looks at the run directory; if it holds this finished run (same
-   resolved config, seed included) and ``rerun`` is off, every process stops (status "done").
-   A folder that holds something else is refused.
-3. **Start**: the root writes config.toml and meta.json with status "running".
-4. **Run**: the engine runs the setup; the root gets the Trace.
-5. **Finish or fail**: the root writes trace.csv, the figures, then meta.json with the final
-   status (completed | diverged | interrupted). A crash is recorded as "failed" with error.log
-   (under MPI by the first rank that fails, which then aborts the job); Ctrl-C before the first
-   sample is recorded as "interrupted".
+   that failed. The processes then check they run the same thing (``Group.check_same``: config,
+   flags, versions) and that the engine can run it there (``Engine.check``): still nothing is
+   written.
+2. **Claim**: the root claims the directory with a lock (``dadao.runlock``): a second process
+   aiming at it is refused while the first runs.
+3. **Skip if done**: if the directory holds this finished run (same resolved config, seed
+   included) and ``rerun`` is off, every process stops (status "done"). A folder that holds
+   something else is refused.
+4. **Start or resume**: the root writes config.toml, meta.json with status "running" and the
+   header of trace.csv; with ``resume``, it reopens the run at its checkpoint instead.
+5. **Run**: the engine runs the setup; every sample is appended to trace.csv as it is taken, a
+   checkpoint is written every ``checkpoint_every`` wall seconds, and SIGINT or SIGTERM stop the
+   run at the next consistent point (``dadao.signals``), after a last checkpoint.
+6. **Finish or fail**: the root writes the figures, then meta.json with the final status
+   (completed | diverged | interrupted). A crash is recorded as "failed" with error.log (under
+   MPI by the first rank that fails, which then aborts the job); a full disk ends the run
+   "failed" where meta.json can still be written, the samples so far kept in trace.csv.
 
 The command line, the sweep script and tests call ``run_config``; what a person is told goes
 through a ``Reporter`` (the command line prints; the default says nothing). Exit codes: 0
-completed or already done, 1 diverged or failed, 2 a mistake in the input (the DadaoError is
-raised, for the caller to print), 3 a solver that failed, 130 interrupted.
+completed or already done, 1 diverged or failed, 2 a mistake in the input or an output that
+cannot be written before the run (the DadaoError is raised, for the caller to print), 3 a solver
+that failed, 130 interrupted by SIGINT (Ctrl-C), 143 by SIGTERM.
 """
 
 from __future__ import annotations
 
 import contextlib
+import math
 import os
+import time as wallclock
 import traceback
 from dataclasses import dataclass
 
-from dadao import config, engines, experiment, rundir
+from dadao import config, engines, experiment, rundir, runlock, signals
+from dadao.engines import base
 from dadao.engines.base import Group
 from dadao.errors import DadaoError, RankError, UsageError
 from dadao.versions import versions
 
-#: exit code of each final status
+#: exit code of each final status (an interrupted run: 128 + the signal, 130 for Ctrl-C)
 EXIT_CODES = {"completed": 0, "done": 0, "dry-run": 0, "diverged": 1, "failed": 1,
               "interrupted": 130}
+#: wall seconds between two checkpoints of a run (``--checkpoint-every``)
+CHECKPOINT_EVERY_S = 600.0
 
 
 class Reporter:
@@ -50,6 +63,9 @@ class Reporter:
 
     def started(self, setup, path: str) -> None:
         """The run directory is written, the run starts."""
+
+    def resumed(self, setup, path: str, time: float) -> None:
+        """The run goes on from its checkpoint at simulated ``time``."""
 
     def progress(self, setup):
         """A context manager giving ``progress(t, events, dist_to_opt)`` or None."""
@@ -77,58 +93,89 @@ class RunResult:
 
 def run_config(config_path: str, *, sets=(), seed: int | None = None, engine: str | None = None,
                out: str | None = None, rerun: bool = False, dry_run: bool = False,
+               resume: bool = False, checkpoint_every: float = CHECKPOINT_EVERY_S,
                command: list[str] | None = None, reporter: Reporter | None = None,
                launcher: bool = True) -> RunResult:
     """Run the config at ``config_path`` (with ``--set`` texts ``sets``, a ``seed`` and an
     ``engine`` overriding the config's) into the run directory ``out`` (default
     runs/<name>-<hash>); see the module docstring.
 
-    ``launcher=False`` ignores an MPI launcher's environment: the run is this process's alone
-    (a worker of a sweep).
+    ``resume``: go on from the directory's checkpoint if it holds an unfinished run of this
+    config (from the start if it holds none). ``checkpoint_every``: wall seconds between two
+    checkpoints (0: none). ``launcher=False`` ignores an MPI launcher's environment: the run is
+    this process's alone (a worker of a sweep).
     """
+    if resume and rerun:
+        raise UsageError("--resume goes on with an unfinished run, --rerun starts a finished "
+                         "one again: give one of them", field="--resume")
+    if not (checkpoint_every >= 0 and math.isfinite(checkpoint_every)):
+        raise UsageError(f"must be a number of seconds >= 0, got {checkpoint_every!r}",
+                         field="--checkpoint-every")
     reporter = reporter or Reporter()
     group = _group(engine, launcher)
-    error, setup = None, None
     try:
-        setup = build(config_path, sets=sets, seed=seed, engine=engine)
-        if group.size > 1 and not engines.get_engine(setup.engine).distributed:
-            raise UsageError(f"launched on {group.size} MPI ranks but the engine is "
-                             f"{setup.engine!r}, which would run the whole simulation on every "
-                             f"rank; add --engine mpi", field="run.engine")
-    except Exception as exc:  # noqa: BLE001: every process must hear of it, bugs included
-        error = exc
-    group.agree_on_error(error)
-    if group.size == 1 and engines.get_engine(setup.engine).distributed:
-        group = engines.get_engine(setup.engine).group()  # a job of one rank
-    try:
-        return _checked_run(config_path, setup, group, out=out, rerun=rerun, dry_run=dry_run,
-                            command=command, reporter=reporter)
+        error, setup = None, None
+        try:
+            setup = build(config_path, sets=sets, seed=seed, engine=engine)
+            if group.size > 1 and not engines.get_engine(setup.engine).distributed:
+                raise UsageError(f"launched on {group.size} MPI ranks but the engine is "
+                                 f"{setup.engine!r}, which would run the whole simulation on "
+                                 f"every rank; add --engine mpi", field="run.engine")
+        except Exception as exc:  # noqa: BLE001: every process must hear of it, bugs included
+            error = exc
+        group.agree_on_error(error)
+        if group.size == 1 and engines.get_engine(setup.engine).distributed:
+            group.close()
+            group = engines.get_engine(setup.engine).group()  # a job of one rank
+        flags = {"out": out, "rerun": rerun, "dry_run": dry_run, "resume": resume,
+                 "checkpoint_every": checkpoint_every}
+        return _checked_run(config_path, setup, group, flags, command, reporter)
     finally:
         group.close()
 
 
-def _checked_run(config_path, setup, group, *, out, rerun, dry_run, command, reporter):
+def _checked_run(config_path, setup, group, flags, command, reporter) -> RunResult:
     # every process must be running the same thing before any of them writes or waits
     group.check_same({"config_hash": config.config_hash(setup.config), "engine": setup.engine,
-                      "out": out, "rerun": rerun, "dry_run": dry_run, "versions": versions()})
+                      **flags, "versions": versions()})
     engines.get_engine(setup.engine).check(setup, group)
-    if dry_run:
+    if flags["dry_run"]:
         if group.is_root:
             reporter.dry_run(setup)
         return RunResult(0, "dry-run", setup=setup)
-    decision, directory = None, None
+    # from here on a SIGINT or SIGTERM asks the run to stop: it ends "interrupted", trace kept
+    with signals.StopRequests() as stops:
+        opened = _open_directory(config_path, setup, group, flags, command, reporter)
+        if opened.kind == "done":
+            return RunResult(0, "done", opened.path, opened.previous, setup=setup)
+        try:
+            return _run(setup, group, opened, flags["checkpoint_every"], stops, reporter)
+        finally:
+            if opened.claim is not None:
+                opened.claim.release()
+
+
+@dataclass
+class _Opened:
+    """What the root found and did in the run directory, told to every process: ``kind`` is
+    "done" (it holds this finished run) or "run"; ``resume`` the DriveState to go on from."""
+
+    kind: str
+    path: str
+    previous: dict | None = None
+    directory: object = None
+    claim: object = None
+    resume: object = None
+
+
+def _open_directory(config_path, setup, group, flags, command, reporter) -> _Opened:
+    """On the root: claim the directory, decide (done, start, resume), write its start; on
+    every process: the decision, or the root's error."""
+    decision, opened, error = None, None, None
     if group.is_root:
         try:
-            path = out or rundir.default_path(config_path, setup.config)
-            previous = existing_run(path, setup.config)
-            if previous is not None and previous.get("status") == "completed" and not rerun:
-                reporter.already_done(path, previous)
-                decision = ("done", path, previous)
-            else:
-                directory = rundir.RunDirectory(path, setup.config, command or [])
-                directory.start(setup)
-                reporter.started(setup, path)
-                decision = ("run", path, None)
+            opened = _open_on_root(config_path, setup, flags, command, reporter)
+            decision = (opened.kind, opened.path, opened.previous)
         except Exception as exc:  # noqa: BLE001: told to every rank below
             if not isinstance(exc, DadaoError) or group.size == 1:
                 raise
@@ -136,10 +183,60 @@ def _checked_run(config_path, setup, group, *, out, rerun, dry_run, command, rep
     decision = group.bcast(decision)
     if decision[0] == "error":
         raise error if group.is_root else RankError(decision[1], exit_code=decision[2])
-    kind, path, previous = decision
-    if kind == "done":
-        return RunResult(0, "done", path, previous, setup=setup)
-    return _run(setup, group, directory, path, reporter)
+    return opened if group.is_root else _Opened(*decision)
+
+
+def _open_on_root(config_path, setup, flags, command, reporter) -> _Opened:
+    path = flags["out"] or rundir.default_path(config_path, setup.config)
+    claim = runlock.claim(path)
+    try:
+        previous = existing_run(path, setup.config)
+        status = previous.get("status") if previous else None
+        if status == "completed" and not flags["rerun"]:
+            reporter.already_done(path, previous)
+            claim.release()
+            return _Opened("done", path, previous)
+        directory = rundir.RunDirectory(path, setup.config, command or [])
+        resume = None
+        if flags["resume"] and status == "diverged":
+            raise UsageError(f"the run in {path} ended diverged: there is nothing to resume "
+                             f"(use --rerun to run it again)", field="--resume")
+        if flags["resume"] and os.path.exists(os.path.join(path, rundir.CHECKPOINT)):
+            resume = directory.resume(setup, previous)
+            reporter.resumed(setup, path, resume.time)
+        else:
+            directory.start(setup)
+            reporter.started(setup, path)
+        return _Opened("run", path, None, directory, claim, resume)
+    except BaseException:
+        claim.release()
+        raise
+
+
+class _Journal(base.Journal):
+    """The lifecycle's journal (``dadao.engines.base.Journal``): samples go to trace.csv as
+    they come, stops come from SIGINT/SIGTERM, checkpoints every ``every`` wall seconds."""
+
+    def __init__(self, directory, stops, every: float, engine: str, resume):
+        self.directory, self.stops, self.every, self.engine = directory, stops, every, engine
+        self.resume = resume
+        self.last = wallclock.monotonic()
+
+    def sample(self, row) -> None:
+        if self.directory is not None:
+            self.directory.append(row)
+
+    def stop_requested(self) -> str | None:
+        return self.stops.name
+
+    def checkpoint_due(self) -> bool:
+        return (self.directory is not None and self.every > 0
+                and wallclock.monotonic() - self.last >= self.every)
+
+    def checkpoint(self, state) -> None:
+        if self.directory is not None and self.every > 0:
+            self.directory.write_checkpoint(state, self.engine)
+            self.last = wallclock.monotonic()
 
 
 def build(config_path: str, *, sets=(), seed=None, engine=None):
@@ -168,37 +265,51 @@ def _group(engine: str | None, launcher: bool) -> Group:
     return Group()
 
 
-def _run(setup, group: Group, directory, path: str, reporter: Reporter) -> RunResult:
-    root = group.is_root
+def _stop_code(stops, status: str) -> int:
+    if status == "interrupted" and stops.requested is not None:
+        return signals.exit_code(stops.requested)
+    return EXIT_CODES.get(status, 1)
+
+
+def _run(setup, group: Group, opened: _Opened, checkpoint_every: float, stops,
+         reporter: Reporter) -> RunResult:
+    root, path, directory = group.is_root, opened.path, opened.directory
     engine = engines.get_engine(setup.engine)
     options = {}
     if engine.distributed:
         def on_failure(line, traceback_text):
             # the first rank to fail names the cause; errors it sets off on other ranks (while
             # the job is being aborted) must not overwrite it
-            if rundir.read_meta(path).get("status") == "failed":
-                return
+            try:
+                if rundir.read_meta(path).get("status") == "failed":
+                    return
+            except DadaoError:
+                pass
             if root:
                 directory.fail(line, traceback_text)
             else:
                 rundir.mark_failed(path, line, traceback_text)
 
         options["on_failure"] = on_failure
+    journal = _Journal(directory if root else None, stops, checkpoint_every, setup.engine,
+                       opened.resume)
     try:
         with (reporter.progress(setup) if root else contextlib.nullcontext()) as progress:
-            trace = engine.run(setup, group=group, progress=progress, **options)
+            trace = engine.run(setup, group=group, progress=progress, journal=journal, **options)
     except KeyboardInterrupt:
         if not root:
             raise
         meta = directory.fail("interrupted before the first sample", traceback.format_exc(),
                               status="interrupted")
         reporter.finished(meta, path, None)
-        return RunResult(130, "interrupted", path, meta, setup=setup)
+        return RunResult(_stop_code(stops, "interrupted"), "interrupted", path, meta,
+                         setup=setup)
     except Exception as exc:  # noqa: BLE001: any crash is recorded, then reported in one line
         if not root:
             raise
         if isinstance(exc, DadaoError):
-            # a mistake found only when running: the directory must not look finished
+            # a mistake found only when running, or results that cannot be written: the
+            # directory must not look finished
             directory.fail(str(exc), traceback.format_exc())
             raise
         line = f"{type(exc).__name__}: {exc}".splitlines()[0]
@@ -208,12 +319,26 @@ def _run(setup, group: Group, directory, path: str, reporter: Reporter) -> RunRe
     if not root:
         code, status = group.bcast(None)
         return RunResult(code, status, path, setup=setup)
-    from dadao.report.figures import write_run_figures
+    # the other processes wait for the outcome: they hear it whatever happens while writing
+    outcome = (1, "failed")
+    try:
+        from dadao.report.figures import write_run_figures
 
-    meta = directory.finish(trace, figure_writer=write_run_figures)
-    reporter.finished(meta, path, trace)
-    code = EXIT_CODES.get(meta["status"], 1)
-    group.bcast((code, meta["status"]))
+        if stops.requested is not None and trace.meta["status"] == "completed":
+            trace.meta.update(status="interrupted",
+                              error=f"{stops.name} received at the end of the run (the trace "
+                                    f"is complete)")
+        try:
+            meta = directory.finish(trace, figure_writer=write_run_figures,
+                                    stopped=lambda: stops.name)
+        except DadaoError as exc:
+            directory.fail(str(exc), traceback.format_exc())
+            raise
+        code = _stop_code(stops, meta["status"])
+        outcome = (code, meta["status"])
+        reporter.finished(meta, path, trace)
+    finally:
+        group.bcast(outcome)
     return RunResult(code, meta["status"], path, meta, trace, setup)
 
 
@@ -224,7 +349,8 @@ def existing_run(path: str, cfg: dict) -> dict | None:
     if not os.path.isdir(path):
         raise UsageError("exists and is not a directory", field=f"--out {path}")
     if not os.path.exists(os.path.join(path, rundir.META)):
-        if os.listdir(path):
+        if [name for name in os.listdir(path)
+                if name not in rundir.OWN_FILES and not name.endswith(".tmp")]:
             raise UsageError("exists, is not empty and is not a run directory; choose another "
                              "--out", field=f"--out {path}")
         return None

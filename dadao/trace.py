@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import csv
 import io
+import os
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -78,15 +79,86 @@ class Trace:
         names = list(self.columns)
         writer.writerow(names)
         for row in zip(*(self.columns[c] for c in names)):
-            writer.writerow([repr(float(v)) for v in row])
+            writer.writerow(csv_row(row))
         write_atomic(path, buf.getvalue())
 
     @classmethod
     def read_csv(cls, path) -> "Trace":
+        """The table of a trace.csv; a last line without its newline (the write of a row that a
+        crash or a full disk cut short) is not a row. ValueError if it is not a trace."""
         with open(path, newline="") as fh:
-            rows = list(csv.reader(fh))
-        names, body = rows[0], np.array(rows[1:], dtype=np.float64).reshape(-1, len(rows[0]))
+            return cls.from_csv_text(fh.read())
+
+    @staticmethod
+    def read_csv_text(text: str) -> list[tuple]:
+        """The rows of a trace.csv's text, as tuples of ``COLUMNS``."""
+        trace = Trace.from_csv_text(text)
+        return list(zip(*(trace.columns[c].tolist() for c in COLUMNS)))
+
+    @classmethod
+    def from_csv_text(cls, text: str) -> "Trace":
+        if text and not text.endswith("\n"):
+            text = text[:text.rfind("\n") + 1]
+        rows = list(csv.reader(io.StringIO(text)))
+        if not rows:
+            raise ValueError("empty file")
+        names = rows[0]
+        missing = [c for c in COLUMNS if c not in names]
+        if missing:
+            raise ValueError(f"no column {', '.join(missing)} (header: {','.join(names)})")
+        if any(len(r) != len(names) for r in rows[1:]):
+            raise ValueError(f"a row without {len(names)} values")
+        body = np.array(rows[1:], dtype=np.float64).reshape(-1, len(names))
         return cls({name: body[:, j].copy() for j, name in enumerate(names)})
+
+
+def csv_row(values) -> list[str]:
+    """A row as written to trace.csv: ``repr`` of each float, which reads back bit for bit."""
+    return [repr(float(v)) for v in values]
+
+
+class TraceFile:
+    """trace.csv written as the run goes: the header, then each row appended and flushed as it
+    is sampled, so that a crash, a kill or a full disk keeps every row taken before it.
+
+    ``open_new`` starts the file; ``open_at(size)`` reopens it after a checkpoint, cutting it
+    to the ``size`` bytes it had then (the rows a resumed run takes again are dropped).
+    ``size`` is the number of bytes written so far; ``sync`` puts them on disk (before a
+    checkpoint that refers to them). An OSError is left to the caller, which names the file.
+    """
+
+    def __init__(self, path: str):
+        self.path = path
+        self.size = 0
+        self._fh = None
+
+    def open_new(self) -> "TraceFile":
+        self._fh = open(self.path, "w", newline="")
+        self._write(",".join(COLUMNS) + "\n")
+        return self
+
+    def open_at(self, size: int) -> "TraceFile":
+        self._fh = open(self.path, "r+", newline="")
+        self._fh.truncate(size)
+        self._fh.seek(size)
+        self.size = size
+        return self
+
+    def append(self, row) -> None:
+        self._write(",".join(csv_row(row)) + "\n")
+
+    def _write(self, line: str) -> None:
+        self._fh.write(line)
+        self._fh.flush()
+        self.size += len(line)
+
+    def sync(self) -> None:
+        os.fsync(self._fh.fileno())
+
+    def close(self) -> None:
+        if self._fh is not None:
+            fh, self._fh = self._fh, None
+            fh.close()
 
 
 class TraceRecorder:
@@ -94,6 +166,14 @@ class TraceRecorder:
 
     def __init__(self):
         self._rows = []
+
+    @property
+    def rows(self) -> list:
+        """The samples so far, in order, as tuples of ``COLUMNS``."""
+        return self._rows
+
+    def __len__(self) -> int:
+        return len(self._rows)
 
     def add(self, time, gradients, communications, dist, subopt, consensus):
         self._rows.append((time, gradients, communications, dist, subopt, consensus))

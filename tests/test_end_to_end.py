@@ -86,10 +86,12 @@ def test_ctrl_c_keeps_the_trace_and_says_interrupted(tmp_path):
     proc = subprocess.Popen(DADAO + ["run", str(cfg), "--out", str(out)], cwd=ROOT,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
+        # the trace is written as it is sampled: wait for a few rows, i.e. into the events
         deadline = time.time() + 120
-        while not (out / "meta.json").exists() and time.time() < deadline:
+        while time.time() < deadline and not (
+                (out / "trace.csv").exists()
+                and len((out / "trace.csv").read_text().splitlines()) > 3):
             time.sleep(0.2)
-        time.sleep(12)  # past the compilation of the event loop (~4 s), into the events
         proc.send_signal(signal.SIGINT)
         stdout, stderr = proc.communicate(timeout=120)
     finally:

@@ -26,7 +26,8 @@ def test_every_class_is_one_of_the_vocabulary():
                if c.__module__ == "dadao.errors"]
     assert len(classes) >= 15
     for c in classes:
-        assert issubclass(c, errors.DadaoError), c
+        assert issubclass(c, errors.DadaoError) or c is errors.DadaoWarning, c
+    assert issubclass(errors.DadaoWarning, UserWarning)
     inputs = [c for c in classes if issubclass(c, errors.InputError)]
     assert all(c.exit_code == 2 and issubclass(c, ValueError) for c in inputs)
     assert errors.SolverError.exit_code == 3 and not issubclass(errors.SolverError, ValueError)

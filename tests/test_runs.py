@@ -8,6 +8,7 @@ import os
 
 import pytest
 
+from dadao.trace import COLUMNS
 from dadao import rundir, runs
 from dadao.engines.inprocess import InProcess
 from dadao.errors import ConfigError, RunArgumentError, UsageError
@@ -122,7 +123,8 @@ def test_a_crash_is_recorded_as_failed_and_reported_in_one_line(small_config, tm
     meta = rundir.read_meta(str(tmp_path / "x"))
     assert meta["status"] == "failed" and meta["error"] == "RuntimeError: the disk caught fire"
     assert "second line" in (tmp_path / "x" / "error.log").read_text()
-    assert not (tmp_path / "x" / "trace.csv").exists()
+    # the crash came before the first sample: the trace holds its header and no row
+    assert (tmp_path / "x" / "trace.csv").read_text() == ",".join(COLUMNS) + "\n"
 
 
 def test_ctrl_c_before_the_first_sample_is_interrupted_not_failed(small_config, tmp_path,

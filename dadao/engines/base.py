@@ -140,10 +140,51 @@ class Engine:
 # The sampling loop, written once
 
 
+class Journal:
+    """What ``drive`` tells the world outside the run as it goes, and asks of it; this one keeps
+    nothing (a run from Python). The run lifecycle's journal (``dadao.runs``) appends each
+    sample to trace.csv, watches SIGINT and SIGTERM and writes checkpoints.
+
+    ``resume``: a ``DriveState`` to start from instead of time 0 (None: from the start).
+    """
+
+    resume = None
+
+    def sample(self, row: tuple) -> None:
+        """A row of the trace (``dadao.trace.COLUMNS``), as soon as it is taken (root only)."""
+
+    def stop_requested(self) -> str | None:
+        """The name of a signal that asked the run to stop ("SIGTERM"), else None."""
+        return None
+
+    def checkpoint_due(self) -> bool:
+        """Whether a checkpoint should be written at the next consistent time."""
+        return False
+
+    def checkpoint(self, state: "DriveState") -> None:
+        """Keep ``state``, from which ``drive`` can resume the run bit for bit."""
+
+
+@dataclass
+class DriveState:
+    """Where ``drive`` is, at a time every event before which is processed: the run's own
+    state (``run.snapshot()``: a JSON header and arrays), the trace rows so far, the divergence
+    test's scale, the last sampled time and the wall seconds of the timed part so far."""
+
+    time: float
+    run_header: dict
+    run_arrays: dict
+    rows: list
+    start_scale: float | None
+    last_sample: float
+    wall_time_s: float
+
+
 @dataclass
 class Outcome:
     """How ``drive`` ended: status (completed | diverged | interrupted), the error line of a
-    divergence, wall seconds of the timed part, the last sampled time (on every process)."""
+    divergence or an interruption, wall seconds of the timed part, the last sampled time (on
+    every process)."""
 
     recorder: TraceRecorder
     status: str
@@ -152,59 +193,110 @@ class Outcome:
     t_end: float
 
 
-def drive(run, setup, progress=None) -> Outcome:
+def drive(run, setup, progress=None, journal: Journal | None = None) -> Outcome:
     """Advance ``run`` to setup.args.t_max, sampling the metrics on its grid.
 
     A sample records time, gradients, communications and the metrics of ``dadao.trace`` on the
-    root, and asks every process to go on unless dist_to_opt stopped being finite or exceeds
-    DIVERGENCE_FACTOR x its start (status "diverged"). Ctrl-C (where the run handles it) stops at
-    the last consistent time, which is sampled once more (status "interrupted").
+    root (handed to ``journal.sample`` at once), and asks every process to go on unless
+    dist_to_opt stopped being finite or exceeds DIVERGENCE_FACTOR x its start (status
+    "diverged"). A stop asked by a signal (``journal.stop_requested``: after every window in one
+    process, at every sample across processes) or Ctrl-C where the run handles it ends the run
+    at the last consistent time, which is sampled once more (status "interrupted").
+
+    Checkpoints: where the run offers ``snapshot()`` (its state at its current time, or None if
+    that time is not a boundary of its schedule) and the journal says one is due, the loop hands
+    it a ``DriveState`` after a window; it does so too when a signal stops the run, so that the
+    stop costs nothing. ``journal.resume`` restarts from such a state: ``run.restore`` puts the
+    run back, the rows so far are the trace's first rows, and the loop goes on from there.
     """
+    journal = journal or Journal()
     args, problem = setup.args, setup.problem
     grid = run.sample_times(args.t_max, args.log_every)
-    wanted = set(grid)
     recorder = TraceRecorder()
     start_scale = None
     last = [0.0]
+    wall_before = 0.0
+    resume = journal.resume
+    if resume is not None:
+        run.restore(resume.run_header, resume.run_arrays)
+        for row in resume.rows:
+            recorder.add(*row)
+        start_scale, last[0], wall_before = (resume.start_scale, resume.last_sample,
+                                             resume.wall_time_s)
+        grid = [t for t in grid if t > run.time]
+    wanted = set(grid)
+    distributed = not run.catches_interrupt
+    stop = [None]
 
     def sample(t):
-        """Record metrics at t; False (on every process) when the run has diverged."""
+        """Record metrics at t; False (on every process) when the run must stop."""
         nonlocal start_scale
         X = run.primal_X(t)
         counts = run.counts()
         last[0] = t
-        ok = True
+        go = True
         if run.is_root:
             dist, subopt, cons = metrics(X, problem)
-            recorder.add(t, float(counts.gradients), float(counts.communications), dist, subopt,
-                         cons)
+            row = (t, float(counts.gradients), float(counts.communications), dist, subopt, cons)
+            recorder.add(*row)
+            journal.sample(row)
             if start_scale is None:
                 start_scale = dist if dist > 0 else float(problem.x_star @ problem.x_star) + 1.0
             if progress is not None:
                 progress(t, counts.events, dist)
-            ok = math.isfinite(dist) and dist <= DIVERGENCE_FACTOR * start_scale
-        return run.agree(ok)
+            go = math.isfinite(dist) and dist <= DIVERGENCE_FACTOR * start_scale
+            if distributed and go:
+                stop[0] = journal.stop_requested()
+                go = stop[0] is None
+        return run.agree(go)
+
+    def state() -> DriveState | None:
+        snap = run.snapshot() if hasattr(run, "snapshot") else None
+        if snap is None:
+            return None
+        return DriveState(run.time, snap[0], snap[1], list(recorder.rows), start_scale,
+                          last[0], wall_before + wallclock.perf_counter() - wall0)
 
     status, error = "completed", None
     wall0 = wallclock.perf_counter()
-    sample(0.0)
+    if resume is None:
+        sample(0.0)
     try:
         for end in run.advance(args.t_max, grid):
             if end in wanted and not sample(end):
+                if stop[0] is not None or not run.is_root:
+                    status = "interrupted"
+                    break
                 status = "diverged"
-                if run.is_root:
-                    error = (f"dist_to_opt reached {recorder.last('dist_to_opt'):.3g} at "
-                             f"t = {end:.6g}, more than {DIVERGENCE_FACTOR:.0e} x its start "
-                             f"{recorder.first('dist_to_opt'):.3g}")
+                error = (f"dist_to_opt reached {recorder.last('dist_to_opt'):.3g} at "
+                         f"t = {end:.6g}, more than {DIVERGENCE_FACTOR:.0e} x its start "
+                         f"{recorder.first('dist_to_opt'):.3g}")
+                break
+            if distributed:
+                continue
+            stop[0] = journal.stop_requested()
+            if stop[0] is not None or journal.checkpoint_due():
+                kept = state()
+                if kept is not None:
+                    journal.checkpoint(kept)
+                elif hasattr(run, "snapshot"):
+                    continue  # inside a window: stop (and keep the state) at its end
+            if stop[0] is not None:
+                status = "interrupted"
                 break
     except KeyboardInterrupt:
-        if not run.catches_interrupt:
+        if distributed:
             raise
         status = "interrupted"
-        if run.time > last[0]:
+    if status == "interrupted":
+        if run.is_root:
+            error = (f"interrupted by {stop[0] or 'Ctrl-C'} at t = {run.time:.6g}; the trace so "
+                     f"far is kept")
+        if not distributed and run.time > last[0]:
             progress = None  # record where the run stopped; a second Ctrl-C must not be asked for
             sample(run.time)
-    return Outcome(recorder, status, error, wallclock.perf_counter() - wall0, last[0])
+    return Outcome(recorder, status, error,
+                   wall_before + wallclock.perf_counter() - wall0, last[0])
 
 
 def trace(run, setup, outcome: Outcome, engine: str):

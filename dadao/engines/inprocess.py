@@ -18,6 +18,7 @@ import time as wallclock
 
 import numpy as np
 
+from dadao import checkpoint, events
 from dadao.engines import base, kernels, rounds
 
 
@@ -86,6 +87,28 @@ class EventRun:
     def counts(self) -> base.Counts:
         return base.event_counts(self.algo, self.counts_)
 
+    def snapshot(self) -> tuple[dict, dict] | None:
+        """(header, arrays) of the run at ``self.time``: states, clock times, counters and
+        clock positions; None inside a window of the schedule (the clocks have drawn past
+        ``self.time``: only a window's end is a boundary)."""
+        if self.clocks.time != self.time:
+            return None
+        header, arrays = events.snapshot(self.clocks)
+        return ({"time": self.time, "clocks": header},
+                {"state": self.state, "tau": self.tau, "counts": self.counts_,
+                 **checkpoint.prefixed("clocks", arrays)})
+
+    def restore(self, header: dict, arrays: dict) -> None:
+        """Put the run back where ``snapshot`` found it (same setup)."""
+        for name in ("state", "tau", "counts"):
+            target = getattr(self, {"counts": "counts_"}.get(name, name))
+            if arrays[name].shape != target.shape:
+                raise ValueError(f"checkpoint {name} of shape {arrays[name].shape}, the run's "
+                                 f"is {target.shape}")
+            target[...] = arrays[name]
+        events.restore(self.clocks, header["clocks"], checkpoint.unprefixed("clocks", arrays))
+        self.time = float(header["time"])
+
     def agree(self, flag: bool) -> bool:
         return flag
 
@@ -99,12 +122,12 @@ class InProcess(base.Engine):
 
     name = "inprocess"
 
-    def run(self, setup, *, group=None, progress=None, events_per_window=None):
+    def run(self, setup, *, group=None, progress=None, journal=None, events_per_window=None):
         if setup.synchronous:
             run = rounds.SyncRun(setup, rounds.SingleProcess())
         else:
             run = EventRun(setup, events_per_window=events_per_window)
-        return base.trace(run, setup, base.drive(run, setup, progress), self.name)
+        return base.trace(run, setup, base.drive(run, setup, progress, journal), self.name)
 
 
 ENGINE = InProcess()

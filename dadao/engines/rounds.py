@@ -16,6 +16,7 @@ Where the rows live is a *layout*: ``SingleProcess`` here (all rows), ``dadao.en
 
 from __future__ import annotations
 
+import dataclasses
 import math
 
 import numpy as np
@@ -108,6 +109,8 @@ class SyncRun:
         n = self.problem.n
         it = int(self.time)
         for target in breakpoints:
+            if target <= it:
+                continue  # sampled before a checkpoint the run resumed from
             while it < target:
                 self.state = self.algo.step(self.state, self.k, self.local, self.mixer)
                 it += 1
@@ -115,7 +118,39 @@ class SyncRun:
                                    communications=self.mixer.communications, iterations=it,
                                    gossip_rounds=self.mixer.rounds)
                 self.time = float(it)
+                if it < target:
+                    yield float(it)  # not a sample: where a stop or a checkpoint may happen
             yield float(it)
+
+    def snapshot(self) -> tuple[dict, dict] | None:
+        """(header, arrays) of the run after its last completed iteration: the method's state,
+        the counters of iterations, gradients and gossip rounds. None across processes (each
+        holds only its rows)."""
+        if not isinstance(self.layout, SingleProcess):
+            return None
+        arrays = {f"state.{name}": np.asarray(value)
+                  for name, value in zip(self.state._fields, self.state)}
+        return ({"time": self.time, "done": dataclasses.asdict(self.done),
+                 "rounds": self.mixer.rounds, "communications": self.mixer.communications,
+                 "calls": self.local.calls}, arrays)
+
+    def restore(self, header: dict, arrays: dict) -> None:
+        """Put the run back where ``snapshot`` found it (same setup)."""
+        values = []
+        for name, value in zip(self.state._fields, self.state):
+            kept = arrays[f"state.{name}"]
+            if isinstance(value, np.ndarray):
+                if kept.shape != value.shape:
+                    raise ValueError(f"checkpoint state.{name} of shape {kept.shape}, the run's "
+                                     f"is {value.shape}")
+                values.append(kept.astype(value.dtype, copy=True))
+            else:
+                values.append(type(value)(kept.item()))
+        self.state = type(self.state)(*values)
+        self.done = Counts(**header["done"])
+        self.mixer.rounds, self.mixer.communications = header["rounds"], header["communications"]
+        self.local.calls = header["calls"]
+        self.time = float(header["time"])
 
     def primal_X(self, t):
         """The primal rows of every node (on the root) at the last completed iteration."""

@@ -78,3 +78,14 @@ def _title(meta: dict) -> str:
         parts.append(f"{problem['kind']} d={problem.get('dim')}, kappa={problem.get('kappa', 0):.3g}")
     parts.append(f"seed {meta.get('seed')}")
     return "; ".join(parts)
+
+
+def nothing_to_plot(trace) -> str:
+    """Why ``trace`` gives no curve, in a few words ("has no rows"), or "" when it gives one: a
+    point needs a finite, positive dist_to_opt (log scale)."""
+    if len(trace) == 0:
+        return "has no rows"
+    y = np.asarray(trace[METRIC], dtype=float)
+    if not np.any(np.isfinite(y) & (y > 0)):
+        return f"has no finite, positive {METRIC} (log scale)"
+    return ""

@@ -60,9 +60,11 @@ verify, chain (attempts and fallback), result (OptimalRates, labels), cache.
 
 from __future__ import annotations
 
+import math
 import time
+import warnings
 
-from dadao.errors import OptimalRatesError, SolverError
+from dadao.errors import DadaoWarning, OptimalRatesError, SolverError
 from dadao.rates import condition as rate_condition
 from dadao.rates.choices import theory_rates
 from dadao.rates.optimal import cache as rates_cache
@@ -70,10 +72,10 @@ from dadao.rates.optimal.arguments import (EXACT_METHODS, METHODS, check_caps, c
                                            check_limits, check_method, check_solver)
 from dadao.rates.optimal.cache import rates_cache_dir
 from dadao.rates.optimal.chain import (infeasible_error, no_solution_error, plan_attempts,
-                                       run_attempt)
+                                       run_attempt, worse_than_uniform)
 from dadao.rates.optimal.result import OptimalRates, status_label
 from dadao.rates.optimal.solvers import DEFAULT_CHAIN, SOLVERS, available_solvers
-from dadao.rates.optimal.verify import verify_rates
+from dadao.rates.optimal.verify import CONDITION_TOL, verify_rates
 
 __all__ = [
     "OptimalRatesError",
@@ -102,7 +104,8 @@ def optimal_rates(edges, n: int, *, method: str = "sdp", solver: str | None = No
     and "first-order" (their rescaling step can raise any rate), and they keep "sdp" from
     falling back to "first-order". cache: reuse a result stored under :func:`rates_cache_dir`
     for the same (n, edges, method, solver request, caps, limits) and store new ones; a cached
-    result is verified again. max_iter: iteration limit of the "first-order" method (default
+    result is checked to be what it claims (:func:`_cached_result`), and an entry that is not,
+    or cannot be read, is solved again and replaced, with one DadaoWarning. max_iter: iteration limit of the "first-order" method (default
     400; "first-order" only). time_limit_s: wall-clock limit of each attempt (default: none for
     a cone solver, 600 s for "first-order").
 
@@ -115,8 +118,9 @@ def optimal_rates(edges, n: int, *, method: str = "sdp", solver: str | None = No
     caps = check_caps(node_caps, n, method)
     max_iter, time_limit_s = check_limits(max_iter, time_limit_s, method)
     key = rates_cache.cache_key(e, n, method, solver, caps, (max_iter, time_limit_s))
+    unusable = None  # why the entry under key, if there is one, could not be used
     if cache:
-        hit = _from_cache(key, e, n, caps)
+        hit, unusable = _from_cache(key, e, n, method, solver, caps)
         if hit is not None:
             return hit
 
@@ -151,37 +155,114 @@ def optimal_rates(edges, n: int, *, method: str = "sdp", solver: str | None = No
         label=status_label(attempt.method, attempt.solver, attempt.status, info, method,
                            [a.record() for a in attempts[:-1]]))
     if cache:
-        rates_cache.store(key, result.rates, {k: v for k, v in result.summary().items()
-                                              if k in _CACHED_FIELDS})
+        stored = rates_cache.store(key, result.rates, {k: v for k, v in result.summary().items()
+                                                       if k in _CACHED_FIELDS})
+        if unusable is not None:
+            _warn_replaced(key, unusable, stored)
     return result
 
 
-# What the cache stores besides the rates (the chi's and totals are recomputed on load).
-_CACHED_FIELDS = ("uniform_total", "uniform_chi_1", "uniform_chi_2", "method", "solver", "status",
-                  "solve_time_s", "info", "requested_method", "requested_solver", "exact",
-                  "label")
+# What the cache stores besides the rates. Every one is checked on load against what can be
+# recomputed (the total, the theory-uniform constants) or against its type.
+_CACHED_FIELDS = ("total", "uniform_total", "uniform_chi_1", "uniform_chi_2", "method", "solver",
+                  "status", "solve_time_s", "info", "requested_method", "requested_solver",
+                  "exact", "label")
+_NUMBERS = ("total", "uniform_total", "uniform_chi_1", "uniform_chi_2", "solve_time_s")
+_TEXTS = ("method", "solver", "status", "requested_method", "requested_solver", "label")
+# A cached total (and theory-uniform total) must be the recomputed one to this relative
+# tolerance: the digest already guarantees the bytes, this catches a claim that was not theirs.
+CLAIM_TOL = 1e-6
 
 
-def _from_cache(key, e, n, caps):
-    """The cached result under key, verified again; None when absent, unreadable or failing
-    verification (then it is solved again and overwritten)."""
-    hit = rates_cache.load(key)
-    if hit is None:
-        return None
-    lam, meta = hit
+def _from_cache(key, e, n, method, solver, caps):
+    """(the cached result under key, checked to be what it claims, None) when it is usable;
+    (None, None) when there is no entry; (None, why) when the entry cannot be used (then the
+    rates are solved again and the entry overwritten)."""
+    try:
+        hit = rates_cache.load(key)
+        if hit is None:
+            return None, None
+        return _cached_result(e, n, method, solver, caps, *hit), None
+    except rates_cache.UnusableEntry as exc:
+        return None, exc.reason
+
+
+def _cached_result(e, n, method, solver, caps, lam, meta) -> OptimalRates:
+    """The OptimalRates of a cache entry's rates and metadata; UnusableEntry unless the rates
+    pass verification as they are (chi_1 chi_2 <= 1/2, caps), are tight (chi_1 chi_2 = 1/2 to
+    CONDITION_TOL: rates that meet the condition with room to spare gossip more than needed),
+    have the total they claim, and, for a method that claims the least total, a total not above
+    the theory-uniform one recomputed here (saving >= 0 to UNIFORM_TOL)."""
+    _check_fields(meta)
+    if (meta["requested_method"], meta["requested_solver"]) != (method, solver):
+        raise rates_cache.UnusableEntry(
+            f"it answers method {meta['requested_method']!r}, solver "
+            f"{meta['requested_solver']!r}, not {method!r}, {solver!r}")
+    made_by = meta["method"]
+    if made_by not in METHODS:
+        raise rates_cache.UnusableEntry(f"unknown method {made_by!r}")
+    if meta["exact"] != (made_by in EXACT_METHODS and meta["status"] == "optimal"):
+        raise rates_cache.UnusableEntry(f"it claims exact = {meta['exact']} for method "
+                                        f"{made_by!r}, status {meta['status']!r}")
     try:
         lam, cond = verify_rates(e, lam, n, node_caps=caps, rescale=False)
-        info = dict(meta["info"])
-        info["attempts"] = [tuple(a) for a in info.get("attempts", [])]
-        return OptimalRates(
-            rates=lam, total=cond.total, chi_1=cond.chi_1, chi_2=cond.chi_2,
-            product=cond.product, uniform_total=meta["uniform_total"],
-            saving=1.0 - cond.total / meta["uniform_total"], method=meta["method"],
-            solver=meta["solver"], status=meta["status"], solve_time_s=meta["solve_time_s"],
-            verified=True, uniform_chi_1=meta["uniform_chi_1"],
-            uniform_chi_2=meta["uniform_chi_2"], from_cache=True, info=info,
-            requested_method=meta["requested_method"],
-            requested_solver=meta["requested_solver"], exact=bool(meta["exact"]),
-            label=meta["label"])
-    except (OptimalRatesError, KeyError, TypeError, ValueError):
-        return None
+    except OptimalRatesError as exc:
+        detail = exc.message.removeprefix("verification failed: ")
+        raise rates_cache.UnusableEntry(f"its rates fail verification: {detail}") from None
+    if cond.product < 0.5 * (1.0 - CONDITION_TOL):
+        raise rates_cache.UnusableEntry(
+            f"its rates are not tight: chi_1 chi_2 = {cond.product:.4g}, not 1/2, so they gossip "
+            f"{1.0 / cond.scale_needed:.4g} times more than needed")
+    if not math.isclose(cond.total, meta["total"], rel_tol=CLAIM_TOL):
+        raise rates_cache.UnusableEntry(f"its rates total {cond.total:.6g}, not the "
+                                        f"{meta['total']:.6g} it claims")
+    uniform = theory_rates(e, n)
+    uniform_cond = rate_condition.check_rate_condition(e, uniform, n)  # remembered by theory_rates
+    uniform_total = float(uniform.sum())
+    if not math.isclose(meta["uniform_total"], uniform_total, rel_tol=CLAIM_TOL):
+        raise rates_cache.UnusableEntry(f"its theory-uniform total {meta['uniform_total']:.6g} "
+                                        f"is not this graph's {uniform_total:.6g}")
+    if worse_than_uniform(made_by, caps, cond.total, uniform_total):
+        raise rates_cache.UnusableEntry(
+            f"its total {cond.total:.6g} is above the theory-uniform total {uniform_total:.6g}, "
+            f"though method {made_by!r} claims the least total")
+    info = dict(meta["info"])
+    info["attempts"] = [tuple(a) for a in info.get("attempts", [])]
+    return OptimalRates(
+        rates=lam, total=cond.total, chi_1=cond.chi_1, chi_2=cond.chi_2, product=cond.product,
+        uniform_total=uniform_total, saving=1.0 - cond.total / uniform_total, method=made_by,
+        solver=meta["solver"], status=meta["status"], solve_time_s=meta["solve_time_s"],
+        verified=True, uniform_chi_1=uniform_cond.chi_1, uniform_chi_2=uniform_cond.chi_2,
+        from_cache=True, info=info, requested_method=method, requested_solver=solver,
+        exact=meta["exact"], label=meta["label"])
+
+
+def _check_fields(meta: dict) -> None:
+    """Every field of _CACHED_FIELDS present with its JSON type; UnusableEntry otherwise."""
+    def bad(name, what):
+        return rates_cache.UnusableEntry(f"its metadata field {name!r} is {what}")
+
+    for name in _CACHED_FIELDS:
+        if name not in meta:
+            raise bad(name, "missing")
+    for name in _NUMBERS:
+        v = meta[name]
+        if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v):
+            raise bad(name, f"{v!r}, not a finite number")
+    for name in _TEXTS:
+        if not isinstance(meta[name], str):
+            raise bad(name, f"{meta[name]!r}, not a text")
+    if not isinstance(meta["exact"], bool):
+        raise bad("exact", f"{meta['exact']!r}, not true or false")
+    info = meta["info"]
+    if not isinstance(info, dict) or not isinstance(info.get("attempts", []), list) or \
+            not all(isinstance(a, list) for a in info.get("attempts", [])):
+        raise bad("info", "not an object with a list of attempts")
+
+
+def _warn_replaced(key, reason: str, stored: bool) -> None:
+    """The one line that says a cache entry was not used, and why."""
+    done = "solved again and replaced it" if stored else \
+        "solved again (the cache folder is not writable: it stays)"
+    warnings.warn(f"cache entry {rates_cache.entry_path(key)} was unusable ({reason}); {done}",
+                  DadaoWarning, stacklevel=3)

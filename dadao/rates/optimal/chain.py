@@ -93,12 +93,19 @@ def run_attempt(e, n, solver, method, caps, *, uniform_total, max_iter=None,
     except OptimalRatesError as exc:
         attempt.status, attempt.detail = "verification_failed", str(exc)
         return attempt
-    if method in EXACT_METHODS and caps is None and cond.total > uniform_total * (1 + UNIFORM_TOL):
+    if worse_than_uniform(method, caps, cond.total, uniform_total):
         attempt.status = "worse_than_uniform"
         attempt.detail = f"verified total {cond.total:.6g} > {uniform_total:.6g}"
         return attempt
     attempt.rates, attempt.condition = lam, cond
     return attempt
+
+
+def worse_than_uniform(method: str, caps, total: float, uniform_total: float) -> bool:
+    """True when ``method`` claims the exact program's optimum (no caps) with a total rate above
+    the theory-uniform total (by more than UNIFORM_TOL): uniform rates are feasible, so that is
+    an inaccurate solve, or a cache entry that is not what it claims."""
+    return method in EXACT_METHODS and caps is None and total > uniform_total * (1 + UNIFORM_TOL)
 
 
 def infeasible_error(attempt: Attempt, n: int, n_edges: int) -> OptimalRatesError:

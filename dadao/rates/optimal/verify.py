@@ -35,7 +35,8 @@ def verify_rates(edges, rates, n: int, *, node_caps=None, rescale: bool = True):
     """Check and rescale rates; return (rates, RateCondition) meeting chi_1 chi_2 <= 1/2.
 
     rescale=False checks final rates (from the cache) as they are. Raises OptimalRatesError
-    (field "rates", or "node_caps" for a cap that does not hold); see the module docstring.
+    (field "rates", or "node_caps" for a cap that does not hold); see the module docstring. The
+    messages name no solver: the rates may come from a solver or from the cache.
     """
     e = check_edges(edges, n)
     lam = np.array(rates, dtype=np.float64).ravel()
@@ -43,10 +44,10 @@ def verify_rates(edges, rates, n: int, *, node_caps=None, rescale: bool = True):
         raise OptimalRatesError(f"expected {len(e)} values (one per edge); got {lam.size}",
                                 field="rates")
     if not np.all(np.isfinite(lam)):
-        raise OptimalRatesError("the solver returned non-finite rates", field="rates")
+        raise OptimalRatesError("non-finite rates", field="rates")
     top = float(lam.max())
     if top <= 0:
-        raise OptimalRatesError("the solver returned no positive rate", field="rates")
+        raise OptimalRatesError("no positive rate", field="rates")
     if lam.min() < -1e-6 * top:
         k = int(np.argmin(lam))
         raise OptimalRatesError(f"edge ({e[k, 0]}, {e[k, 1]}) has negative rate {lam[k]:.3g} "
@@ -61,8 +62,8 @@ def verify_rates(edges, rates, n: int, *, node_caps=None, rescale: bool = True):
         message = getattr(exc, "message", None) or str(exc).splitlines()[0]
         raise OptimalRatesError(f"verification failed: {message}", field="rates") from None
     if not (lam.min() >= 0 and cond.product <= 0.5 * (1.0 + CONDITION_TOL) and cond.satisfied):
-        raise OptimalRatesError(f"verification failed after rescaling: {cond.describe()}",
-                                field="rates")
+        after = " after rescaling" if rescale else ""
+        raise OptimalRatesError(f"verification failed{after}: {cond.describe()}", field="rates")
     if node_caps is not None:
         caps = check_caps(node_caps, n, "sdp")
         load = node_load(e, lam, n)

@@ -1,0 +1,66 @@
+"""Checkpoints: a run's whole state at one consistent time, in one file, written atomically.
+
+A checkpoint holds what the event loop needs to go on exactly as if it had never stopped: the
+method's states and clock positions (each clock's random stream and the arrivals it has drawn
+and not yet emitted), the counters, the rows of the trace so far (by their byte length in
+trace.csv) and the loop's own state (the scale of the divergence test, the wall time so far).
+Resuming from it gives a trace and final iterates bit for bit equal to an uninterrupted run's,
+because the schedule is data (``dadao.events``): windows and sampling never change it.
+
+The file is a numpy ``.npz`` archive read with ``allow_pickle=False``: arrays as arrays and one
+JSON header (``HEADER``) for the scalars, so loading a checkpoint never runs code from it.
+``FORMAT`` is bumped whenever the layout changes; a checkpoint of another format, config or
+engine is refused rather than half-used.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import zipfile
+
+import numpy as np
+
+from dadao.atomic import write_atomic
+
+FORMAT = 1
+HEADER = "__header__"
+
+
+class CheckpointError(ValueError):
+    """A checkpoint file that cannot be read back (truncated, of another format)."""
+
+
+def save(path: str, header: dict, arrays: dict) -> None:
+    """Write ``header`` (JSON values) and ``arrays`` ({name: ndarray}) to ``path`` atomically."""
+    buf = io.BytesIO()
+    text = json.dumps({"format": FORMAT, **header}, allow_nan=True)
+    np.savez(buf, **{HEADER: np.frombuffer(text.encode(), dtype=np.uint8)},
+             **{name: np.asarray(a) for name, a in arrays.items()})
+    write_atomic(path, buf.getvalue())
+
+
+def load(path: str) -> tuple[dict, dict]:
+    """(header, arrays) of the checkpoint at ``path``; CheckpointError if it is not one."""
+    try:
+        with np.load(path, allow_pickle=False) as archive:
+            header = json.loads(bytes(archive[HEADER]).decode())
+            arrays = {name: archive[name] for name in archive.files if name != HEADER}
+    except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile,
+            UnicodeDecodeError) as exc:
+        raise CheckpointError(f"unreadable checkpoint ({type(exc).__name__}: {exc})") from None
+    if header.get("format") != FORMAT:
+        raise CheckpointError(f"checkpoint format {header.get('format')!r}, this dadao reads "
+                              f"{FORMAT}")
+    return header, arrays
+
+
+def prefixed(prefix: str, arrays: dict) -> dict:
+    """``arrays`` with every name prefixed ("clocks." + name): one namespace per part."""
+    return {f"{prefix}.{name}": a for name, a in arrays.items()}
+
+
+def unprefixed(prefix: str, arrays: dict) -> dict:
+    """The arrays of one part, ``prefixed``'s inverse."""
+    start = prefix + "."
+    return {name[len(start):]: a for name, a in arrays.items() if name.startswith(start)}
