@@ -24,6 +24,8 @@ import numpy as np
 from dadao.atomic import write_atomic
 
 COLUMNS = ("time", "gradients", "communications", "dist_to_opt", "suboptimality", "consensus")
+#: the end of a line of trace.csv: the csv module's (RFC 4180), whichever writer wrote it
+LINE_END = "\r\n"
 
 
 def metrics(X: np.ndarray, problem) -> tuple[float, float, float]:
@@ -134,7 +136,7 @@ class TraceFile:
 
     def open_new(self) -> "TraceFile":
         self._fh = open(self.path, "w", newline="")
-        self._write(",".join(COLUMNS) + "\n")
+        self._write(",".join(COLUMNS) + LINE_END)
         return self
 
     def open_at(self, size: int) -> "TraceFile":
@@ -145,7 +147,7 @@ class TraceFile:
         return self
 
     def append(self, row) -> None:
-        self._write(",".join(csv_row(row)) + "\n")
+        self._write(",".join(csv_row(row)) + LINE_END)
 
     def _write(self, line: str) -> None:
         self._fh.write(line)
