@@ -31,16 +31,19 @@ def simulate(graph, problem, *, rates="auto", algorithm="dadao", t_max: float, s
     """
     chosen = engines.get_engine(engines.check_name(engine))
     group = chosen.group(**{k: engine_options.pop(k) for k in ("comm",) if k in engine_options})
-    error, setup = None, None
     try:
-        setup = prepare(graph, problem, algorithm=algorithm, rates=rates, t_max=t_max,
-                        seed=seed, log_every=log_every, grad_rates=grad_rates, x0=x0,
-                        force=force, options=options, switch_period=switch_period,
-                        engine=engine)
-    except Exception as exc:  # noqa: BLE001: every process of the group must hear of it
-        error = exc
-    group.agree_on_error(error)
-    return chosen.run(setup, group=group, progress=progress, **engine_options)
+        error, setup = None, None
+        try:
+            setup = prepare(graph, problem, algorithm=algorithm, rates=rates, t_max=t_max,
+                            seed=seed, log_every=log_every, grad_rates=grad_rates, x0=x0,
+                            force=force, options=options, switch_period=switch_period,
+                            engine=engine)
+        except Exception as exc:  # noqa: BLE001: every process of the group must hear of it
+            error = exc
+        group.agree_on_error(error)
+        return chosen.run(setup, group=group, progress=progress, **engine_options)
+    finally:
+        group.close()  # an MPI group's watchdog ends with the run
 
 
 __all__ = ["simulate"]

@@ -136,8 +136,8 @@ def run_config(config_path: str, *, sets=(), seed: int | None = None, engine: st
 
 def _checked_run(config_path, setup, group, flags, command, reporter) -> RunResult:
     # every process must be running the same thing before any of them writes or waits
-    group.check_same({"config_hash": config.config_hash(setup.config), "engine": setup.engine,
-                      **flags, "versions": versions()})
+    group.check_same({"config_hash": config.config_hash(setup.config), "config": setup.config,
+                      "engine": setup.engine, **flags, "versions": versions()})
     engines.get_engine(setup.engine).check(setup, group)
     if flags["dry_run"]:
         if group.is_root:

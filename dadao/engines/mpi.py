@@ -32,22 +32,35 @@ a rank holds its own nodes' rows, its oracle is restricted to its nodes, and one
 neighbourhood exchange (``Neighbor_alltoallv`` on a distributed graph communicator) of the rows
 the neighbouring ranks need, followed by the same sparse products row by row.
 
+Agreement, before anything is written (docs/mpi_faults.md): every rank reads its own command
+line, so the ranks first compare what they were asked to run (``MpiGroup.check_same``: the
+resolved config, the flags, the versions; a rank with another --seed or --dry-run is named in one
+line, exit 2, on every rank), then what they built (``Mpi.check``: as many nodes as ranks at
+least, the same graphs and problem data bit for bit).
+
 Failures: any exception in a rank after the ranks have agreed to run (bad data on one rank, a
 NaN, a bug) prints one line naming the rank and host, then calls ``MPI_Abort``, which ends every
 rank of the job with a non-zero exit code; a killed rank is detected by the launcher, which ends
 the others. Mistakes found before the run (in the config, the data) are agreed on by all ranks
-(``MpiGroup.agree_on_error``) and reported once.
+(``MpiGroup.agree_on_error``) and reported once. A rank that stops taking part without a word
+(stopped, frozen, looping) is found by the ``Watchdog`` every rank runs from the moment its
+group exists: the job ends within its seconds (WATCHDOG_S, or $DADAO_MPI_WATCHDOG_S), never hangs.
 """
 
 from __future__ import annotations
 
+import atexit
 import dataclasses
 import hashlib
+import json
+import math
 import os
 import socket
 import sys
+import threading
 import time as wallclock
 import traceback
+import warnings
 
 import numba
 import numpy as np
@@ -55,7 +68,9 @@ import scipy.sparse as sp
 
 from dadao.engines import base, kernels, rounds
 from dadao.engines.partition import Partition, partition
-from dadao.errors import MpiUnavailableError, PartitionError, RankError
+from dadao.engines.partition import check_fits
+from dadao.errors import (DadaoWarning, MpiUnavailableError, PartitionError, RankError,
+                          UsageError)
 
 #: seconds between a failing rank's one-line report and MPI_Abort, so that the launcher
 #: forwards the line before it ends the job
@@ -103,18 +118,39 @@ def launcher_rank() -> int | None:
 
 
 class MpiGroup(base.Group):
-    """The ranks of ``comm`` running one setup together (see ``dadao.engines.base.Group``)."""
+    """The ranks of ``comm`` running one setup together (see ``dadao.engines.base.Group``).
 
-    def __init__(self, comm):
+    Creating one is collective: the ranks agree on the watchdog's setting and start it (see
+    ``start_watchdog``); ``close`` stops it. ``checked`` is the setup ``Mpi.check`` last passed,
+    which ``Mpi.run`` does not check again.
+    """
+
+    def __init__(self, comm, *, watchdog_s: float | None = None):
         self.comm = comm
         self.rank, self.size = comm.rank, comm.size
         self.is_root = comm.rank == 0
+        self.checked = None
+        self.watchdog = start_watchdog(comm, watchdog_s)
+        # the lifecycle's waits for the root (its decision, the outcome) are watched like the
+        # run's: a root that never gets there (a write on a hung file system) ends the job
+        self._watched = watched(comm, self.watchdog)
 
     def agree_on_error(self, exc: BaseException | None) -> None:
         agree_on_error(self.comm, exc)
 
     def bcast(self, value):
-        return self.comm.bcast(value, root=0)
+        return self._watched.bcast(value, root=0)
+
+    def check_same(self, fields: dict) -> None:
+        check_same_fields(self.comm, fields)
+
+    def close(self) -> None:
+        """Stop this rank's watchdog. A rank whose run ended well says goodbye (its neighbour
+        stops watching it); one that closes while an exception propagates does not, so that
+        ranks still waiting on it end the job rather than hang."""
+        if self.watchdog is not None:
+            self.watchdog.stop(goodbye=sys.exc_info()[1] is None)
+            self.watchdog = None
 
     def guarded(self, fn, *args, on_failure=None, **kwargs):
         """fn(*args, **kwargs); any exception aborts the job (``abort``), after
@@ -160,6 +196,411 @@ def abort(comm, exc: BaseException, on_failure=None) -> None:
 
 
 # ---------------------------------------------------------------------------------------------
+# Every rank runs the same thing: the command, the config, the versions
+
+
+#: how a field of ``check_same`` is named to a person (the command's flags); other fields keep
+#: their key, a nested key its dotted path without the leading "config."
+FIELD_LABELS = {"dry_run": "--dry-run", "rerun": "--rerun", "resume": "--resume",
+                "out": "--out", "checkpoint_every": "--checkpoint-every",
+                "engine": "run.engine", "config_hash": "config"}
+
+#: at most this many differing fields are named in the one-line error (then "N more")
+MAX_NAMED_FIELDS = 4
+
+_ABSENT = "(absent)"
+
+
+def fields_digest(fields: dict) -> str:
+    """Digest of ``fields`` (JSON-like values; anything else by its str). Never raises: a rank
+    that failed here would leave the others waiting in the allgather."""
+    try:
+        text = json.dumps(fields, sort_keys=True, default=str, separators=(",", ":"))
+    except (TypeError, ValueError):  # keys json cannot sort or write
+        text = repr(fields)
+    return hashlib.blake2b(text.encode(), digest_size=16).hexdigest()
+
+
+def check_same_fields(comm, fields: dict) -> None:
+    """Collective: raise on every rank a one-line UsageError naming the fields (and ranks) in
+    which a rank's ``fields`` differ from rank 0's; one allgather of a digest when they agree,
+    a second of the fields themselves only when they do not."""
+    digests = comm.allgather(fields_digest(fields))
+    if len(set(digests)) == 1:
+        return
+    records = comm.allgather(fields)
+    raise UsageError(differences_message(records))
+
+
+def flatten(fields: dict, prefix: str = "") -> dict:
+    """{dotted key: value} of a nested dict (a list or any other value is one leaf)."""
+    out = {}
+    for key, value in fields.items():
+        name = f"{prefix}{key}"
+        if isinstance(value, dict) and value:
+            out.update(flatten(value, f"{name}."))
+        else:
+            out[name] = value
+    return out
+
+
+def field_differences(records: list[dict]) -> dict[str, dict[int, object]]:
+    """{dotted key: {rank: its value}} of the keys in which a rank's record differs from rank
+    0's (record r is rank r's fields); rank 0's keys first, in their order."""
+    flat = [flatten(r) for r in records]
+    keys = list(dict.fromkeys(k for f in flat for k in f))
+    same = lambda a, b: fields_digest({"v": a}) == fields_digest({"v": b})  # noqa: E731
+    out = {}
+    for key in keys:
+        root = flat[0].get(key, _ABSENT)
+        bad = {r: f.get(key, _ABSENT) for r, f in enumerate(flat)
+               if r and not same(f.get(key, _ABSENT), root)}
+        if bad:
+            out[key] = bad
+    return out
+
+
+def differences_message(records: list[dict]) -> str:
+    """The one line saying which ranks differ from rank 0, in what, e.g. "rank 1 differs from
+    rank 0 in run.seed (1 vs 0), --dry-run (on vs off); every rank must ..."."""
+    diffs = field_differences(records)
+    if any(key.startswith("config.") for key in diffs):
+        diffs.pop("config_hash", None)  # the keys that differ say more than the hash
+    root = flatten(records[0])
+    parts = [_describe(key, bad, root.get(key, _ABSENT)) for key, bad in diffs.items()]
+    if len(parts) > MAX_NAMED_FIELDS:
+        parts = parts[:MAX_NAMED_FIELDS] + [f"{len(parts) - MAX_NAMED_FIELDS} more"]
+    ranks = sorted({r for bad in diffs.values() for r in bad})
+    verb = "differs" if len(ranks) == 1 else "differ"
+    return (f"{rank_list(ranks)} {verb} from rank 0 in {', '.join(parts)}; every rank must be "
+            "launched with the same command, config and versions")
+
+
+def _describe(key: str, bad: dict, root) -> str:
+    """"run.seed (1 vs 0)", or "run.seed (1 on rank 1, 2 on rank 2 vs 0)"."""
+    label = FIELD_LABELS.get(key)
+    if label is None:
+        label = key[len("config."):] if key.startswith("config.") else key
+    values = list(dict.fromkeys(_show(v) for v in bad.values()))
+    if len(values) == 1:
+        theirs = values[0]
+    else:
+        shown = [f"{_show(v)} on rank {r}" for r, v in list(bad.items())[:3]]
+        theirs = ", ".join(shown + (["..."] if len(bad) > 3 else []))
+    if key == "config_hash":
+        theirs = f"hash {theirs}"
+    return f"{label} ({theirs} vs {_show(root)})"
+
+
+def _show(value) -> str:
+    """A value as a person reads it in one line: flags on/off, long texts shortened."""
+    if isinstance(value, bool):
+        return "on" if value else "off"
+    if value is None:
+        return "none"
+    text = value if isinstance(value, str) else json.dumps(value, default=str)
+    return text if len(text) <= 48 else f"...{text[-45:]}"
+
+
+def rank_list(ranks: list[int]) -> str:
+    """"rank 1", "ranks 1, 2", "ranks 1-5, 7"."""
+    runs = []
+    for r in ranks:
+        if runs and r == runs[-1][1] + 1:
+            runs[-1][1] = r
+        else:
+            runs.append([r, r])
+    text = ", ".join(str(a) if a == b else f"{a}, {b}" if b == a + 1 else f"{a}-{b}"
+                     for a, b in runs)
+    return f"rank{'s' if len(ranks) > 1 else ''} {text}"
+
+
+# ---------------------------------------------------------------------------------------------
+# The watchdog: a rank that stops taking part ends the job, in bounded time
+
+
+#: seconds of silence before a rank ends the job (no heartbeat from its neighbour, or blocked
+#: in one MPI call of the run), unless DADAO_MPI_WATCHDOG_S says otherwise. A rank's heartbeat
+#: stops while its main thread holds Python's lock: during one compiled window of events (numba,
+#: no nogil) or a C solver's call in the setup (an SDP); this must be longer than any such step.
+WATCHDOG_S = 300.0
+
+#: the environment variable that sets the watchdog's seconds on every rank (0 or "off": none)
+WATCHDOG_VARIABLE = "DADAO_MPI_WATCHDOG_S"
+
+#: seconds between two heartbeats (a quarter of a shorter watchdog)
+HEARTBEAT_S = 1.0
+
+#: seconds the failing rank's ``on_failure`` (writing the run directory) may take before the
+#: job is aborted anyway (a hung file system must not hang the job)
+FAILURE_NOTE_S = 5.0
+
+#: seconds a watchdog that called MPI_Abort waits for the launcher to end the job before the
+#: process exits by itself (which the launcher also takes as the job's end)
+ABORT_WAIT_S = 10.0
+
+#: the calls of the run during which a rank waits on others (``WatchedComm``)
+WATCHED_CALLS = frozenset({"Sendrecv", "Gatherv", "Bcast", "Allreduce", "Neighbor_alltoallv",
+                           "gather", "bcast", "allgather"})
+
+_HEARTBEAT, _GOODBYE = 1, 2  # message tags on the watchdog's own communicator
+
+_WATCHDOGS: dict = {}  # this process's watchdog of each communicator (its py2f handle)
+
+
+def watchdog_setting(explicit=None) -> float | None:
+    """The watchdog's seconds: ``explicit`` if given, else $DADAO_MPI_WATCHDOG_S, else
+    WATCHDOG_S; None (no watchdog) for 0 or "off". UsageError for anything else."""
+    field = "watchdog_s" if explicit is not None else WATCHDOG_VARIABLE
+    value = explicit if explicit is not None else os.environ.get(WATCHDOG_VARIABLE, "").strip()
+    if value == "":
+        return WATCHDOG_S
+    if isinstance(value, str) and value.lower() in ("off", "none", "no"):
+        return None
+    try:
+        seconds = float(value)
+    except (TypeError, ValueError):
+        seconds = math.nan
+    if not (math.isfinite(seconds) and seconds >= 0):
+        raise UsageError(f"expected seconds without a heartbeat before a silent rank ends the "
+                         f"job (a number > 0), or 0 or off for none; got {value!r}", field=field)
+    return seconds or None
+
+
+def agreed_watchdog_s(comm, explicit=None) -> float | None:
+    """Collective: the watchdog's seconds, the same on every rank (UsageError on every rank if
+    a rank's setting is invalid or differs from rank 0's); None when off, or when a rank's MPI
+    gives no MPI_THREAD_MULTIPLE (the watchdog is a thread; a warning on the root)."""
+    error, seconds = None, None
+    try:
+        seconds = watchdog_setting(explicit)
+    except UsageError as exc:
+        error = exc
+    agree_on_error(comm, error)
+    MPI = _mpi()
+    threads = MPI.Query_thread() >= MPI.THREAD_MULTIPLE
+    settings = comm.allgather((seconds, threads))
+    if len({s for s, _ in settings}) > 1:
+        raise UsageError(differences_message([{WATCHDOG_VARIABLE: s} for s, _ in settings]))
+    if seconds is not None and not all(t for _, t in settings):
+        if comm.rank == 0:
+            warnings.warn(DadaoWarning(
+                "the MPI library does not support threads (MPI_THREAD_MULTIPLE) on every rank: "
+                "no watchdog, a rank that stops responding hangs the job"), stacklevel=2)
+        return None
+    return seconds
+
+
+def start_watchdog(comm, seconds=None):
+    """Collective: start (or keep running) this rank's ``Watchdog`` over ``comm``; None for a job
+    of one rank, a watchdog turned off, or an MPI without thread support."""
+    if comm.size == 1:
+        return None
+    seconds = agreed_watchdog_s(comm, seconds)
+    if seconds is None:
+        return None
+    key = comm.py2f()
+    if key not in _WATCHDOGS:
+        if not _WATCHDOGS:
+            atexit.register(stop_watchdogs)  # before mpi4py's MPI_Finalize (a C exit hook)
+        _WATCHDOGS[key] = Watchdog(comm)
+    watchdog = _WATCHDOGS[key]
+    watchdog.start(seconds)
+    return watchdog
+
+
+def stop_watchdogs() -> None:
+    """Stop every watchdog of this process (at exit: no thread may call MPI after Finalize);
+    with a goodbye unless the program ends on an uncaught exception (the other ranks may be
+    waiting on this one: their watchdog then ends the job)."""
+    goodbye = getattr(sys, "last_value", None) is None
+    for watchdog in _WATCHDOGS.values():
+        watchdog.stop(goodbye=goodbye)
+
+
+class Watchdog:
+    """One rank's watchdog over ``comm``: a daemon thread that every ``interval`` seconds sends
+    a heartbeat to the next rank of the ring (rank + 1) and collects the previous rank's. When
+    none has come for ``seconds``, or this rank's main thread has been blocked in one MPI call
+    of the run for ``seconds`` (``waiting``, set by ``WatchedComm``), it prints one line on
+    stderr, calls ``on_failure(line, stack)`` if the run gave one, and calls MPI_Abort.
+
+    A stopped process (SIGSTOP) sends nothing: its neighbour ends the job. A process whose main
+    thread loops or deadlocks still sends heartbeats, but the ranks that wait on it in the run
+    are blocked in one call: they end the job. ``stop`` at the good end of a run says goodbye
+    to the next rank, which then stops watching this one (a rank may end before the others).
+    Messages go on a duplicate of ``comm``, so they never mix with the run's, and carry the
+    session (the count of ``start`` calls): a goodbye left over from a past run is not taken
+    for one of this run.
+    """
+
+    def __init__(self, comm):
+        self.comm = comm
+        self.ring = comm.Dup()  # collective
+        self.next, self.prev = (comm.rank + 1) % comm.size, (comm.rank - 1) % comm.size
+        self.seconds = WATCHDOG_S
+        self.session = 0
+        #: (monotonic time, MPI call, its arguments) while the run is blocked in one, else None
+        self.waiting = None
+        #: on_failure(line, traceback text) of the run in progress, or None
+        self.on_failure = None
+        self._thread = None
+        self._stop = threading.Event()  # set: the thread of this session is to end
+        self._goodbye = True
+        self._sends = []  # (request, buffer) of messages sent and maybe not yet delivered
+
+    @property
+    def interval(self) -> float:
+        """Seconds between two heartbeats."""
+        return min(HEARTBEAT_S, self.seconds / 4)
+
+    def start(self, seconds: float) -> None:
+        """Watch with ``seconds`` of patience (a new session, unless already watching)."""
+        self.seconds = seconds
+        if self._thread is not None and self._thread.is_alive():
+            return
+        self.session += 1
+        self._stop = threading.Event()  # its own: a late thread of a past session still ends
+        self._thread = threading.Thread(target=self._watch, args=(self.session, self._stop),
+                                        name="dadao-mpi-watchdog", daemon=True)
+        self._thread.start()
+
+    def stop(self, goodbye: bool = True) -> None:
+        """Stop watching (waits for the thread, boundedly); ``goodbye``: tell the next rank
+        that this one is done, so that it stops watching it."""
+        thread, self._thread = self._thread, None
+        if thread is not None:
+            self._goodbye = goodbye
+            self._stop.set()
+            thread.join(timeout=4 * HEARTBEAT_S)
+        self.waiting = self.on_failure = None
+
+    def _watch(self, session: int, stop: threading.Event) -> None:
+        MPI = _mpi()
+        inbox, status = np.zeros(1, dtype=np.int64), MPI.Status()
+        recv = self.ring.Irecv([inbox, MPI.INT64_T], self.prev, MPI.ANY_TAG)
+        heard, watching = wallclock.monotonic(), True
+        try:
+            while not stop.wait(self.interval):
+                self._send(_HEARTBEAT, session)
+                # collect what came first: a rank that could not look for a while (its main
+                # thread held Python's lock) finds the heartbeats that arrived meanwhile
+                while recv.Test(status):
+                    heard = wallclock.monotonic()
+                    if status.Get_tag() == _GOODBYE and int(inbox[0]) == session:
+                        watching = False  # the previous rank's run is over
+                    recv = self.ring.Irecv([inbox, MPI.INT64_T], self.prev, MPI.ANY_TAG)
+                self._check(heard if watching else None)
+            if self._goodbye:
+                self._send(_GOODBYE, session)
+        except Exception:  # noqa: BLE001: an MPI error here means a rank died: the launcher
+            return         # ends the job, and the watchdog must not add a traceback
+        finally:
+            _cancel(recv)
+
+    def _check(self, heard: float | None) -> None:
+        """End the job if the previous rank has been silent, or this rank blocked, too long."""
+        now = wallclock.monotonic()
+        if heard is not None and now - heard > self.seconds:
+            self.fire(f"no heartbeat from rank {self.prev} for {now - heard:.0f} s")
+        waiting = self.waiting
+        if waiting is not None and now - waiting[0] > self.seconds:
+            self.fire(f"waited {now - waiting[0]:.0f} s for {waited_for(*waiting[1:])}")
+
+    def _send(self, tag: int, session: int) -> None:
+        self._sends = [(r, b) for r, b in self._sends if not r.Test()]
+        buffer = np.array([session], dtype=np.int64)
+        request = self.ring.Isend([buffer, _mpi().INT64_T], self.next, tag)
+        self._sends.append((request, buffer))  # the buffer lives until the message is sent
+
+    def fire(self, what: str) -> None:
+        """Say in one line that this rank ends the job and why, and end it: MPI_Abort."""
+        line = (f"dadao: rank {self.comm.rank} of {self.comm.size} on {socket.gethostname()}: "
+                f"{what}; ending the job")
+        print(line, file=sys.stderr, flush=True)
+        self._note_failure(line)
+        wallclock.sleep(ABORT_GRACE_S)  # the launcher forwards the line first (see abort)
+        self.comm.Abort(1)
+        # called from this thread while the main one is inside MPI, MPICH's MPI_Abort can
+        # return once it has asked the launcher to end the job: wait for the end, say nothing
+        # more, and leave by ourselves if it does not come
+        wallclock.sleep(ABORT_WAIT_S)
+        os._exit(1)
+
+    def _note_failure(self, line: str) -> None:
+        """``on_failure(line, where the main thread is)``, for at most FAILURE_NOTE_S."""
+        on_failure = self.on_failure
+        if on_failure is None:
+            return
+        frame = sys._current_frames().get(threading.main_thread().ident)
+        stack = "".join(traceback.format_stack(frame)) if frame is not None else ""
+        text = f"{line}\nthe main thread of rank {self.comm.rank} was at:\n{stack}"
+
+        def note():
+            try:
+                on_failure(line, text)
+            except Exception:  # noqa: BLE001: the job is ended anyway
+                pass
+
+        writer = threading.Thread(target=note, daemon=True)
+        writer.start()
+        writer.join(FAILURE_NOTE_S)
+
+
+def _cancel(request) -> None:
+    """Cancel a posted receive (or let it complete) and free it."""
+    try:
+        request.Cancel()
+        request.Wait()
+    except Exception:  # noqa: BLE001: MPI is failing or gone: nothing left to free
+        pass
+
+
+def waited_for(call: str, args: tuple) -> str:
+    """Whom a rank blocked in ``call(*args)`` waits for, in words."""
+    if call == "Sendrecv" and len(args) > 1:
+        return f"rank {args[1]} in an exchange of the run (Sendrecv)"
+    if call == "Neighbor_alltoallv":
+        return "its neighbour ranks in a gossip round (Neighbor_alltoallv)"
+    return f"the other ranks in {call}"
+
+
+class WatchedComm:
+    """``comm`` whose blocking calls of the run (``WATCHED_CALLS``) tell ``watchdog`` that this
+    rank waits on others, for as long as each lasts; every other attribute is comm's."""
+
+    def __init__(self, comm, watchdog: Watchdog):
+        self.comm, self.watchdog = comm, watchdog
+        self.rank, self.size = comm.rank, comm.size
+
+    def __getattr__(self, name):
+        value = getattr(self.comm, name)
+        if name in WATCHED_CALLS:
+            value = self._watched(name, value)
+            setattr(self, name, value)  # wrapped once: later calls find it directly
+        return value
+
+    def _watched(self, name: str, call):
+        watchdog = self.watchdog
+
+        def watched_call(*args, **kwargs):
+            watchdog.waiting = (wallclock.monotonic(), name, args)
+            try:
+                return call(*args, **kwargs)
+            finally:
+                watchdog.waiting = None
+
+        return watched_call
+
+
+def watched(comm, watchdog: Watchdog | None):
+    """``comm`` as a ``WatchedComm`` of ``watchdog`` (comm itself when there is none)."""
+    if watchdog is None or isinstance(comm, WatchedComm):
+        return comm
+    return WatchedComm(comm, watchdog)
+
+
+# ---------------------------------------------------------------------------------------------
 # Setup shared by both kinds of methods
 
 
@@ -174,14 +615,27 @@ def problem_digest(problem) -> str:
     return h.hexdigest()
 
 
-def check_same_problem(comm, problem) -> None:
-    """Collective: every rank must have built the root's problem, bit for bit."""
-    digests = comm.allgather(problem_digest(problem))
-    bad = [r for r, d in enumerate(digests) if d != digests[0]]
-    if bad:
-        raise RankError(f"ranks {bad} built problem data different from rank 0's "
-                        "(different dadao/numpy versions or data files on their machines?); "
-                        "run `mpiexec ... dadao mpi-check`", field="problem")
+def graph_digest(setup) -> str:
+    """Digest of the graphs' edges (integers: the same on every machine, unlike the rates, which
+    come from rank 0 anyway)."""
+    h = hashlib.blake2b(digest_size=16)
+    h.update(repr(setup.n).encode())
+    for edges in setup.edge_lists:
+        h.update(np.ascontiguousarray(edges, dtype=np.int64).view(np.uint8))
+        h.update(b"|")
+    return h.hexdigest()
+
+
+def check_same_data(comm, setup) -> None:
+    """Collective: every rank must have built rank 0's graphs and problem data, bit for bit;
+    else a RankError on every rank, naming the ranks (one allgather of two digests)."""
+    digests = comm.allgather((graph_digest(setup), problem_digest(setup.problem)))
+    for part, what in enumerate(("graph", "problem")):
+        bad = [r for r, d in enumerate(digests) if d[part] != digests[0][part]]
+        if bad:
+            raise RankError(f"{rank_list(bad)} built {what} data different from rank 0's "
+                            "(different dadao/numpy versions or data files on their machines?); "
+                            "run `mpiexec ... dadao mpi-check`", field=what)
 
 
 def shared_partition(comm, n, edges, weights) -> Partition:
@@ -458,8 +912,9 @@ class DistributedMixer:
             per_graph.append((rows, others))
         self.neighbours = sorted(neighbours)
         index = {s: a for a, s in enumerate(self.neighbours)}
-        self.comm = comm.Create_dist_graph_adjacent(self.neighbours, self.neighbours,
-                                                    reorder=False)
+        graph_comm = comm.Create_dist_graph_adjacent(self.neighbours, self.neighbours,
+                                                     reorder=False)
+        self.comm = watched(graph_comm, getattr(comm, "watchdog", None))
         self.plans = []
         for rows, others in per_graph:
             # ghosts grouped by owner rank (neighbour order), increasing node id within a rank
@@ -574,34 +1029,72 @@ class Mpi(base.Engine):
     """Runs a setup across the ranks of ``comm`` (default COMM_WORLD): every rank calls ``run``
     with its own setup of the same config; the root returns the Trace, equal to the in-process
     one (meta adds run.engine_detail), the other ranks None. A failure during the run aborts the
-    job after calling ``on_failure(line, traceback)`` on the failing rank."""
+    job after calling ``on_failure(line, traceback)`` on the failing rank; so does the
+    watchdog (``Watchdog``) when a rank stops taking part."""
 
     name = "mpi"
     distributed = True
 
-    def group(self, comm=None) -> MpiGroup:
-        return MpiGroup(world() if comm is None else comm)
+    def group(self, comm=None, watchdog_s: float | None = None) -> MpiGroup:
+        """Collective: the ranks of ``comm`` (default COMM_WORLD), watched by a ``Watchdog`` of
+        ``watchdog_s`` seconds (default: $DADAO_MPI_WATCHDOG_S, else WATCHDOG_S; 0: none)."""
+        return MpiGroup(world() if comm is None else comm, watchdog_s=watchdog_s)
 
-    def run(self, setup, *, group=None, progress=None, events_per_window=None, on_failure=None):
-        group = self.group() if group is None else group
-        comm = group.comm
+    def check(self, setup, group) -> None:
+        """Collective: raise on every rank, before anything is written, what would stop the run
+        there: more ranks than nodes (PartitionError), a rank whose graphs or problem data are
+        not rank 0's (RankError)."""
+        comm = getattr(group, "comm", None)
+        if comm is None:  # this process alone: nothing to agree on
+            return
+        error = None
+        try:
+            check_fits(setup.n, comm.size)
+        except PartitionError as exc:
+            error = exc
+        agree_on_error(comm, error)
+        check_same_data(comm, setup)
+        group.checked = setup
+
+    def run(self, setup, *, group=None, progress=None, journal=None, events_per_window=None,
+            on_failure=None):
+        own_group = group is None
+        group = self.group() if own_group else group
+        try:
+            if getattr(group, "checked", None) is not setup:  # from Python, not the lifecycle
+                self.check(setup, group)
+            return self._run_checked(setup, group, progress, journal, events_per_window,
+                                     on_failure)
+        finally:
+            if own_group:
+                group.close()
+
+    def _run_checked(self, setup, group, progress, journal, events_per_window, on_failure):
+        comm, watchdog = group.comm, getattr(group, "watchdog", None)
         setup = root_numbers(comm, setup)
-        check_same_problem(comm, setup.problem)
+        run_comm = watched(comm, watchdog)  # a rank blocked in the run too long ends the job
         if setup.synchronous:
             union = np.unique(np.concatenate(setup.edge_lists), axis=0)
             part = shared_partition(comm, setup.n, union, None)
-            make = lambda: rounds.SyncRun(setup, MpiLayout(comm, part, union))  # noqa: E731
+            make = lambda: rounds.SyncRun(setup, MpiLayout(run_comm, part, union))  # noqa: E731
         else:
             part = shared_partition(comm, setup.n, setup.args.edges, setup.args.edge_rates)
-            make = lambda: RankEventRun(comm, setup, part,  # noqa: E731
+            make = lambda: RankEventRun(run_comm, setup, part,  # noqa: E731
                                         events_per_window=events_per_window)
-        return group.guarded(self._run, comm, make, setup,
-                             progress if group.is_root else None, on_failure=on_failure)
+        if watchdog is not None:
+            watchdog.on_failure = on_failure  # a silent rank is recorded like a failing one
+        try:
+            return group.guarded(self._run, comm, make, setup,
+                                 progress if group.is_root else None, journal,
+                                 on_failure=on_failure)
+        finally:
+            if watchdog is not None:
+                watchdog.on_failure = None
 
-    def _run(self, comm, make, setup, progress):
+    def _run(self, comm, make, setup, progress, journal):
         run = make()
         comm.Barrier()  # compilation differs between ranks; the timed part starts together
-        return base.trace(run, setup, base.drive(run, setup, progress), self.name)
+        return base.trace(run, setup, base.drive(run, setup, progress, journal), self.name)
 
 
 ENGINE = Mpi()

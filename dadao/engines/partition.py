@@ -90,17 +90,23 @@ def _orderings(n: int, edges: np.ndarray):
         yield "fiedler", np.argsort(fiedler, kind="stable")
 
 
+def check_fits(n: int, ranks: int) -> None:
+    """PartitionError unless n nodes can be split over ``ranks`` ranks, each owning at least one
+    (checked on every rank before a run writes anything: a user mistake, not a crash)."""
+    if ranks < 1:
+        raise PartitionError(f"need at least one rank, got {ranks}", field="ranks")
+    if ranks > n:
+        raise PartitionError(f"{ranks} MPI ranks for n = {n} nodes; every rank must own "
+                             f"a node, so launch at most {n} ranks", field="ranks")
+
+
 def partition(n: int, edges, ranks: int, weights=None) -> Partition:
     """Split nodes 0..n-1 over ``ranks`` ranks (see the module docstring).
 
     ``edges``: (E, 2) array, the union of a time-varying list's edges; ``weights``: (E,) cost of
     cutting each edge (its gossip rate), default 1.
     """
-    if ranks < 1:
-        raise PartitionError(f"need at least one rank, got {ranks}", field="ranks")
-    if ranks > n:
-        raise PartitionError(f"{ranks} MPI ranks for n = {n} nodes; every rank must own "
-                             f"a node, so launch at most {n} ranks", field="ranks")
+    check_fits(n, ranks)
     edges = np.asarray(edges, dtype=np.int64).reshape(-1, 2)
     w = np.ones(len(edges)) if weights is None else np.asarray(weights, dtype=np.float64)
     if ranks == 1:

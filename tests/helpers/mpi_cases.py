@@ -1,13 +1,19 @@
 """Runs shared by the MPI tests and their worker (``python tests/mpi_cases.py SPEC OUT`` under
 mpiexec): each case is built the same way in the test process (the in-process reference) and on
-every rank (the MPI run), from a small dict.
+every rank (the MPI run), from a small dict. Also how a test launches a job whose ranks run
+different commands (``launch``), always under a timeout: a hang fails the test, not the CI run.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import shutil
+import subprocess
 import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 
@@ -55,6 +61,49 @@ def run(spec: dict, engine: str):
     graph, problem = build(spec)
     return dadao.simulate(graph, problem, algorithm=spec["algorithm"], t_max=spec["t_max"],
                         seed=5, log_every=spec["t_max"] / 10, engine=engine)
+
+
+def mpiexec_path() -> str | None:
+    """The mpiexec next to this Python (the mpich wheel's), else the one on PATH."""
+    here = Path(sys.executable).parent / "mpiexec"
+    return str(here) if here.exists() else shutil.which("mpiexec")
+
+
+@dataclass
+class Launched:
+    """How a ``launch`` ended: ``returncode`` None when it was killed at its timeout;
+    ``ended_at``: ``time.time()`` at its end."""
+
+    returncode: int | None
+    stdout: str
+    stderr: str
+    ended_at: float
+
+    def dadao_lines(self) -> list[str]:
+        """The lines of stderr that dadao printed (its errors, a rank's last words)."""
+        return [line for line in self.stderr.splitlines() if line.startswith("dadao")]
+
+
+def launch(commands, *, env=None, timeout: float = 120, cwd=None) -> Launched:
+    """``mpiexec -n 1 python ARGS_0 : -n 1 python ARGS_1 ...``: rank r runs ``commands[r]``
+    (a list of arguments of python). Past ``timeout`` seconds the job is ended (mpiexec is
+    asked to end its ranks, then killed) and ``returncode`` is None."""
+    argv = [mpiexec_path()]
+    for r, command in enumerate(commands):
+        argv += ([":"] if r else []) + ["-n", "1", sys.executable, *map(str, command)]
+    proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            env={**os.environ, **(env or {})}, cwd=cwd)
+    try:
+        out, err = proc.communicate(timeout=timeout)
+        return Launched(proc.returncode, out, err, time.time())
+    except subprocess.TimeoutExpired:
+        proc.terminate()  # Hydra's mpiexec ends its ranks, stopped ones included
+        try:
+            out, err = proc.communicate(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            out, err = proc.communicate()
+        return Launched(None, out, err, time.time())
 
 
 def main(names, out):
