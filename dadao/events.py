@@ -74,7 +74,16 @@ class _Clock:
 
 class _Schedule:
     """Windows over a merged schedule; subclasses define ``until``, ``time``, ``total_rate`` and
-    ``clock_ids``."""
+    ``clock_ids``.
+
+    ``rest``: while a consumer holds a piece of a window cut at a breakpoint, (the breakpoint,
+    the times and ids of the window's events after it), None at a window's end; ``carry``: such
+    a rest, restored from a snapshot, that the next ``windows`` emits before drawing again. The
+    two make a snapshot exact at any breakpoint (``snapshot``).
+    """
+
+    rest = None
+    carry = None
 
     def windows(self, t_end: float, events_per_window: int | None = None,
                 breakpoints=()) -> Iterator[tuple[float, np.ndarray, np.ndarray]]:
@@ -92,19 +101,29 @@ class _Schedule:
                                     min(EVENTS_PER_CLOCK * clocks, MAX_EVENTS_PER_WINDOW),
                                     MIN_EVENTS_PER_CLOCK * clocks)
         span = events_per_window / self.total_rate if self.total_rate > 0 else np.inf
-        points = np.array(sorted({float(b) for b in breakpoints if self.time < b < t_end}))
-        while self.time < t_end:
-            start = self.time
-            end = min(float(t_end), start + span)
-            times, ids = self.until(end)
+        carry, self.carry = self.carry, None
+        now = self.time if carry is None else carry[0]
+        points = np.array(sorted({float(b) for b in breakpoints if now < b < t_end}))
+        while carry is not None or self.time < t_end:
+            if carry is not None:
+                # the rest of a window a snapshot was taken inside: its events come first
+                (start, times, ids), carry = carry, None
+                end = self.time
+            else:
+                start = self.time
+                end = min(float(t_end), start + span)
+                times, ids = self.until(end)
             # Breakpoints split the window without touching the clocks: drawing per clock costs a
             # Python step per clock, which must stay rare next to the events (~10^5 a window).
             inside = points[(points > start) & (points < end)]
             cuts = np.searchsorted(times, inside, side="left")
             lo = 0
             for point, cut in zip(inside.tolist(), cuts.tolist()):
+                # what a snapshot taken at ``point`` must carry: the window's events after it
+                self.rest = (point, times[cut:], ids[cut:])
                 yield point, times[lo:cut], ids[lo:cut]
                 lo = cut
+            self.rest = None
             yield end, times[lo:], ids[lo:]
 
 
@@ -327,20 +346,29 @@ def poisson_restore(clocks: PoissonClocks, header: dict, arrays: dict) -> None:
 
 
 def snapshot(clocks) -> tuple[dict, dict]:
-    """(header, arrays) of the positions of ``PoissonClocks`` or ``SwitchingClocks``."""
+    """(header, arrays) of the positions of ``PoissonClocks`` or ``SwitchingClocks``, with the
+    rest of the current window when a consumer stopped at a breakpoint inside it (``rest``)."""
     if isinstance(clocks, PoissonClocks):
-        return poisson_snapshot(clocks)
-    header, arrays = {"time": clocks.time, "graphs": []}, {}
-    for name, part in [("grad", clocks._grad)] + [(f"graph{k}", g)
-                                                   for k, g in enumerate(clocks._graphs)]:
-        h, a = poisson_snapshot(part)
-        header["graphs"].append(h)
-        arrays.update({f"{name}.{key}": v for key, v in a.items()})
+        header, arrays = poisson_snapshot(clocks)
+    else:
+        header, arrays = {"time": clocks.time, "graphs": []}, {}
+        for name, part in [("grad", clocks._grad)] + [(f"graph{k}", g)
+                                                       for k, g in enumerate(clocks._graphs)]:
+            h, a = poisson_snapshot(part)
+            header["graphs"].append(h)
+            arrays.update({f"{name}.{key}": v for key, v in a.items()})
+    rest = clocks.rest
+    header["rest_from"] = None if rest is None else rest[0]
+    if rest is not None:
+        arrays.update({"rest.times": rest[1], "rest.ids": rest[2]})
     return header, arrays
 
 
 def restore(clocks, header: dict, arrays: dict) -> None:
     """Put ``clocks`` back where ``snapshot`` found them."""
+    if header.get("rest_from") is not None:
+        clocks.carry = (float(header["rest_from"]), arrays["rest.times"].copy(),
+                        arrays["rest.ids"].copy())
     if isinstance(clocks, PoissonClocks):
         poisson_restore(clocks, header, arrays)
         return

@@ -196,3 +196,23 @@ def test_checkpoint_files_never_run_code(tmp_path):
              x=np.array([object()], dtype=object))
     with pytest.raises(checkpoint.CheckpointError):
         checkpoint.load(str(target))
+
+
+def test_a_stop_at_a_sample_inside_a_window_carries_the_rest_of_it(write_config, tmp_path,
+                                                                  monkeypatch):
+    """With the default windows this run is one window cut at every sample: the stop (and its
+    checkpoint) comes at a sample inside it, and the checkpoint carries the window's events
+    after the sample (``events.snapshot``: rest)."""
+    monkeypatch.setattr(events, "EVENTS_PER_WINDOW", 1 << 17)
+    monkeypatch.setattr(events, "EVENTS_PER_CLOCK", 128)
+    monkeypatch.setattr(events, "MIN_EVENTS_PER_CLOCK", 32)
+    path = write_config(SMALL_CONFIG)
+    whole = runs.run_config(path, out=str(tmp_path / "whole"))
+    with monkeypatch.context() as m:
+        stop_at_window(m, 4)
+        cut = runs.run_config(path, out=str(tmp_path / "cut"), checkpoint_every=1e-9)
+    assert cut.meta["run"]["t_end"] == 20.0  # the fourth sample after 0
+    header, arrays = checkpoint.load(str(tmp_path / "cut" / rundir.CHECKPOINT))
+    assert header["run"]["clocks"]["rest_from"] == 20.0 and len(arrays["run.clocks.rest.ids"])
+    resumed = runs.run_config(path, out=str(tmp_path / "cut"), resume=True)
+    same_trace(whole.trace, resumed.trace)

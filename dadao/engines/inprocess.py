@@ -87,12 +87,10 @@ class EventRun:
     def counts(self) -> base.Counts:
         return base.event_counts(self.algo, self.counts_)
 
-    def snapshot(self) -> tuple[dict, dict] | None:
-        """(header, arrays) of the run at ``self.time``: states, clock times, counters and
-        clock positions; None inside a window of the schedule (the clocks have drawn past
-        ``self.time``: only a window's end is a boundary)."""
-        if self.clocks.time != self.time:
-            return None
+    def snapshot(self) -> tuple[dict, dict]:
+        """(header, arrays) of the run at ``self.time`` (the end of a window, or a breakpoint
+        inside one): states, clock times, counters, clock positions and the window's events
+        after ``self.time``."""
         header, arrays = events.snapshot(self.clocks)
         return ({"time": self.time, "clocks": header},
                 {"state": self.state, "tau": self.tau, "counts": self.counts_,
