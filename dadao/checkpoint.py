@@ -21,6 +21,7 @@ import zipfile
 
 import numpy as np
 
+from dadao import events
 from dadao.atomic import write_atomic
 
 FORMAT = 1
@@ -64,3 +65,24 @@ def unprefixed(prefix: str, arrays: dict) -> dict:
     """The arrays of one part, ``prefixed``'s inverse."""
     start = prefix + "."
     return {name[len(start):]: a for name, a in arrays.items() if name.startswith(start)}
+
+
+def event_run_snapshot(run) -> tuple[dict, dict]:
+    """(header, arrays) of an asynchronous run (in process, or one MPI rank's share) at its
+    current time: its ``state`` rows, their times ``tau``, its ``counts_`` and its clocks'
+    positions, with the rest of a window cut at a breakpoint (``dadao.events.snapshot``)."""
+    header, arrays = events.snapshot(run.clocks)
+    return ({"time": run.time, "clocks": header},
+            {"state": run.state, "tau": run.tau, "counts": run.counts_,
+             **prefixed("clocks", arrays)})
+
+
+def event_run_restore(run, header: dict, arrays: dict) -> None:
+    """Put an asynchronous run of the same setup back where ``event_run_snapshot`` found it."""
+    for name, target in (("state", run.state), ("tau", run.tau), ("counts", run.counts_)):
+        if arrays[name].shape != target.shape:
+            raise ValueError(f"checkpoint {name} of shape {arrays[name].shape}, the run's is "
+                             f"{target.shape}")
+        target[...] = arrays[name]
+    events.restore(run.clocks, header["clocks"], unprefixed("clocks", arrays))
+    run.time = float(header["time"])

@@ -152,7 +152,7 @@ class RunDirectory:
         """Drop any earlier run's results, write config, meta and the trace's header."""
         name = None
         try:
-            for name in RESULT_FILES:
+            for name in RESULT_FILES + tuple(_rank_checkpoints(self.path)):
                 if os.path.exists(self.file(name)):
                     os.unlink(self.file(name))
             name = CONFIG
@@ -182,11 +182,17 @@ class RunDirectory:
             except OSError:
                 pass
 
-    def resume(self, setup, previous: dict) -> DriveState:
+    def resume(self, setup, previous: dict, ranks: int = 1) -> DriveState:
         """Reopen an interrupted run at its checkpoint: meta.json back to "running" (with the
         earlier provenance and this resumption), trace.csv cut to the checkpoint's rows. The
-        ``DriveState`` to hand to the engine (``Journal.resume``)."""
-        state, trace_bytes = read_checkpoint(self.path, self.cfg, setup)
+        ``DriveState`` to hand to the engine (``Journal.resume``); ``checkpoint_header`` its
+        header. RunDirError, before anything is written, for a checkpoint of another config,
+        engine or number of ``ranks``."""
+        state, trace_bytes, self.checkpoint_header = read_checkpoint(self.path, self.cfg, setup)
+        written_by = self.checkpoint_header.get("ranks", 1)
+        if written_by != ranks:
+            raise RunDirError(f"a checkpoint of {written_by} MPI rank(s); resume it on as many "
+                              f"(this job has {ranks})", file=self.file(CHECKPOINT))
         started = previous.get("started") or self.provenance["started"]
         self.provenance.update(started=started, resumed=list(previous.get("resumed") or [])
                                + [{"at": state.time, "started": _now()}])
@@ -209,12 +215,16 @@ class RunDirectory:
             raise self._write_error(exc, exit_code=1, file=TRACE) from None
         self.last_written = row[0]
 
-    def write_checkpoint(self, state: DriveState, engine: str) -> None:
-        """``state`` to checkpoint.npz, once the trace rows it counts are on disk."""
+    def write_checkpoint(self, state: DriveState, engine: str, generation: int = 1,
+                         ranks: int = 1) -> None:
+        """``state`` to checkpoint.npz, once the trace rows it counts are on disk (across
+        ``ranks`` processes: the root's part, written after the others' of this
+        ``generation``)."""
         try:
             self.trace_file.sync()
             header = {"config_hash": config_hash(self.cfg), "engine": engine,
-                      "versions": versions(), "time": state.time, "rows": len(state.rows),
+                      "versions": versions(), "generation": generation, "ranks": ranks,
+                      "time": state.time, "rows": len(state.rows),
                       "trace_bytes": self.trace_file.size, "start_scale": state.start_scale,
                       "last_sample": state.last_sample, "wall_time_s": state.wall_time_s,
                       "run": state.run_header}
@@ -273,9 +283,10 @@ class RunDirectory:
                            exit_code=exit_code)
 
 
-def read_checkpoint(path: str, cfg: dict, setup) -> tuple[DriveState, int]:
-    """(DriveState, trace.csv bytes) of the checkpoint in ``path``, checked against the run it
-    is to resume; RunDirError if it is not this run's, or is inconsistent with its trace."""
+def read_checkpoint(path: str, cfg: dict, setup) -> tuple[DriveState, int, dict]:
+    """(DriveState, trace.csv bytes, header) of the checkpoint in ``path``, checked against the
+    run it is to resume; RunDirError if it is not this run's, or is inconsistent with its
+    trace."""
     file = os.path.join(path, CHECKPOINT)
     try:
         header, arrays = checkpoint.load(file)
@@ -302,7 +313,48 @@ def read_checkpoint(path: str, cfg: dict, setup) -> tuple[DriveState, int]:
     state = DriveState(header["time"], header["run"], checkpoint.unprefixed("run", arrays),
                        rows, header["start_scale"], header["last_sample"],
                        header["wall_time_s"])
-    return state, header["trace_bytes"]
+    return state, header["trace_bytes"], header
+
+
+def _rank_checkpoints(path: str) -> list[str]:
+    return sorted(name for name in os.listdir(path) if re.fullmatch(r"checkpoint\.rank\d+\.npz",
+                                                                    name))
+
+
+def rank_checkpoint(path: str, rank: int) -> str:
+    """The checkpoint file of MPI rank ``rank`` > 0 (rank 0's part is checkpoint.npz)."""
+    return os.path.join(path, f"checkpoint.rank{rank}.npz")
+
+
+def write_rank_checkpoint(path: str, cfg: dict, rank: int, state: DriveState,
+                          generation: int) -> None:
+    """Rank ``rank``'s part of the run's state, for checkpoint ``generation``."""
+    file = rank_checkpoint(path, rank)
+    try:
+        checkpoint.save(file, {"config_hash": config_hash(cfg), "rank": rank,
+                               "generation": generation, "time": state.time,
+                               "last_sample": state.last_sample,
+                               "wall_time_s": state.wall_time_s, "run": state.run_header},
+                        checkpoint.prefixed("run", state.run_arrays))
+    except OSError as exc:
+        raise OutputError(f"cannot write {os.path.basename(file)}: {exc.strerror or exc}",
+                          file=path, exit_code=1) from None
+
+
+def read_rank_checkpoint(path: str, cfg: dict, rank: int, generation: int) -> DriveState:
+    """Rank ``rank``'s part of checkpoint ``generation``, as the DriveState it resumes from (the
+    rows and the divergence scale are the root's alone)."""
+    file = rank_checkpoint(path, rank)
+    try:
+        header, arrays = checkpoint.load(file)
+    except checkpoint.CheckpointError as exc:
+        raise RunDirError(f"{exc}; run again without --resume", file=file) from None
+    if (header.get("config_hash") != config_hash(cfg) or header.get("rank") != rank
+            or header.get("generation") != generation):
+        raise RunDirError(f"not rank {rank}'s part of checkpoint {generation} of this run; run "
+                          f"again without --resume", file=file)
+    return DriveState(header["time"], header["run"], checkpoint.unprefixed("run", arrays), [],
+                      None, header["last_sample"], header["wall_time_s"])
 
 
 def mark_failed(path: str, error: str, traceback_text: str, meta: dict | None = None, *,

@@ -163,6 +163,7 @@ class _Opened:
     kind: str
     path: str
     previous: dict | None = None
+    generation: int = 0
     directory: object = None
     claim: object = None
     resume: object = None
@@ -174,8 +175,8 @@ def _open_directory(config_path, setup, group, flags, command, reporter) -> _Ope
     decision, opened, error = None, None, None
     if group.is_root:
         try:
-            opened = _open_on_root(config_path, setup, flags, command, reporter)
-            decision = (opened.kind, opened.path, opened.previous)
+            opened = _open_on_root(config_path, setup, flags, command, reporter, group.size)
+            decision = (opened.kind, opened.path, opened.previous, opened.generation)
         except Exception as exc:  # noqa: BLE001: told to every rank below
             if not isinstance(exc, DadaoError) or group.size == 1:
                 raise
@@ -183,10 +184,23 @@ def _open_directory(config_path, setup, group, flags, command, reporter) -> _Ope
     decision = group.bcast(decision)
     if decision[0] == "error":
         raise error if group.is_root else RankError(decision[1], exit_code=decision[2])
-    return opened if group.is_root else _Opened(*decision)
+    if group.is_root:
+        if opened.kind == "run" and opened.generation and group.size > 1:
+            group.agree_on_error(None)  # the other ranks read their parts of the checkpoint
+        return opened
+    opened = _Opened(*decision)
+    if opened.kind == "run" and opened.generation:
+        failure = None
+        try:
+            opened.resume = rundir.read_rank_checkpoint(opened.path, setup.config, group.rank,
+                                                        opened.generation)
+        except Exception as exc:  # noqa: BLE001: every rank must hear of it
+            failure = exc
+        group.agree_on_error(failure)
+    return opened
 
 
-def _open_on_root(config_path, setup, flags, command, reporter) -> _Opened:
+def _open_on_root(config_path, setup, flags, command, reporter, ranks: int) -> _Opened:
     path = flags["out"] or rundir.default_path(config_path, setup.config)
     claim = runlock.claim(path)
     try:
@@ -197,17 +211,18 @@ def _open_on_root(config_path, setup, flags, command, reporter) -> _Opened:
             claim.release()
             return _Opened("done", path, previous)
         directory = rundir.RunDirectory(path, setup.config, command or [])
-        resume = None
+        resume, generation = None, 0
         if flags["resume"] and status == "diverged":
             raise UsageError(f"the run in {path} ended diverged: there is nothing to resume "
                              f"(use --rerun to run it again)", field="--resume")
         if flags["resume"] and os.path.exists(os.path.join(path, rundir.CHECKPOINT)):
-            resume = directory.resume(setup, previous)
+            resume = directory.resume(setup, previous, ranks=ranks)
+            generation = directory.checkpoint_header.get("generation", 1)
             reporter.resumed(setup, path, resume.time)
         else:
             directory.start(setup)
             reporter.started(setup, path)
-        return _Opened("run", path, None, directory, claim, resume)
+        return _Opened("run", path, None, generation, directory, claim, resume)
     except BaseException:
         claim.release()
         raise
@@ -215,28 +230,36 @@ def _open_on_root(config_path, setup, flags, command, reporter) -> _Opened:
 
 class _Journal(base.Journal):
     """The lifecycle's journal (``dadao.engines.base.Journal``): samples go to trace.csv as
-    they come, stops come from SIGINT/SIGTERM, checkpoints every ``every`` wall seconds."""
+    they come, stops come from SIGINT/SIGTERM, checkpoints every ``every`` wall seconds (the
+    root decides; across processes each writes its part of the state: ``rundir``)."""
 
-    def __init__(self, directory, stops, every: float, engine: str, resume):
-        self.directory, self.stops, self.every, self.engine = directory, stops, every, engine
-        self.resume = resume
+    def __init__(self, opened: _Opened, setup, group: Group, stops, every: float):
+        self.opened, self.setup, self.group = opened, setup, group
+        self.stops, self.every = stops, every
+        self.resume = opened.resume
+        self.generation = opened.generation
         self.last = wallclock.monotonic()
 
     def sample(self, row) -> None:
-        if self.directory is not None:
-            self.directory.append(row)
+        self.opened.directory.append(row)
 
     def stop_requested(self) -> str | None:
         return self.stops.name
 
     def checkpoint_due(self) -> bool:
-        return (self.directory is not None and self.every > 0
-                and wallclock.monotonic() - self.last >= self.every)
+        return self.every > 0 and wallclock.monotonic() - self.last >= self.every
 
     def checkpoint(self, state) -> None:
-        if self.directory is not None and self.every > 0:
-            self.directory.write_checkpoint(state, self.engine)
-            self.last = wallclock.monotonic()
+        if self.every <= 0:
+            return
+        self.generation += 1
+        if self.group.is_root:
+            self.opened.directory.write_checkpoint(state, self.setup.engine, self.generation,
+                                                   ranks=self.group.size)
+        else:
+            rundir.write_rank_checkpoint(self.opened.path, self.setup.config, self.group.rank,
+                                         state, self.generation)
+        self.last = wallclock.monotonic()
 
 
 def build(config_path: str, *, sets=(), seed=None, engine=None):
@@ -291,8 +314,7 @@ def _run(setup, group: Group, opened: _Opened, checkpoint_every: float, stops,
                 rundir.mark_failed(path, line, traceback_text)
 
         options["on_failure"] = on_failure
-    journal = _Journal(directory if root else None, stops, checkpoint_every, setup.engine,
-                       opened.resume)
+    journal = _Journal(opened, setup, group, stops, checkpoint_every)
     try:
         with (reporter.progress(setup) if root else contextlib.nullcontext()) as progress:
             trace = engine.run(setup, group=group, progress=progress, journal=journal, **options)

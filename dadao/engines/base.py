@@ -203,11 +203,12 @@ def drive(run, setup, progress=None, journal: Journal | None = None) -> Outcome:
     process, at every sample across processes) or Ctrl-C where the run handles it ends the run
     at the last consistent time, which is sampled once more (status "interrupted").
 
-    Checkpoints: where the run offers ``snapshot()`` (its state at its current time, or None if
-    that time is not a boundary of its schedule) and the journal says one is due, the loop hands
-    it a ``DriveState`` after a window; it does so too when a signal stops the run, so that the
-    stop costs nothing. ``journal.resume`` restarts from such a state: ``run.restore`` puts the
-    run back, the rows so far are the trace's first rows, and the loop goes on from there.
+    Checkpoints: where the run offers ``snapshot()`` (its state at its current time) and the
+    journal says one is due, the loop hands it a ``DriveState`` after a window (across
+    processes: at a sample, every process its own part, the root's last); it does so too when a
+    signal stops the run, so that the stop costs nothing. ``journal.resume`` restarts from such
+    a state: ``run.restore`` puts the run back, the rows so far are the trace's first rows, and
+    the loop goes on from there.
     """
     journal = journal or Journal()
     args, problem = setup.args, setup.problem
@@ -226,7 +227,8 @@ def drive(run, setup, progress=None, journal: Journal | None = None) -> Outcome:
         grid = [t for t in grid if t > run.time]
     wanted = set(grid)
     distributed = not run.catches_interrupt
-    stop = [None]
+    checkpoints = hasattr(run, "snapshot")
+    stop, keep = [None], [False]
 
     def sample(t):
         """Record metrics at t; False (on every process) when the run must stop."""
@@ -248,14 +250,28 @@ def drive(run, setup, progress=None, journal: Journal | None = None) -> Outcome:
             if distributed and go:
                 stop[0] = journal.stop_requested()
                 go = stop[0] is None
-        return run.agree(go)
+        go = run.agree(go)
+        if distributed and checkpoints:
+            # across processes a checkpoint is taken at a sample, by every process at once:
+            # when one is due, or when a signal stops the run (the root decides)
+            keep[0] = run.agree(run.is_root and ((go and journal.checkpoint_due())
+                                                 or stop[0] is not None))
+        return go
 
-    def state() -> DriveState | None:
-        snap = run.snapshot() if hasattr(run, "snapshot") else None
-        if snap is None:
-            return None
-        return DriveState(run.time, snap[0], snap[1], list(recorder.rows), start_scale,
+    def state() -> DriveState:
+        header, arrays = run.snapshot()
+        return DriveState(run.time, header, arrays, list(recorder.rows), start_scale,
                           last[0], wall_before + wallclock.perf_counter() - wall0)
+
+    def keep_state():
+        """Every process hands its part of the state to its journal; the root last, once every
+        other part is written (the root's checkpoint names the others)."""
+        kept = state()
+        if not run.is_root:
+            journal.checkpoint(kept)
+        run.agree(True)
+        if run.is_root:
+            journal.checkpoint(kept)
 
     status, error = "completed", None
     wall0 = wallclock.perf_counter()
@@ -263,7 +279,10 @@ def drive(run, setup, progress=None, journal: Journal | None = None) -> Outcome:
         sample(0.0)
     try:
         for end in run.advance(args.t_max, grid):
-            if end in wanted and not sample(end):
+            sampled = end in wanted
+            if sampled and not sample(end):
+                if distributed and keep[0]:
+                    keep_state()
                 if stop[0] is not None or not run.is_root:
                     status = "interrupted"
                     break
@@ -273,14 +292,12 @@ def drive(run, setup, progress=None, journal: Journal | None = None) -> Outcome:
                          f"{recorder.first('dist_to_opt'):.3g}")
                 break
             if distributed:
+                if sampled and keep[0]:
+                    keep_state()
                 continue
             stop[0] = journal.stop_requested()
-            if stop[0] is not None or journal.checkpoint_due():
-                kept = state()
-                if kept is not None:
-                    journal.checkpoint(kept)
-                elif hasattr(run, "snapshot"):
-                    continue  # inside a window: stop (and keep the state) at its end
+            if checkpoints and (stop[0] is not None or journal.checkpoint_due()):
+                journal.checkpoint(state())
             if stop[0] is not None:
                 status = "interrupted"
                 break

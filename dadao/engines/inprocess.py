@@ -18,7 +18,7 @@ import time as wallclock
 
 import numpy as np
 
-from dadao import checkpoint, events
+from dadao import checkpoint
 from dadao.engines import base, kernels, rounds
 
 
@@ -88,24 +88,11 @@ class EventRun:
         return base.event_counts(self.algo, self.counts_)
 
     def snapshot(self) -> tuple[dict, dict]:
-        """(header, arrays) of the run at ``self.time`` (the end of a window, or a breakpoint
-        inside one): states, clock times, counters, clock positions and the window's events
-        after ``self.time``."""
-        header, arrays = events.snapshot(self.clocks)
-        return ({"time": self.time, "clocks": header},
-                {"state": self.state, "tau": self.tau, "counts": self.counts_,
-                 **checkpoint.prefixed("clocks", arrays)})
+        """(header, arrays) of the run at ``self.time`` (``checkpoint.event_run_snapshot``)."""
+        return checkpoint.event_run_snapshot(self)
 
     def restore(self, header: dict, arrays: dict) -> None:
-        """Put the run back where ``snapshot`` found it (same setup)."""
-        for name in ("state", "tau", "counts"):
-            target = getattr(self, {"counts": "counts_"}.get(name, name))
-            if arrays[name].shape != target.shape:
-                raise ValueError(f"checkpoint {name} of shape {arrays[name].shape}, the run's "
-                                 f"is {target.shape}")
-            target[...] = arrays[name]
-        events.restore(self.clocks, header["clocks"], checkpoint.unprefixed("clocks", arrays))
-        self.time = float(header["time"])
+        checkpoint.event_run_restore(self, header, arrays)
 
     def agree(self, flag: bool) -> bool:
         return flag

@@ -66,6 +66,7 @@ import numba
 import numpy as np
 import scipy.sparse as sp
 
+from dadao import checkpoint
 from dadao.engines import base, kernels, rounds
 from dadao.engines.partition import Partition, partition
 from dadao.engines.partition import check_fits
@@ -850,6 +851,14 @@ class RankEventRun:
 
     def agree(self, flag: bool) -> bool:
         return root_flag(self.comm, flag)
+
+    def snapshot(self) -> tuple[dict, dict]:
+        """(header, arrays) of this rank's share of the run at ``self.time``, a sampling time
+        (``checkpoint.event_run_snapshot``); every rank takes its own at the same time."""
+        return checkpoint.event_run_snapshot(self)
+
+    def restore(self, header: dict, arrays: dict) -> None:
+        checkpoint.event_run_restore(self, header, arrays)
 
     def share(self) -> dict:
         """This rank's share of the run, for meta.json."""

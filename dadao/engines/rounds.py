@@ -124,10 +124,8 @@ class SyncRun:
 
     def snapshot(self) -> tuple[dict, dict] | None:
         """(header, arrays) of the run after its last completed iteration: the method's state,
-        the counters of iterations, gradients and gossip rounds. None across processes (each
-        holds only its rows)."""
-        if not isinstance(self.layout, SingleProcess):
-            return None
+        the counters of iterations, gradients and gossip rounds (across processes: this
+        process's rows)."""
         arrays = {f"state.{name}": np.asarray(value)
                   for name, value in zip(self.state._fields, self.state)}
         return ({"time": self.time, "done": dataclasses.asdict(self.done),

@@ -1,6 +1,7 @@
 """SIGTERM to mpiexec (what scancel and Slurm's time limit do): the launcher forwards it to every
-rank, rank 0 stops the run at its next sample, every rank ends, exit 143, status interrupted,
-the trace so far kept."""
+rank, rank 0 stops the run at its next sample, every rank writes its part of a checkpoint and
+ends, exit 143, status interrupted, the trace so far kept; `--resume` on as many ranks goes on,
+to the trace of an uninterrupted in-process run, bit for bit."""
 
 from __future__ import annotations
 
@@ -29,17 +30,25 @@ kind = "least_squares"
 dim = 3
 samples_per_node = 10
 [run]
-t_max = 1e6
+t_max = 6000.0
 log_every = 5.0
 """
 
 
-def test_sigterm_to_mpiexec_ends_every_rank_interrupted_with_the_trace(tmp_path):
+def dadao_mpi(*args) -> list[str]:
+    return [_mpiexec(), "-n", "2", sys.executable, "-m", "dadao", "run", *map(str, args)]
+
+
+def test_sigterm_to_mpiexec_ends_interrupted_and_resumes_to_the_uninterrupted_trace(tmp_path):
     config = tmp_path / "long.toml"
     config.write_text(LONG)
+    whole = tmp_path / "whole"
+    done = subprocess.run([sys.executable, "-m", "dadao", "run", str(config), "--out",
+                           str(whole)], cwd=helpers.ROOT, capture_output=True, text=True,
+                          timeout=180)
+    assert done.returncode == 0, done.stderr
     out = tmp_path / "r"
-    proc = subprocess.Popen([_mpiexec(), "-n", "2", sys.executable, "-m", "dadao", "run",
-                             str(config), "--engine", "mpi", "--out", str(out)],
+    proc = subprocess.Popen(dadao_mpi(config, "--engine", "mpi", "--out", out),
                             cwd=helpers.ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                             text=True)
     try:
@@ -57,5 +66,12 @@ def test_sigterm_to_mpiexec_ends_every_rank_interrupted_with_the_trace(tmp_path)
     meta = rundir.read_meta(str(out))
     assert meta["status"] == "interrupted" and "SIGTERM" in meta["error"]
     trace = Trace.read_csv(out / "trace.csv")
-    assert len(trace) > 3 and trace["time"][-1] == meta["run"]["t_end"] < 1e6
+    assert len(trace) > 3 and trace["time"][-1] == meta["run"]["t_end"] < 6000.0
     assert not os.path.exists(out / "run.lock")
+    assert os.path.exists(out / rundir.CHECKPOINT) and os.path.exists(out / "checkpoint.rank1.npz")
+    resumed = subprocess.run(dadao_mpi(out, "--resume", "--engine", "mpi"), cwd=helpers.ROOT,
+                             capture_output=True, text=True, timeout=180)
+    assert resumed.returncode == 0, resumed.stderr
+    assert "resuming" in resumed.stdout
+    assert (out / "trace.csv").read_bytes() == (whole / "trace.csv").read_bytes()
+    assert rundir.read_meta(str(out))["status"] == "completed"
