@@ -191,9 +191,14 @@ def main(argv=None) -> int:
     """The ``dadao`` command; returns its exit code."""
     argv = sys.argv[1:] if argv is None else list(argv)
     try:
-        args = _parser().parse_args(argv)
+        args, unknown = _parser().parse_known_args(argv)
     except SystemExit as exc:  # --help, --version, or a mistake already said in one line
         return exc.code if isinstance(exc.code, int) else 2
+    if unknown:  # named by the command they were given to, not by the top-level parser
+        where = f"dadao {args.command}" if args.command else "dadao"
+        print(f"{where}: error: unrecognized arguments: {' '.join(unknown)} (see {where} "
+              f"--help)", file=sys.stderr)
+        return 2
     args.argv = argv
     if args.command is None:
         _parser().print_help()
@@ -428,7 +433,16 @@ def _graph_from_args(args):
         if not sep or not key.strip():
             raise UsageError(f"expected KEY=VALUE, got {text!r}", field="--param")
         params[key.strip()] = config.parse_set(f"graph.{key.strip()}={value}")[2]
-    return graphs.make_graph(args.family, args.n, seed=args.seed, **params), args.family
+    try:
+        return graphs.make_graph(args.family, args.n, seed=args.seed, **params), args.family
+    except DadaoError as exc:  # a family's argument, named by the flag that gave it
+        flag = {"n": "--n", "seed": "--seed"}.get(exc.field)
+        if flag is None and exc.field in params:
+            flag = f"--param {exc.field}"
+        if flag is None and exc.field and exc.field.startswith("graph."):
+            flag = {"graph.n": "--n", "graph.seed": "--seed"}.get(
+                exc.field, f"--param {exc.field[len('graph.'):]}")
+        raise (exc.located(field=flag) if flag else exc) from None
 
 
 def cmd_graph(args) -> int:

@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from dadao import engines, graphs
+from dadao.input_files import read_text, regular_file
 from dadao.rates import optimal
 from dadao.algorithms import get_algorithm, names as algorithm_names
 from dadao.errors import ConfigError
@@ -219,9 +220,7 @@ def _check_value(source, field, spec: Field, value, base_dir):
         raise ConfigError(f"must be <= {spec.maximum:g}, got {value:g}", field=field, file=source)
     if kind == "path":
         path = os.path.normpath(os.path.join(base_dir, os.path.expanduser(value)))
-        if not os.path.isfile(path):
-            raise ConfigError(f"file not found: {path}", field=field, file=source)
-        value = path
+        value = regular_file(path, "file", ConfigError, field=field, file=source)
     return value
 
 
@@ -339,7 +338,18 @@ def _validate_section(section: str, body: dict, source: str, base_dir: str) -> d
         else:
             resolved[key] = spec.default
     resolved.update(extra)  # the algorithm's constant overrides, already checked
+    if section == "graph":
+        _check_time_varying(resolved.get("time_varying", 0), source)
     return resolved
+
+
+def _check_time_varying(K: int, source: str) -> None:
+    """graph.time_varying is a count of graphs, not a switch: 1 would silently be one static
+    graph (TOML's ``1`` is how some write "true"), so only 0 and K >= 2 are meaningful."""
+    if K == 1:
+        raise ConfigError("must be 0 (one static graph) or the number K >= 2 of graphs of a "
+                          "time-varying graph; 1 graph is a static graph: write 0",
+                          field="graph.time_varying", file=source)
 
 
 def _algorithm_constants(source, name, extra: dict) -> dict:
@@ -393,23 +403,47 @@ def parse_set(text: str) -> tuple[str, str, Any]:
 
 
 def read_toml(path: str) -> dict:
-    """Parse a TOML file; a missing file or a syntax error is one ConfigError line."""
+    """Parse a TOML file (UTF-8, with or without a byte order mark); a missing file, a folder, a
+    named pipe or a syntax error is one ConfigError line."""
+    text = read_text(path, "config file", ConfigError, file=path)
     try:
-        with open(path, "rb") as fh:
-            return tomllib.load(fh)
-    except FileNotFoundError:
-        raise ConfigError("config file not found", file=path) from None
-    except IsADirectoryError:
-        raise ConfigError("is a directory, not a config file", file=path) from None
+        return tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"not valid TOML: {exc}", file=path) from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"cannot read: {exc}", file=path) from None
 
 
 def load(path: str, sets=(), seed: int | None = None) -> dict:
-    """Read, override (``--set`` texts, then ``--seed``) and validate the config at ``path``."""
+    """Read, override (``--set`` texts, then ``--seed``) and validate the config at ``path``.
+
+    A mistake in a key that a ``--set`` (or ``--seed``) gave is named by that override: by the
+    override alone when the file does not have the key ("--set graph.bogus: unknown key ..."),
+    else by the file's key with the override that changed it ("c.toml: run.t_max: must be > 0,
+    got -1 (given by --set run.t_max=-1)").
+    """
     raw = read_toml(path)
+    overridden = {}
+    try:
+        _apply_sets(raw, sets, path, overridden)
+        if seed is not None:
+            overridden["run.seed"] = ("--seed", f"--seed {seed}",
+                                      "seed" in raw.get("run", {}))
+            raw.setdefault("run", {})["seed"] = seed
+        return validate(raw, source=path, base_dir=os.path.dirname(os.path.abspath(path)))
+    except ConfigError as exc:
+        if exc.field not in overridden:
+            raise
+        label, given, in_file = overridden[exc.field]
+        if in_file:
+            raise exc.located(hint=f" (given by {given})") from None
+        out = exc.located(field=label)
+        out.file = None
+        raise out from None
+
+
+def _apply_sets(raw: dict, sets, path: str, overridden: dict) -> None:
+    """Write the ``--set`` texts into ``raw``; ``overridden`` maps each key they set to (the
+    override that names it, its text, whether the file has the key): "graph.n" -> ("--set
+    graph.n", "--set graph.n=32", True)."""
     sections = schema()
     for text in sets:
         section, key, value = parse_set(text)
@@ -419,14 +453,15 @@ def load(path: str, sets=(), seed: int | None = None) -> dict:
         raw.setdefault(section, {})
         if not isinstance(raw[section], dict):
             raise ConfigError("expected a [section] of keys", field=section, file=path)
+        name = f"{section}.{key}"
+        # whether the file itself has the key (a second --set of it does not make it so)
+        in_file = overridden[name][2] if name in overridden else key in raw[section]
         if key == sections[section][0] and raw[section].get(key) != value:
             # a new selector makes the old variant's keys meaningless: drop them
             keep = sections[section][1]
             raw[section] = {k: v for k, v in raw[section].items() if k in keep}
         raw[section][key] = value
-    if seed is not None:
-        raw.setdefault("run", {})["seed"] = seed
-    return validate(raw, source=path, base_dir=os.path.dirname(os.path.abspath(path)))
+        overridden[name] = (f"--set {name}", f"--set {text.strip()}", in_file)
 
 
 def config_hash(cfg: dict) -> str:

@@ -16,12 +16,17 @@ from __future__ import annotations
 
 import copy
 import dataclasses
+import warnings
 
-from dadao import graphs, problems, rates
+from dadao import graphs, memory, problems, rates
 from dadao.algorithms import get_algorithm
 from dadao.config import AUTO
-from dadao.errors import ConfigError, DadaoError, GraphError, RateError
+from dadao.errors import ConfigError, DadaoError, GraphError, ProblemError, RateError
 from dadao.setup import Setup, is_synchronous, prepare
+
+#: field of an error of ``graphs.make_graph`` / ``graph_sequence`` -> the [graph] key
+GRAPH_KEYS = {"n": "graph.n", "p": "graph.p", "radius": "graph.radius", "rows": "graph.rows",
+              "cols": "graph.cols", "seed": "graph.seed", "K": "graph.time_varying"}
 
 #: argument of ``prepare`` (or of the run arguments) -> the config key it comes from
 CONFIG_KEYS = {
@@ -29,7 +34,7 @@ CONFIG_KEYS = {
     "engine": "run.engine", "switch_period": "graph.switch_period", "graph": "graph",
     "edges": "graph", "edge_rates": "rates", "rates": "rates", "x0": "run",
     "options": "algorithm", "solver": "rates.solver", "method": "rates.method",
-    "node_caps": "rates.node_cap",
+    "node_caps": "rates.node_cap", "force": "run.force",
 }
 
 
@@ -46,36 +51,65 @@ def from_config(cfg: dict, source: str = "config") -> Setup:
     """The setup of a validated config (``dadao.config.load``); see the module docstring.
 
     The setup's ``config`` has the computed values written in place of "auto" (the problem's
-    form and reg, a time-varying graph's switch period), so it rebuilds the same run.
+    form and reg, a time-varying graph's switch period), so it rebuilds the same run. Warnings
+    raised while building (a sparse random graph made connected, a long horizon) are issued
+    once each, and only for a config that is accepted: a refused one gets its one error line.
     """
     cfg = copy.deepcopy(cfg)
-    try:
-        graph = build_graph(cfg["graph"])
-        n = (graph[0] if isinstance(graph, list) else graph).number_of_nodes()
-        problem = build_problem(cfg["problem"], n)
-        for key, value in problem.params.items():
-            if key in cfg["problem"] and cfg["problem"][key] == AUTO:
-                cfg["problem"][key] = value
-        algorithm = get_algorithm(cfg["algorithm"]["name"])
-        if is_synchronous(algorithm):
-            algorithm.check_problem(problem)  # before any rate: the refusal is about the problem
-        lam, detail = build_rates(cfg["rates"], graph, algorithm)
-        run = cfg["run"]
-        period = cfg["graph"].get("switch_period", AUTO)
-        options = {k: v for k, v in cfg["algorithm"].items() if k != "name"}
-        setup = prepare(graph, problem, algorithm=algorithm,
-                        rates="auto" if lam is None else lam, t_max=run["t_max"],
-                        seed=run["seed"], log_every=run["log_every"], force=run["force"],
-                        options=options,
-                        switch_period=None if (period == AUTO or is_synchronous(algorithm))
-                        else period,
-                        engine=run["engine"], rates_kind=cfg["rates"]["kind"],
-                        rates_detail=detail, family=cfg["graph"]["family"])
-    except DadaoError as exc:
-        raise located(exc, source) from None
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        try:
+            setup = _build_setup(cfg)
+        except DadaoError as exc:
+            raise located(_with_rates_file(exc, cfg["rates"]), source) from None
+    _reissue(caught)
     if cfg["graph"].get("switch_period") == AUTO and setup.args.switch_period is not None:
         cfg["graph"]["switch_period"] = setup.args.switch_period
     return dataclasses.replace(setup, config=cfg, source=source)
+
+
+def _reissue(caught) -> None:
+    """Warn again each distinct (category, text) of ``caught``, in order."""
+    seen = set()
+    for w in caught:
+        key = (w.category, str(w.message))
+        if key not in seen:
+            seen.add(key)
+            warnings.warn(str(w.message), w.category, stacklevel=3)
+
+
+def _with_rates_file(exc: DadaoError, rcfg: dict) -> DadaoError:
+    """A rate error about explicit rates (disconnected, below the condition) names their file."""
+    if isinstance(exc, RateError) and rcfg["kind"] == "explicit" and \
+            exc.field in (None, "rates", "edge_rates"):
+        return exc.located(field="rates.path", hint=f" (rates of {rcfg['path']})")
+    return exc
+
+
+def _build_setup(cfg: dict) -> Setup:
+    """The graph, the problem and the rates of the sections, then ``prepare``."""
+    graph = build_graph(cfg["graph"])
+    n = (graph[0] if isinstance(graph, list) else graph).number_of_nodes()
+    algorithm = get_algorithm(cfg["algorithm"]["name"])
+    require_problem_memory(cfg["problem"], n, algorithm)
+    problem = build_problem(cfg["problem"], n)
+    for key, value in problem.params.items():
+        if key in cfg["problem"] and cfg["problem"][key] == AUTO:
+            cfg["problem"][key] = value
+    if is_synchronous(algorithm):
+        algorithm.check_problem(problem)  # before any rate: the refusal is about the problem
+    lam, detail = build_rates(cfg["rates"], graph, algorithm)
+    run = cfg["run"]
+    period = cfg["graph"].get("switch_period", AUTO)
+    options = {k: v for k, v in cfg["algorithm"].items() if k != "name"}
+    return prepare(graph, problem, algorithm=algorithm,
+                   rates="auto" if lam is None else lam, t_max=run["t_max"],
+                   seed=run["seed"], log_every=run["log_every"], force=run["force"],
+                   options=options,
+                   switch_period=None if (period == AUTO or is_synchronous(algorithm))
+                   else period,
+                   engine=run["engine"], rates_kind=cfg["rates"]["kind"],
+                   rates_detail=detail, family=cfg["graph"]["family"])
 
 
 def build_graph(gcfg: dict):
@@ -101,7 +135,26 @@ def build_graph(gcfg: dict):
             return graphs.graph_sequence(gcfg["family"], gcfg["n"], K, seed=seed, **params)
         return graphs.make_graph(gcfg["family"], gcfg["n"], seed=seed, **params)
     except GraphError as exc:
-        raise exc.located(field="graph") from None
+        raise exc.located(field=GRAPH_KEYS.get(exc.field, "graph")) from None
+
+
+def require_problem_memory(pcfg: dict, n: int, algorithm) -> None:
+    """Refuse a problem (and the run's state) that cannot fit in memory, before its data is
+    drawn, naming the key that makes it large (``dadao.memory`` has the formulas); a LIBSVM
+    problem is checked by its reader, once the file has given its size."""
+    kind = pcfg["kind"]
+    if kind == "libsvm":
+        return
+    d, m = pcfg["dim"], pcfg.get("samples_per_node", 1)
+    form = pcfg.get("form", "auto")
+    need = memory.problem_bytes(kind, n, d, m, form if form != AUTO else "auto")
+    vectors = len(getattr(algorithm, "state_names", ())) or 1
+    need += memory.state_bytes(n, d, vectors)
+    # the samples make a rows problem large when there are more of them than dimensions
+    key = "problem.samples_per_node" if "samples_per_node" in pcfg and m > d else "problem.dim"
+    memory.require(need, f"the {kind} problem of n = {n:,} nodes in dimension {d:,}"
+                   + (f" with {m:,} samples per node" if "samples_per_node" in pcfg else "")
+                   + f" and the state of {algorithm.name}", ProblemError, field=key)
 
 
 def build_rates(rcfg: dict, graph, algorithm):

@@ -16,15 +16,22 @@ from __future__ import annotations
 
 import math
 import numbers
+import warnings
 from dataclasses import dataclass
 
 import numpy as np
 
-from dadao.errors import RunArgumentError
+from dadao.errors import DadaoWarning, RunArgumentError
 from dadao.rates import default_switch_period
 
 #: At most this many metric samples per run (t_max / log_every): each is a Python step.
 MAX_SAMPLES = 1_000_000
+#: At most this many expected events per run (gradient and gossip clock ticks; for synchronous
+#: methods, gradients and communications): the compiled loop does 0.3 to 3 million a second,
+#: so 1e12 is days of compute, and a horizon beyond it is a mistake (t_max = 1e15: centuries).
+MAX_EVENTS = 1e12
+#: Above this many expected events (an hour or more) the run is accepted with a DadaoWarning.
+WARN_EVENTS = 1e10
 
 
 @dataclass(frozen=True)
@@ -69,6 +76,23 @@ class RunArguments:
         edge_lists, rate_lists = self.edge_lists()
         return SwitchingClocks(self.seed, self.grad_rates, edge_lists, rate_lists,
                                self.switch_period, clocks=subset)
+
+
+def check_event_count(t_max: float, per_time: float, what: str) -> float:
+    """The expected number of events of a run, t_max x ``per_time`` (events per unit time;
+    ``what`` says what they are); above MAX_EVENTS refused (RunArgumentError naming t_max),
+    above WARN_EVENTS accepted with a DadaoWarning."""
+    events = float(t_max) * float(per_time)
+    text = (f"t_max = {t_max:g} means about {events:.3g} events ({per_time:.6g} per unit "
+            f"time: {what})")
+    if events > MAX_EVENTS:
+        raise RunArgumentError(f"{text}; at most {MAX_EVENTS:g} are simulated (days of "
+                               f"compute at millions of events a second): lower t_max",
+                               field="t_max")
+    if events > WARN_EVENTS:
+        warnings.warn(f"{text}: at millions of events a second this run takes hours",
+                      DadaoWarning, stacklevel=4)
+    return events
 
 
 def _positive_time(name, value) -> float:

@@ -39,7 +39,8 @@ from dadao.errors import RateError, RunArgumentError, UnsupportedProblemError
 from dadao.gossip import Network
 from dadao.problems import Problem
 from dadao.rates import RateCondition
-from dadao.run_arguments import RunArguments, check_edges, check_run_arguments, is_sequence
+from dadao.run_arguments import (RunArguments, check_edges, check_event_count,
+                                 check_run_arguments, is_sequence)
 
 #: constants of a method that are copies of numbers the record holds elsewhere (problem.L,
 #: problem.mu, rates.chi_1, rates.chi_2): left out of algorithm.constants
@@ -180,6 +181,9 @@ def prepare(graph, problem: Problem, *, algorithm="dadao", rates="auto", t_max, 
     ``family``: what the record says of the rates and the graph (the config layer sets them).
     """
     engines.check_name(engine)
+    if not isinstance(force, (bool, np.bool_)):
+        # bool("no") is True: a flag that is not a boolean is a mistake, not a truth value
+        raise RunArgumentError(f"must be True or False, got {force!r}", field="force")
     algo = get_algorithm(algorithm) if isinstance(algorithm, str) else algorithm
     if options is not None and not isinstance(options, Mapping):
         raise RunArgumentError(f"must be a mapping {{name: number}} of constant overrides, got "
@@ -242,8 +246,16 @@ def _prepare_synchronous(items, nx_given, rates, grad_rates, switch_period, *, a
     args = check_run_arguments(problem, first, np.zeros(len(first)), x0=x0, t_max=t_max,
                                log_every=log_every, seed=seed)
     k = algo.constants(problem, network, options or None)
-    return Setup(algo, problem, tuple(items), args, k, None, network, network.chi, options,
-                 bool(force), engine, "none", None, family)
+    setup = Setup(algo, problem, tuple(items), args, k, None, network, network.chi, options,
+                  bool(force), engine, "none", None, family)
+    s, theory = setup.setting, algo.theory
+    if theory is not None:
+        per_time = theory.gradients_per_time(s) + theory.communications_per_time(s)
+    else:
+        per_time = s.n + s.edges
+    check_event_count(args.t_max, per_time, f"{s.n} gradients and the communications of one "
+                      f"iteration of {algo.name}")
+    return setup
 
 
 def _prepare_asynchronous(items, nx_given, as_list, rates, grad_rates, switch_period,
@@ -264,6 +276,11 @@ def _prepare_asynchronous(items, nx_given, as_list, rates, grad_rates, switch_pe
                                t_max=t_max, log_every=log_every, seed=seed, algo=algo,
                                switch_period=switch_period)
     edge_lists, rate_lists = args.edge_lists()
+    # each graph of a list is in use 1/K of the time: its clocks tick at the mean total rate
+    gossip_rate = float(np.mean([r.sum() for r in rate_lists]))
+    check_event_count(args.t_max, float(args.grad_rates.sum()) + gossip_rate,
+                      f"gradient clocks of total rate {args.grad_rates.sum():.6g}, gossip "
+                      f"clocks of total rate {gossip_rate:.6g}")
     condition = rate_choices.run_condition(edge_lists, rate_lists, n,
                                            enforce=algo.enforces_rate_condition, force=force)
     extra = {}

@@ -82,12 +82,17 @@ class AsyncAlgorithm:
 
 
 def apply_overrides(algorithm: str, values: dict, overrides: dict | None,
-                    tunable: tuple[str, ...]) -> dict:
+                    tunable: tuple[str, ...], *, may_be_zero: tuple[str, ...] = (),
+                    checked_by_method: tuple[str, ...] = ()) -> dict:
     """``values`` (the theory constants, by name) with the user's ``overrides`` applied.
 
     Only names in ``tunable`` may be overridden (derived constants are recomputed by the caller
-    from the result); each override must be a finite number. Errors name the field as it is
-    written in a config file: ``algorithm.<name>``.
+    from the result); each override must be a finite number > 0: every tunable constant of the
+    methods is a step size, a rate or a weight that the theory takes positive, and a negative
+    or zero one does not fail, it makes the run diverge (or stand still) slowly. The names in
+    ``may_be_zero`` (a momentum) may also be 0; those in ``checked_by_method`` are left to
+    the method's own check, which knows their exact range (DADAO's flow). Errors name the field
+    as it is written in a config file: ``algorithm.<name>``.
     """
     import difflib
     import math
@@ -104,5 +109,16 @@ def apply_overrides(algorithm: str, values: dict, overrides: dict | None,
         if (isinstance(value, bool) or not isinstance(value, numbers.Real)
                 or not math.isfinite(value)):
             raise OptionError(f"must be a finite number, got {value!r}", field=f"algorithm.{name}")
+        if name not in checked_by_method:
+            _check_sign(algorithm, name, value, values.get(name), zero_ok=name in may_be_zero)
         out[name] = type(values[name])(value) if name in values else value
     return out
+
+
+def _check_sign(algorithm: str, name: str, value, theory, *, zero_ok: bool) -> None:
+    """Refuse a constant <= 0 (< 0 when ``zero_ok``), quoting the theory value it replaces."""
+    if value > 0 or (zero_ok and value == 0):
+        return
+    usual = f"; the theory value is {float(theory):.6g}" if theory is not None else ""
+    raise OptionError(f"must be {'>= 0' if zero_ok else '> 0'} (a constant of {algorithm}"
+                      f"{usual}), got {value!r}", field=f"algorithm.{name}")

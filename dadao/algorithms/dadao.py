@@ -97,6 +97,11 @@ def theory_values(L: float, mu: float, chi_1: float) -> dict:
     }
 
 
+#: the constants of the flow, whose ranges ``_check_flow_constants`` checks (eta and alpha_t may
+#: be 0); every other tunable must be > 0 (``apply_overrides``)
+FLOW_CONSTANTS = ("eta", "alpha_t", "alpha", "theta")
+
+
 def _check_flow_constants(v: dict) -> None:
     """Refuse constants for which the closed-form flow is invalid (one line, via OptionError).
 
@@ -124,7 +129,8 @@ def constants(L: float, mu: float, chi_1: float, overrides: dict | None = None) 
     the closed-form flow recomputed from the result."""
     if not (L > 0 and mu > 0 and mu <= L):
         raise ValueError(f"need 0 < mu <= L, got mu = {mu}, L = {L}")
-    v = apply_overrides("dadao", theory_values(L, mu, chi_1), overrides, TUNABLES)
+    v = apply_overrides("dadao", theory_values(L, mu, chi_1), overrides, TUNABLES,
+                        checked_by_method=FLOW_CONSTANTS)
     if overrides:
         _check_flow_constants(v)
     alpha, theta = v["alpha"], v["theta"]

@@ -39,6 +39,9 @@ MsdaState = namedtuple("MsdaState", STATE_NAMES)
 MsdaConstants = namedtuple("MsdaConstants",
                            ["L", "mu", "chi", "K", "gamma_W", "c1", "c2", "c3", "eta", "mom"])
 TUNABLES = ("eta", "mom")
+#: kappa chi_P within this relative distance of 1 counts as 1 (exact in one iteration): L/mu
+#: and chi_P come out of eigenvalue computations a few ulps off
+RATE_RTOL = 1e-12
 
 
 def theory_values(L: float, mu: float, chi: float) -> dict:
@@ -51,8 +54,10 @@ def theory_values(L: float, mu: float, chi: float) -> dict:
 
 
 def constants(problem, network, overrides=None) -> MsdaConstants:
+    # mom = 0 is Nesterov without momentum (plain dual gradient), as the theory gives when
+    # kappa chi_P = 1: it may be set to 0; eta must stay > 0
     return make_constants(MsdaConstants, "msda", theory_values(problem.L, problem.mu, network.chi),
-                          overrides, TUNABLES)
+                          overrides, TUNABLES, may_be_zero=("mom",))
 
 
 def init_state(n: int, d: int, x0, k) -> MsdaState:
@@ -72,9 +77,19 @@ def primal(s: MsdaState, k, problem) -> np.ndarray:
 
 
 def theory_rate(s) -> float:
-    """-ln(1 - 1/sqrt(kappa chi_P)) per iteration (Nesterov's rate on the dual)."""
+    """-ln(1 - 1/sqrt(kappa chi_P)) per iteration (Nesterov's rate on the dual).
+
+    At kappa chi_P = 1 (averaging on the complete graph: f_i = ||x - a_i||^2 / 2, P = W the
+    exact averaging) the dual is perfectly conditioned and one step of size eta = 1/L_dual with
+    mom = 0 lands on the dual optimum: the error is 0 after one iteration, the limit
+    -ln(1 - 1/sqrt(q)) -> +inf as q -> 1+, so the rate is +inf. Rounding can put q a few ulps
+    below 1 (where the formula would take the log of a negative number): the same limit.
+    """
     cheb = gossip.chebyshev_constants(s.chi)
-    return -math.log1p(-1.0 / math.sqrt(s.kappa * cheb.chi))
+    q = s.kappa * cheb.chi
+    if q <= 1.0 + RATE_RTOL:
+        return math.inf
+    return -math.log1p(-1.0 / math.sqrt(q))
 
 
 ALGORITHM = SyncAlgorithm(

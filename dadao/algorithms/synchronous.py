@@ -126,16 +126,19 @@ class LocalOracle:
 # Pieces shared by the methods
 
 
-def make_constants(cls, algorithm: str, theory_values: dict, overrides, tunables, derive=None):
+def make_constants(cls, algorithm: str, theory_values: dict, overrides, tunables, derive=None,
+                   *, may_be_zero=()):
     """``cls`` (a namedtuple) from the theory values with the user's overrides applied.
 
     ``derive(values) -> dict`` adds the constants computed from the tunable ones, so an override
     of a step size propagates to everything that depends on it (one place for every number);
-    None when no constant is derived.
+    None when no constant is derived. ``may_be_zero``: tunables that may be set to 0 (see
+    ``apply_overrides``; the others must be > 0).
     """
     from dadao.algorithms.base import apply_overrides
 
-    values = apply_overrides(algorithm, theory_values, overrides, tunables)
+    values = apply_overrides(algorithm, theory_values, overrides, tunables,
+                             may_be_zero=may_be_zero)
     if derive is not None:
         values.update(derive(values))
     return cls(**{name: values[name] for name in cls._fields})

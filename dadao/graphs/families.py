@@ -12,12 +12,15 @@ from __future__ import annotations
 
 import difflib
 import math
+import numbers
+import warnings
 
 import networkx as nx
 import numpy as np
 import scipy.spatial
 
-from dadao.errors import GraphError
+from dadao import memory
+from dadao.errors import DadaoWarning, GraphError
 
 FAMILIES = (
     "complete",
@@ -72,7 +75,14 @@ def make_graph(family: str, n: int, *, seed=None, **params) -> nx.Graph:
     random node of component k + 1, for each consecutive pair. ``seed`` is accepted and ignored by
     the deterministic families, so callers can pass it uniformly.
 
-    Raises GraphError for an unknown family, an n the family cannot take, or an unknown parameter.
+    p must lie in (0, 1] and radius be a finite number > 0 (p = 0 or radius = 0 would give no
+    edge at all, and the graph would be the random tree of that rule, not a graph of the family);
+    below the connectivity thresholds (p < ln(n)/n, radius < sqrt(ln(n)/(pi n))) the graph is
+    disconnected with high probability and the rule adds edges, which a DadaoWarning says.
+
+    Raises GraphError for an unknown family, an n the family cannot take, an unknown parameter,
+    or a graph that cannot fit in memory (``dadao.memory``: checked from n and the family's edge
+    count before anything is built; errors about n, p and radius name them in ``field``).
     n is never changed silently.
     """
     if not isinstance(family, str) or family not in FAMILIES:
@@ -81,7 +91,7 @@ def make_graph(family: str, n: int, *, seed=None, **params) -> nx.Graph:
         raise GraphError(
             f"unknown graph family {family!r}{hint}; allowed: {', '.join(FAMILIES)}"
         )
-    n = check_n(n, family)
+    n = check_n(n, "n")
     allowed = FAMILY_PARAMS[family]
     unknown = sorted(set(params) - set(allowed))
     if unknown:
@@ -89,6 +99,11 @@ def make_graph(family: str, n: int, *, seed=None, **params) -> nx.Graph:
         raise GraphError(
             f"graph family '{family}' {takes}; got unknown parameter(s) {', '.join(unknown)}"
         )
+    if family == "erdos_renyi":
+        params["p"] = _edge_probability(n, params.get("p"))
+    if family == "random_geometric":
+        params["radius"] = _radius(n, params.get("radius"))
+    require_graph_memory(family, n, **params)
 
     if family == "complete":
         edges = [(i, j) for i in range(n) for j in range(i + 1, n)]
@@ -120,10 +135,24 @@ def make_graph(family: str, n: int, *, seed=None, **params) -> nx.Graph:
         G = nx.barbell_graph(n // 2, 0)
         return _finish(n, list(G.edges()), family)
     elif family == "erdos_renyi":
-        return _erdos_renyi(n, params.get("p"), seed)
+        return _erdos_renyi(n, params["p"], seed)
     else:  # random_geometric
-        return _random_geometric(n, params.get("radius"), seed)
+        return _random_geometric(n, params["radius"], seed)
     return _finish(n, edges, family)
+
+
+def require_graph_memory(family: str, n: int, copies: int = 1, **params) -> None:
+    """Refuse (GraphError naming ``n``) ``copies`` graphs of the family on n nodes that cannot
+    fit in memory: ``dadao.memory.graph_bytes`` of the family's edge count, before anything is
+    built (for a large n, building the edge list is itself the allocation)."""
+    edges = memory.graph_edges(family, n, **{k: v for k, v in params.items()
+                                            if isinstance(v, numbers.Real)})
+    one = memory.graph_bytes(n, edges)
+    shape = f"n = {n:,} nodes and about {edges:.3g} edges"
+    what = (f"{copies} {family} graphs of {shape} each" if copies > 1
+            else f"a {family} graph of {shape}")
+    memory.require(copies * one, what, GraphError,
+                   field="K" if copies > 1 and one <= memory.available_bytes() else "n")
 
 
 def graph_sequence(family: str = "random_geometric", n: int = 16, K: int = 50, *, seed=None,
@@ -140,6 +169,8 @@ def graph_sequence(family: str = "random_geometric", n: int = 16, K: int = 50, *
     """
     if isinstance(K, bool) or not isinstance(K, (int, np.integer)) or K < 1:
         raise GraphError(f"K: the number of graphs must be an integer >= 1; got {K!r}")
+    if isinstance(family, str) and family in FAMILIES:
+        require_graph_memory(family, check_n(n, "n"), int(K), **params)
     try:
         children = np.random.SeedSequence(seed).spawn(int(K))
     except (TypeError, ValueError) as exc:
@@ -224,12 +255,42 @@ def _connect_components(G: nx.Graph, rng: np.random.Generator) -> int:
     return len(comps) - 1
 
 
-def _erdos_renyi(n, p, seed) -> nx.Graph:
+def _edge_probability(n: int, p) -> float:
+    """p of G(n, p), checked: default min(1, 2 ln(n)/n); a probability in (0, 1]."""
     if p is None:
-        p = min(1.0, 2.0 * math.log(n) / n)
-    if isinstance(p, bool) or not isinstance(p, (int, float, np.floating)) or not 0 <= p <= 1:
-        raise GraphError(f"graph family 'erdos_renyi': p must be a probability in [0, 1]; "
-                         f"got p = {p!r}")
+        return min(1.0, 2.0 * math.log(n) / n)
+    if (isinstance(p, bool) or not isinstance(p, numbers.Real) or not 0 < p <= 1):
+        why = (" (G(n, 0) has no edges: made connected it would be a random tree, not an "
+               "Erdos-Renyi graph)" if isinstance(p, numbers.Real) and p == 0 else "")
+        raise GraphError(f"graph family 'erdos_renyi': p must be a probability in (0, 1]; "
+                         f"got p = {p!r}{why}", field="p")
+    threshold = math.log(n) / n
+    if p < threshold:
+        warnings.warn(f"erdos_renyi: p = {p:g} is below ln(n)/n = {threshold:.3g}, the "
+                      f"connectivity threshold of G(n, p) for n = {n}: the graph is "
+                      f"disconnected with high probability and is made connected by one random "
+                      f"edge between consecutive components", DadaoWarning, stacklevel=3)
+    return float(p)
+
+
+def _radius(n: int, radius) -> float:
+    """radius of a random geometric graph, checked: default sqrt(2 ln(n)/(pi n)); finite > 0."""
+    if radius is None:
+        return math.sqrt(2.0 * math.log(n) / (math.pi * n))
+    if (isinstance(radius, bool) or not isinstance(radius, numbers.Real)
+            or not 0 < radius < math.inf):
+        raise GraphError(f"graph family 'random_geometric': radius must be a finite number "
+                         f"> 0; got radius = {radius!r}", field="radius")
+    threshold = math.sqrt(math.log(n) / (math.pi * n))
+    if radius < threshold:
+        warnings.warn(f"random_geometric: radius = {radius:g} is below sqrt(ln(n)/(pi n)) = "
+                      f"{threshold:.3g}, the connectivity threshold for n = {n}: the graph is "
+                      f"disconnected with high probability and is made connected by one random "
+                      f"edge between consecutive components", DadaoWarning, stacklevel=3)
+    return float(radius)
+
+
+def _erdos_renyi(n, p, seed) -> nx.Graph:
     rng = _rng(seed)
     # G(n, p) exactly, without an n^2 loop: draw the number of edges, then which pairs.
     n_pairs = n * (n - 1) // 2
@@ -253,12 +314,6 @@ def _pair_from_index(k: np.ndarray, n: int):
 
 
 def _random_geometric(n, radius, seed) -> nx.Graph:
-    if radius is None:
-        radius = math.sqrt(2.0 * math.log(n) / (math.pi * n))
-    if (isinstance(radius, bool) or not isinstance(radius, (int, float, np.floating))
-            or not radius >= 0):
-        raise GraphError(f"graph family 'random_geometric': radius must be a number >= 0; "
-                         f"got radius = {radius!r}")
     rng = _rng(seed)
     pos = rng.random((n, 2))
     pairs = scipy.spatial.cKDTree(pos).query_pairs(float(radius), output_type="ndarray")

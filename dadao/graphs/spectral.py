@@ -24,6 +24,7 @@ import scipy.sparse.csgraph
 import scipy.sparse.linalg
 
 from dadao.errors import GraphError, RateError
+from dadao.graphs import known_spectra
 from dadao.graphs.families import as_edges, check_n, edge_array
 
 DENSE_MAX_N = 2000
@@ -89,11 +90,16 @@ def rate_constants(edges, rates, n: int, *, method: str = "auto") -> dict:
       matrix once, P Lambda_g P^T = L D L^T (SuperLU, minimum degree on A + A^T, symmetric mode,
       no pivoting), and get R_e = sum_k y_k^2 / D_k with y = L^{-1} P b_e by a sparse-right-hand-
       side solve: y is nonzero only on the nodes reachable from the two entries of P b_e (their
-      elimination-tree paths). The sum has no cancellation. lambda_2 = 1 / lambda_max(Lambda^+)
-      by Lanczos (eigsh) on x -> Lambda^+ x = centre(Lambda_g^{-1} x); lambda_max by Lanczos on
-      Lambda (dense eigenvalues for n <= 50). The cost is about |E| x (elimination-tree path
-      length x column length); edges are processed in parallel. docs/graph_constants.md has the
-      timings and memory of both paths (simulations/bench_graph_constants.py).
+      elimination-tree paths). The sum has no cancellation. lambda_2 and lambda_max: in closed
+      form when the rates are uniform on a graph of a family whose spectrum is known (path,
+      cycle, complete, star, hypercube, grids and tori: ``known_spectra``); else
+      lambda_2 = 1 / lambda_max(Lambda^+) by Lanczos (eigsh) on x -> Lambda^+ x =
+      centre(Lambda_g^{-1} x), and lambda_max by Lanczos on Lambda, or, where its top
+      eigenvalues cluster (Lanczos stalls), by shift-invert Lanczos above the Gershgorin bound
+      (``_lambda_max_sparse``); dense eigenvalues for n <= 50. The cost is about |E| x
+      (elimination-tree path length x column length); edges are processed in parallel.
+      docs/graph_constants.md has the timings and memory of both paths
+      (simulations/bench_graph_constants.py).
     - "auto": dense for n <= 2000, sparse above.
 
     Edges of rate 0 are allowed (their R_e counts in chi_2), but the edges of positive rate must
@@ -162,6 +168,29 @@ def _solve_dense(edges, lam, n):
 def _solve_sparse(edges, lam, n, want_spectrum):
     on = lam > 0
     Lam = laplacian(edges[on], n, lam[on]).tocsc()
+    factor = None
+    R = _closed_form_resistances(edges, lam, n)
+    if R is None:
+        factor = _grounded_factor(Lam, n)
+        R = _resistances_from_factor(factor, edges, n)
+    out = {"resistances": R, "lambda_2": np.nan, "lambda_max": np.nan}
+    if want_spectrum and n <= 50:
+        # ARPACK needs a Krylov space smaller than n; tiny graphs take the dense eigenvalues.
+        w = scipy.linalg.eigvalsh(Lam.toarray())
+        out["lambda_2"], out["lambda_max"] = float(w[1]), float(w[-1])
+    elif want_spectrum:
+        known = _closed_form_extremes(edges, lam, n)
+        if known is not None:
+            out["lambda_2"], out["lambda_max"] = known
+        else:
+            lu, keep = factor or _grounded_factor(Lam, n)
+            out["lambda_2"] = _lambda_2_sparse(lu, keep, n)
+            out["lambda_max"] = _lambda_max_sparse(Lam)
+    return out
+
+
+def _grounded_factor(Lam, n):
+    """(SuperLU factor of Lambda grounded at its highest-degree node r, the other nodes)."""
     r = int(np.argmax(Lam.diagonal()))
     keep = np.flatnonzero(np.arange(n) != r)
     Lg = Lam[keep][:, keep].tocsc()
@@ -169,6 +198,12 @@ def _solve_sparse(edges, lam, n, want_spectrum):
         Lg, permc_spec="MMD_AT_PLUS_A", diag_pivot_thresh=0.0,
         options=dict(SymmetricMode=True),
     )
+    return lu, keep
+
+
+def _resistances_from_factor(factor, edges, n):
+    """R_e of every edge from the grounded factor (see ``rate_constants``, "sparse")."""
+    lu, keep = factor
     pos = np.full(n, -1, dtype=np.int64)
     if np.array_equal(lu.perm_r, lu.perm_c):
         L = sp.tril(lu.L, k=-1, format="csc")
@@ -180,25 +215,53 @@ def _solve_sparse(edges, lam, n, want_spectrum):
         pu, pv = pos[edges[:, 0]], pos[edges[:, 1]]
         parent, closed = _elimination_tree(indptr, indices)
         if closed:
-            R = _resistances_etree(indptr, indices, L.data, D, parent, pu, pv,
-                                   min(len(pu), 8 * numba.get_num_threads()))
-        else:
-            R = _resistances_reach(indptr, indices, L.data, D, pu, pv)
-    else:
-        # SuperLU pivoted off the diagonal, so U is not D L^T and the kernel does not apply.
-        # Not seen for Laplacians (SPD, so the diagonal pivot is always taken); this fallback is
-        # correct but costs one full solve per edge.
-        pos[keep] = np.arange(n - 1)
-        R = _resistances_by_solves(lu, pos[edges[:, 0]], pos[edges[:, 1]])
-    out = {"resistances": R, "lambda_2": np.nan, "lambda_max": np.nan}
-    if want_spectrum and n <= 50:
-        # ARPACK needs a Krylov space smaller than n; tiny graphs take the dense eigenvalues.
-        w = scipy.linalg.eigvalsh(Lam.toarray())
-        out["lambda_2"], out["lambda_max"] = float(w[1]), float(w[-1])
-    elif want_spectrum:
-        out["lambda_2"] = _lambda_2_sparse(lu, keep, n)
-        out["lambda_max"] = _lambda_max_sparse(Lam)
-    return out
+            return _resistances_etree(indptr, indices, L.data, D, parent, pu, pv,
+                                      min(len(pu), 8 * numba.get_num_threads()))
+        return _resistances_reach(indptr, indices, L.data, D, pu, pv)
+    # SuperLU pivoted off the diagonal, so U is not D L^T and the kernel does not apply.
+    # Not seen for Laplacians (SPD, so the diagonal pivot is always taken); this fallback is
+    # correct but costs one full solve per edge.
+    pos[keep] = np.arange(n - 1)
+    return _resistances_by_solves(lu, pos[edges[:, 0]], pos[edges[:, 1]])
+
+
+def _closed_form_resistances(edges, lam, n):
+    """R_e in closed form on a tree or a cycle with positive rates (any labelling), or on an
+    edge-transitive family with uniform rates; None otherwise.
+
+    With r_e = 1/lambda_e the resistance of edge e alone: in a (connected) tree every edge is a
+    bridge, so R_e = r_e; in a cycle, edge e is in parallel with the path of the other edges,
+    whose resistance is S - r_e with S = sum_f r_f, so R_e = r_e (S - r_e) / S. On a graph whose
+    automorphisms map any edge to any other (complete, hypercube, square torus) with the same
+    rate c everywhere, all R_e are equal, and Foster's theorem sum_e c R_e = n - 1 gives
+    R_e = (n - 1) / (E c). Connectivity was checked combinatorially before (``_check_rates``).
+    """
+    if not len(lam) or not np.all(lam > 0):
+        return None
+    r = 1.0 / lam
+    if len(edges) == n - 1:
+        return r
+    degree = np.bincount(edges.ravel(), minlength=n)
+    if len(edges) == n and n >= 3 and np.all(degree == 2):
+        total = float(r.sum())
+        return r * (total - r) / total
+    if np.all(lam == lam[0]):
+        family = known_spectra.family_of(edges, n)
+        if family is not None and known_spectra.equal_resistances(*family):
+            return np.full(len(edges), (n - 1) / (len(edges) * float(lam[0])))
+    return None
+
+
+def _closed_form_extremes(edges, lam, n):
+    """(lambda_2, lambda_max) of Lambda = c L_G when every rate is the same c > 0 and G is a
+    graph of a family with a known spectrum (``known_spectra``); None otherwise."""
+    if not len(lam) or lam[0] <= 0 or not np.all(lam == lam[0]):
+        return None
+    family = known_spectra.family_of(edges, n)
+    if family is None:
+        return None
+    lambda_2, lambda_max = known_spectra.extremes(family[0], n, family[1], family[2])
+    return float(lam[0] * lambda_2), float(lam[0] * lambda_max)
 
 
 def _resistances_by_solves(lu, pu, pv, block=256):
@@ -368,8 +431,37 @@ def _lambda_2_sparse(lu, keep, n):
     return float(1.0 / top[0])
 
 
+#: restarts of plain Lanczos for lambda_max before it is taken as stalled (about 40 matrix-vector
+#: products each): graphs whose top eigenvalue is separated converge in a few
+LANCZOS_RESTARTS = 5
+
+
 def _lambda_max_sparse(Lam):
-    v0 = np.random.default_rng(12345).standard_normal(Lam.shape[0])
-    top = scipy.sparse.linalg.eigsh(Lam, k=1, which="LA", v0=v0, tol=1e-12,
-                                    ncv=min(Lam.shape[0] - 1, 40), return_eigenvectors=False)
-    return float(top[0])
+    """lambda_max(Lambda): Lanczos (eigsh, tol 1e-12), and where it stalls, shift-invert.
+
+    Lanczos converges like the gap between the two largest eigenvalues relative to the spread
+    of the spectrum; on path- and lattice-like graphs the top is 4 d_max - O(1/n^2) and clusters,
+    and Lanczos needs millions of steps. Shift-invert Lanczos on (sigma I - Lambda)^{-1}, sigma =
+    (1 + 1e-6) max_i 2 Lambda_ii >= (1 + 1e-6) lambda_max (Gershgorin: each row's absolute sum
+    is 2 Lambda_ii), maps the top eigenvalues to 1/(sigma - lambda), largest and far apart
+    where they cluster near the bound; sigma I - Lambda is positive definite (one sparse
+    factorisation), and lambda_max = sigma - 1/theta_max.
+    """
+    n = Lam.shape[0]
+    v0 = np.random.default_rng(12345).standard_normal(n)
+    try:
+        top = scipy.sparse.linalg.eigsh(Lam, k=1, which="LA", v0=v0, tol=1e-12,
+                                        ncv=min(n - 1, 40), maxiter=LANCZOS_RESTARTS,
+                                        return_eigenvectors=False)
+        return float(top[0])
+    except scipy.sparse.linalg.ArpackNoConvergence:
+        pass
+    sigma = (1.0 + 1e-6) * 2.0 * float(Lam.diagonal().max())
+    shifted = (sp.identity(n, format="csc") * sigma - Lam).tocsc()
+    lu = scipy.sparse.linalg.splu(shifted, permc_spec="MMD_AT_PLUS_A", diag_pivot_thresh=0.0,
+                                  options=dict(SymmetricMode=True))
+    op = scipy.sparse.linalg.LinearOperator((n, n), matvec=lambda x: lu.solve(np.ravel(x)),
+                                            dtype=np.float64)
+    theta = scipy.sparse.linalg.eigsh(op, k=1, which="LA", v0=v0, tol=1e-12,
+                                      ncv=min(n - 1, 40), return_eigenvectors=False)
+    return float(sigma - 1.0 / theta[0])

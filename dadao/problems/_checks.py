@@ -28,7 +28,9 @@ def check_float(field, value, *, minimum=None, strict=False):
 
 
 def check_choice(field, value, choices):
-    if value not in choices:
+    # compared with their types: Python has True == 1 and False == 0, so a bare ``in`` would
+    # take 1 for True (zero_based) and True for 1
+    if not any(value == c and isinstance(value, bool) == isinstance(c, bool) for c in choices):
         raise ProblemError(
             f"must be one of {', '.join(map(repr, choices))}, got {value!r}",
                            field=f"problem.{field}")

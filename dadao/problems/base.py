@@ -331,11 +331,34 @@ def _solve_logistic(problem):
     return x
 
 
-def build_problem(name, oracle, *, params, const=None, field="problem.reg"):
+#: kind -> (the config key that sets a problem's conditioning, what to do with it): a problem
+#: that is not strongly convex, or too ill-conditioned for double precision, is refused with the
+#: advice of its own kind (a quadratic has no reg, a least-squares problem no kappa)
+CONDITIONING_ADVICE = {
+    "quadratic": ("problem.kappa", "lower problem.kappa"),
+    "averaging": ("problem.dim", "lower problem.dim"),
+    "least_squares": ("problem.reg", "set problem.reg > 0 or problem.samples_per_node > dim"),
+    "logistic": ("problem.reg", "raise problem.reg"),
+    "libsvm": ("problem.reg", "set problem.reg > 0 (or split the file over fewer nodes)"),
+}
+
+
+def conditioning_advice(params: dict, field: str | None = None) -> tuple[str, str]:
+    """(config key, advice) for a problem that is badly conditioned: those of its kind
+    (``CONDITIONING_ADVICE``), else ``field`` (default problem.reg) and regularisation."""
+    kind = params.get("kind")
+    if kind in CONDITIONING_ADVICE and field is None:
+        return CONDITIONING_ADVICE[kind]
+    return field or "problem.reg", "set reg > 0"
+
+
+def build_problem(name, oracle, *, params, const=None, field=None):
     """Compute constants and x* of an oracle and return the Problem.
 
-    Raises ProblemError (naming `field`) if the problem is not strongly convex, and a ProblemError
-    naming problem.x_star if the central solver cannot certify x* to 1e-10 relative accuracy.
+    Raises ProblemError if the problem is not strongly convex, if its condition number L/mu is
+    above KAPPA_MAX, or if the central solver cannot certify x* to 1e-10 relative accuracy; the
+    error names the config key of the problem's kind that sets its conditioning (``field``
+    overrides it) and advises only that kind's keys (``CONDITIONING_ADVICE``).
     """
     o = oracle
     if o.kind == QUADRATIC:
@@ -346,16 +369,23 @@ def build_problem(name, oracle, *, params, const=None, field="problem.reg"):
         const = np.zeros(n if o.kind == QUADRATIC else 0)
     const = np.array(const, dtype=np.float64)
     const.flags.writeable = False
+    key, advice = conditioning_advice(params, field)
 
     L_local, mu_local = local_constants(o)
     L = float(L_local.max())
     mu = float(mu_local.min())
     worst = int(np.argmin(mu_local))
-    if not mu > 0.0 or not np.isfinite(L) or L / mu > KAPPA_MAX:
+    if not mu > 0.0 or not np.isfinite(L):
         raise ProblemError(
             f"{name} is not strongly convex: mu_{worst} = {mu:.3g} at node {worst}"
-            f" (L = {L:.3g}); set reg > 0 or give every node more samples than dim = {d}",
-                           field=field)
+            f" (L = {L:.3g}, dim = {d}); {advice}", field=key)
+    # the eigenvalues carry rounding errors of about 1e-16 L: a nominal kappa of exactly
+    # KAPPA_MAX (a quadratic's own kappa) must not be refused for its last digit
+    if L / mu > KAPPA_MAX * (1.0 + 1e-9):
+        raise ProblemError(
+            f"{name} has condition number L/mu = {L / mu:.6g} (L = {L:.6g}, mu_{worst} = "
+            f"{mu:.3g} at node {worst}), above {KAPPA_MAX:g}: not strongly convex in double "
+            f"precision; {advice}", field=key)
     L_local.flags.writeable = False
     mu_local.flags.writeable = False
 
@@ -373,8 +403,8 @@ def build_problem(name, oracle, *, params, const=None, field="problem.reg"):
         else:
             x = _solve_logistic(proto)
     except (np.linalg.LinAlgError, ValueError) as e:
-        raise ProblemError(f"central solver failed for {name}: {e}",
-                           field="problem.x_star") from None
+        raise ProblemError(f"the central solver failed on {name} ({e}); {advice}",
+                           field=key) from None
 
     g = _full_gradient(proto, x)
     bound = float(np.linalg.norm(g) / mu_local.sum())
@@ -382,8 +412,9 @@ def build_problem(name, oracle, *, params, const=None, field="problem.reg"):
     rel = bound / xn if xn > 0 else bound
     if not rel <= X_STAR_RTOL:
         raise ProblemError(
-            f"could not solve {name} to {X_STAR_RTOL:g} relative accuracy"
-            f" (certified bound {rel:.2g}; kappa = {L / mu:.3g})", field="problem.x_star")
+            f"could not solve {name} to {X_STAR_RTOL:g} relative accuracy: kappa = "
+            f"{L / mu:.3g} is too ill-conditioned for double precision (certified bound "
+            f"{rel:.2g}); {advice}", field=key)
     x.flags.writeable = False
     return Problem(
         name=name, n=n, dim=d, oracle=o, L_local=L_local, mu_local=mu_local, L=L, mu=mu,

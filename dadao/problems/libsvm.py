@@ -3,15 +3,23 @@
 Format, one sample per line: `<label> <index>:<value> <index>:<value> ... [# comment]`. Indices
 are one-based by default in LIBSVM; zero_based="auto" treats the file as zero-based when an index
 0 occurs (the heuristic of sklearn.datasets.load_svmlight_file). `qid:` tokens are ignored.
-Blank lines and lines starting with '#' are skipped. Features are stored densely.
+Blank lines and lines starting with '#' are skipped. Features are stored densely. The file is
+UTF-8 text, with or without a byte order mark.
+
+Errors name the config keys: ``problem.path`` for the file, ``graph.n`` for the number of nodes
+the samples are split over (a libsvm problem has no n of its own).
 """
 
 import math
+import numbers
 from pathlib import Path
 
 import numpy as np
 
-from ._checks import check_choice, check_int, resolve_seed
+from dadao import memory
+from dadao.input_files import regular_file
+
+from ._checks import check_choice, resolve_seed
 from .base import ProblemError
 from .synthetic import LOGISTIC_REG_FACTOR, rows_problem
 
@@ -20,12 +28,11 @@ MAX_DENSE_ENTRIES = 200_000_000
 
 def read_libsvm(path, *, zero_based="auto"):
     """(X (M, d) float64 dense, y (M,) float64, zero_based: bool) from a LIBSVM file."""
-    path = Path(path)
-    if not path.is_file():
-        raise ProblemError(f"no such data file: {path}", field="problem.path")
+    path = Path(regular_file(path, "data file", ProblemError, missing="no such data file",
+                             field="problem.path"))
     labels, rows, cols, vals = [], [], [], []
     try:
-        with open(path, encoding="utf-8") as fh:
+        with open(path, encoding="utf-8-sig") as fh:
             for lineno, line in enumerate(fh, start=1):
                 line = line.split("#", 1)[0].strip()
                 if not line:
@@ -82,6 +89,8 @@ def read_libsvm(path, *, zero_based="auto"):
         raise ProblemError(
             f"{path} is too large to store densely ({M} samples x {d} features)",
                            field="problem.path")
+    memory.require(memory.dense_data_bytes(M, d), f"{path} ({M:,} samples x {d:,} features, "
+                   f"stored densely)", ProblemError, field="problem.path")
     X = np.zeros((M, d))
     X[np.asarray(rows, dtype=np.int64), cols] = vals
     return X, np.asarray(labels), zero_based
@@ -100,7 +109,9 @@ def libsvm(
     form: oracle representation of least squares (see rows_problem). Name:
     "libsvm:<file name>:<loss>".
     """
-    n = check_int("n", n)
+    if isinstance(n, bool) or not isinstance(n, numbers.Integral) or n < 1:
+        raise ProblemError(f"the number of nodes must be an integer >= 1, got {n!r}",
+                           field="graph.n")
     loss = check_choice("loss", loss, ("logistic", "least_squares"))
     split = check_choice("split", split, ("iid", "label"))
     check_choice("zero_based", zero_based, ("auto", True, False))
@@ -108,7 +119,8 @@ def libsvm(
     X, y, zero_based = read_libsvm(path, zero_based=zero_based)
     M, d = X.shape
     if M < n:
-        raise ProblemError(f"{path} has {M} samples, fewer than n = {n} nodes", field="problem.n")
+        raise ProblemError(f"{path} has {M} samples, fewer than n = {n} nodes (the graph's; "
+                           f"every node needs one)", field="graph.n")
     if loss == "logistic":
         values = np.unique(y)
         if values.size != 2:

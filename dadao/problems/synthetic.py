@@ -7,6 +7,8 @@ is recorded in Problem.params so the problem can be rebuilt.
 
 import numpy as np
 
+from dadao import memory
+
 from ._checks import check_choice, check_float, check_int, resolve_seed
 from .base import KAPPA_MAX, ProblemError, build_problem
 from .oracle import LEAST_SQUARES, LOGISTIC, QUADRATIC, make_oracle
@@ -16,6 +18,16 @@ HINV_MAX_ENTRIES = 10_000_000
 # Default logistic regularisation: reg = LOGISTIC_REG_FACTOR * mean_i lambda_max(A_i^T A_i)/(4 m_i),
 # so kappa = L/mu = 1 + max_i L_loss_i / reg ~ 1/LOGISTIC_REG_FACTOR (x heterogeneity of scales).
 LOGISTIC_REG_FACTOR = 0.1
+
+
+def _require_memory(kind, n, dim, samples_per_node=1, form="auto"):
+    """Refuse, before drawing anything, data that cannot fit in memory (``dadao.memory``),
+    naming the parameter that makes it large."""
+    need = memory.problem_bytes(kind, n, dim, samples_per_node, form)
+    many = samples_per_node > dim
+    memory.require(need, f"the {kind} problem of n = {n:,} nodes in dimension {dim:,}"
+                   + (f" with {samples_per_node:,} samples per node" if many else ""),
+                   ProblemError, field="problem.samples_per_node" if many else "problem.dim")
 
 
 def _random_rotation(rng, d):
@@ -57,6 +69,7 @@ def quadratic(n, dim, *, kappa=10.0, seed=None):
         raise ProblemError(
             f"a single node with dim = 1 has kappa = 1, got kappa = {kappa:g}",
                            field="problem.kappa")
+    _require_memory("quadratic", n, dim)
     seed = resolve_seed(seed)
     rng = np.random.default_rng(seed)
     logk = np.log(kappa)
@@ -83,6 +96,7 @@ def averaging(n, dim, *, seed=None):
     """f_i(x) = 1/2 ||x - a_i||^2 (H_i = I), x* = mean_i a_i; a_i = x_c + N(0, I), x_c = 10 N(0, I)."""
     n = check_int("n", n)
     dim = check_int("dim", dim)
+    _require_memory("averaging", n, dim)
     seed = resolve_seed(seed)
     rng = np.random.default_rng(seed)
     a = 10.0 * rng.standard_normal(dim) + rng.standard_normal((n, dim))
@@ -178,6 +192,7 @@ def least_squares(n, dim, *, samples_per_node=100, reg=0.0, seed=None, form="aut
         raise ProblemError(
             f"least squares with dim = {dim} >= samples_per_node = {m} is not strongly"
             " convex; set reg > 0 or samples_per_node > dim", field="problem.dim")
+    _require_memory("least_squares", n, dim, m, form if isinstance(form, str) else "auto")
     seed = resolve_seed(seed)
     rng = np.random.default_rng(seed)
     # The rows of all nodes are drawn straight into one matrix (the oracle's A, never copied).
@@ -213,6 +228,7 @@ def logistic(n, dim, *, samples_per_node=100, reg=None, seed=None):
     m = check_int("samples_per_node", samples_per_node)
     if reg is not None:
         reg = check_float("reg", reg, minimum=0.0, strict=True)
+    _require_memory("logistic", n, dim, m)
     seed = resolve_seed(seed)
     rng = np.random.default_rng(seed)
     w0 = rng.standard_normal(dim)

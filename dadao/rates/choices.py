@@ -24,6 +24,7 @@ import numpy as np
 from dadao.atomic import write_atomic
 from dadao.errors import RateError
 from dadao.graphs import as_edges
+from dadao.input_files import read_text
 from dadao.rates.condition import (check_rate_condition, condition_from_chis,
                                    remember_condition, unit_rate_chis)
 
@@ -107,17 +108,16 @@ def _rate_value(rate, edge) -> float:
 def load_rates_csv(path, edges) -> np.ndarray:
     """Read rates from a CSV file with header ``u,v,rate`` and one row per edge.
 
-    Errors name the file and, for a bad row, its line number.
+    The file is UTF-8 text, with or without a byte order mark. Errors name the file and, for a
+    bad row, its line number.
     """
     path = os.fspath(path)
     e = as_edges(edges)
+    text = read_text(path, "rates file", RateError)
     try:
-        with open(path, newline="", encoding="utf-8") as fh:
-            rows = list(csv.reader(fh))
-    except FileNotFoundError:
-        raise RateError(f"rates file not found: {path}") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise RateError(f"cannot read rates file {path}: {exc}") from None
+        rows = list(csv.reader(io.StringIO(text, newline="")))
+    except csv.Error as exc:
+        raise RateError(f"{path}: not a CSV file: {exc}") from None
     if not rows or [c.strip().lower() for c in rows[0]] != ["u", "v", "rate"]:
         got = ",".join(rows[0]) if rows else "an empty file"
         raise RateError(f"{path}, line 1: expected the header 'u,v,rate'; got {got!r}")

@@ -600,7 +600,7 @@ def test_libsvm_file_errors(tmp_path):
         libsvm(three, 1)
     few = tmp_path / "few.svm"
     write_libsvm(few, n_samples=5)
-    with pytest.raises(ProblemError, match=r"^problem\.n: .*few\.svm has 5 samples, fewer than n = 6"):
+    with pytest.raises(ProblemError, match=r"^graph\.n: .*few\.svm has 5 samples, fewer than n = 6"):
         libsvm(few, 6)
     with pytest.raises(ProblemError, match=r"^problem\.reg: least squares on .*leaves 2 samples"):
         libsvm(few, 2, loss="least_squares")
