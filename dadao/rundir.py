@@ -168,14 +168,19 @@ class RunDirectory:
             self._undo_start()
             raise self._write_error(exc, exit_code=2, file=name) from None
 
-    def _undo_start(self) -> None:
-        """A start that could not be completed leaves nothing behind (the folder is reusable)."""
+    def _close_trace(self) -> None:
+        """Close trace.csv where it is open; a disk that refuses the last bytes changes nothing
+        now (the rows before are written)."""
         if self.trace_file is not None:
             try:
                 self.trace_file.close()
             except OSError:
                 pass
             self.trace_file = None
+
+    def _undo_start(self) -> None:
+        """A start that could not be completed leaves nothing behind (the folder is reusable)."""
+        self._close_trace()
         for name in (TRACE, META, CONFIG):
             try:
                 os.unlink(self.file(name))
@@ -264,12 +269,7 @@ class RunDirectory:
     def fail(self, error: str, traceback_text: str, status: str = "failed") -> dict:
         """The run crashed (or was interrupted before its first sample: ``status``): keep the
         config, record the status with the error and the traceback, as far as the disk lets."""
-        if self.trace_file is not None:
-            try:
-                self.trace_file.close()
-            except OSError:
-                pass
-            self.trace_file = None
+        self._close_trace()
         self.meta = mark_failed(self.path, error, traceback_text, self.meta, status=status)
         return self.meta
 

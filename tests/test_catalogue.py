@@ -22,12 +22,12 @@ import json
 import os
 import resource
 import signal
-import stat
 from dataclasses import dataclass, field
 
 import pytest
 
 from dadao import cli
+from helpers import listing
 
 #: a file entry of a case that is a folder, or a named pipe (FIFO), instead of a file
 DIR = "<dir>"
@@ -707,20 +707,6 @@ def make_files(root, files: dict) -> None:
             path.write_bytes(content)
         else:
             path.write_text(content)
-
-
-def listing(root) -> dict:
-    """Every path under ``root`` with its kind, size and modification time."""
-    out = {}
-    for folder, dirs, names in os.walk(root):
-        for name in dirs + names:
-            path = os.path.join(folder, name)
-            st = os.lstat(path)
-            kind = ("dir" if stat.S_ISDIR(st.st_mode) else "fifo" if stat.S_ISFIFO(st.st_mode)
-                    else "file")
-            out[os.path.relpath(path, root)] = (kind, 0 if kind == "dir" else st.st_size,
-                                                0 if kind == "dir" else st.st_mtime_ns)
-    return out
 
 
 def check_one_line_error(command: str, code, escaped, out: str, err: str) -> str:

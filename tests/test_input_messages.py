@@ -16,33 +16,13 @@ import pytest
 
 from dadao import cli, graphs, problems, rates
 from dadao.errors import DadaoWarning, GraphError, OptionError, ProblemError, RateError
+from helpers import TINY_CONFIG, listing
 
-CYCLE = """
-[graph]
-family = "cycle"
-n = 8
-[problem]
-kind = "least_squares"
-dim = 3
-samples_per_node = 20
-[run]
-t_max = 10.0
-log_every = 1.0
-"""
+CYCLE = TINY_CONFIG
 
 TRIANGLE = "0 1\n1 2\n2 0\n"
 SVM = "".join(f"{1 if i % 2 else -1} 1:{0.1 * i + 0.3:.2f} 2:{1.0 - 0.05 * i:.2f}\n"
               for i in range(16))
-
-
-def listing(root) -> dict:
-    out = {}
-    for folder, dirs, names in os.walk(root):
-        for name in dirs + names:
-            path = os.path.join(folder, name)
-            st = os.lstat(path)
-            out[os.path.relpath(path, root)] = (st.st_mode, st.st_size, st.st_mtime_ns)
-    return out
 
 
 @pytest.fixture

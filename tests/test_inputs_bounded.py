@@ -16,19 +16,9 @@ import pytest
 from dadao import cli, graphs, memory, problems
 from dadao.errors import DadaoWarning, GraphError, ProblemError, RunArgumentError
 from dadao.run_arguments import MAX_EVENTS, WARN_EVENTS, check_event_count
+from helpers import TINY_CONFIG
 
-CYCLE = """
-[graph]
-family = "cycle"
-n = 8
-[problem]
-kind = "least_squares"
-dim = 3
-samples_per_node = 20
-[run]
-t_max = 10.0
-log_every = 1.0
-"""
+CYCLE = TINY_CONFIG
 
 #: every memory refusal says this
 NEEDS = re.compile(r"needs about [0-9.e+]+ [KMGT]?i?B(ytes)? of memory, but [0-9.e+]+ "

@@ -266,11 +266,16 @@ def _edge_probability(n: int, p) -> float:
                          f"got p = {p!r}{why}", field="p")
     threshold = math.log(n) / n
     if p < threshold:
-        warnings.warn(f"erdos_renyi: p = {p:g} is below ln(n)/n = {threshold:.3g}, the "
-                      f"connectivity threshold of G(n, p) for n = {n}: the graph is "
-                      f"disconnected with high probability and is made connected by one random "
-                      f"edge between consecutive components", DadaoWarning, stacklevel=3)
+        _warn_disconnected(f"erdos_renyi: p = {p:g} is below ln(n)/n = {threshold:.3g}, the "
+                           f"connectivity threshold of G(n, p) for n = {n}")
     return float(p)
+
+
+def _warn_disconnected(below: str) -> None:
+    """A random family's parameter under its connectivity threshold: said, in one line."""
+    warnings.warn(f"{below}: the graph is disconnected with high probability and is made "
+                  f"connected by one random edge between consecutive components", DadaoWarning,
+                  stacklevel=4)
 
 
 def _radius(n: int, radius) -> float:
@@ -283,10 +288,8 @@ def _radius(n: int, radius) -> float:
                          f"> 0; got radius = {radius!r}", field="radius")
     threshold = math.sqrt(math.log(n) / (math.pi * n))
     if radius < threshold:
-        warnings.warn(f"random_geometric: radius = {radius:g} is below sqrt(ln(n)/(pi n)) = "
-                      f"{threshold:.3g}, the connectivity threshold for n = {n}: the graph is "
-                      f"disconnected with high probability and is made connected by one random "
-                      f"edge between consecutive components", DadaoWarning, stacklevel=3)
+        _warn_disconnected(f"random_geometric: radius = {radius:g} is below sqrt(ln(n)/(pi n)) "
+                           f"= {threshold:.3g}, the connectivity threshold for n = {n}")
     return float(radius)
 
 

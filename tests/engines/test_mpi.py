@@ -6,13 +6,10 @@ failures on one rank, and the launch check. Skipped, with the reason, where MPI 
 from __future__ import annotations
 
 import csv
-import importlib.util
 import json
 import os
-import shutil
 import subprocess
 import sys
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -27,20 +24,7 @@ ROOT = helpers.ROOT
 CONFIG = ROOT / "configs" / "quickstart.toml"
 
 
-def _mpiexec() -> str | None:
-    here = Path(sys.executable).parent / "mpiexec"
-    return str(here) if here.exists() else shutil.which("mpiexec")
-
-
-def _mpi_missing() -> str | None:
-    if importlib.util.find_spec("mpi4py") is None:
-        return "mpi4py is not installed (pip install 'dadao[mpi]')"
-    if _mpiexec() is None:
-        return "no mpiexec on PATH (pip install mpich)"
-    return None
-
-
-pytestmark = pytest.mark.skipif(_mpi_missing() is not None, reason=str(_mpi_missing()))
+pytestmark = pytest.mark.skipif(mpi_cases.mpi_missing() is not None, reason=str(mpi_cases.mpi_missing()))
 
 #: a launch that takes longer than this has hung (the slowest, P = 4 on 2 cores, takes ~40 s)
 TIMEOUT = 240
@@ -50,7 +34,7 @@ def mpiexec(P: int, *args, env=None, timeout=TIMEOUT, cwd=None) -> subprocess.Co
     """``mpiexec -n P python ARGS``; a hang raises TimeoutExpired (the test fails)."""
     full_env = dict(os.environ)
     full_env.update(env or {})
-    return subprocess.run([_mpiexec(), "-n", str(P), sys.executable, *map(str, args)],
+    return subprocess.run([mpi_cases.mpiexec_path(), "-n", str(P), sys.executable, *map(str, args)],
                           capture_output=True, text=True, timeout=timeout, env=full_env,
                           cwd=cwd or ROOT)
 

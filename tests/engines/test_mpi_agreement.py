@@ -8,7 +8,6 @@ jobs here fail before the run (no compile): about 2 s each.
 
 from __future__ import annotations
 
-import importlib.util
 
 import pytest
 
@@ -25,15 +24,7 @@ FAULT = ROOT / "tests" / "helpers" / "mpi_fault.py"
 TIMEOUT = 60
 
 
-def _mpi_missing() -> str | None:
-    if importlib.util.find_spec("mpi4py") is None:
-        return "mpi4py is not installed (pip install 'dadao[mpi]')"
-    if mpi_cases.mpiexec_path() is None:
-        return "no mpiexec on PATH (pip install mpich)"
-    return None
-
-
-needs_mpi = pytest.mark.skipif(_mpi_missing() is not None, reason=str(_mpi_missing()))
+needs_mpi = pytest.mark.skipif(mpi_cases.mpi_missing() is not None, reason=str(mpi_cases.mpi_missing()))
 
 
 def run_args(out, *extra):

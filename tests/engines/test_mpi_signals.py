@@ -17,9 +17,9 @@ from dadao import rundir
 from dadao.trace import Trace
 
 import helpers
-from engines.test_mpi import _mpi_missing, _mpiexec
+from helpers import mpi_cases
 
-pytestmark = pytest.mark.skipif(_mpi_missing() is not None, reason=str(_mpi_missing()))
+pytestmark = pytest.mark.skipif(mpi_cases.mpi_missing() is not None, reason=str(mpi_cases.mpi_missing()))
 
 LONG = """
 [graph]
@@ -36,7 +36,7 @@ log_every = 5.0
 
 
 def dadao_mpi(*args) -> list[str]:
-    return [_mpiexec(), "-n", "2", sys.executable, "-m", "dadao", "run", *map(str, args)]
+    return [mpi_cases.mpiexec_path(), "-n", "2", sys.executable, "-m", "dadao", "run", *map(str, args)]
 
 
 def test_sigterm_to_mpiexec_ends_interrupted_and_resumes_to_the_uninterrupted_trace(tmp_path):

@@ -9,7 +9,6 @@ time each job took is printed (``pytest -s``).
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import re
 
@@ -33,15 +32,7 @@ ENDED_WITHIN_S = 60
 TIMEOUT = 120
 
 
-def _mpi_missing() -> str | None:
-    if importlib.util.find_spec("mpi4py") is None:
-        return "mpi4py is not installed (pip install 'dadao[mpi]')"
-    if mpi_cases.mpiexec_path() is None:
-        return "no mpiexec on PATH (pip install mpich)"
-    return None
-
-
-needs_mpi = pytest.mark.skipif(_mpi_missing() is not None, reason=str(_mpi_missing()))
+needs_mpi = pytest.mark.skipif(mpi_cases.mpi_missing() is not None, reason=str(mpi_cases.mpi_missing()))
 
 
 def faulty_job(fault: str, out, *extra, P: int = 2):

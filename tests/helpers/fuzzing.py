@@ -39,7 +39,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import tomli_w
 
-from helpers import ROOT
+from helpers import ROOT, listing
 
 CONFIGS = sorted(glob.glob(str(ROOT / "configs" / "*.toml")))
 MUTATIONS = ("drop", "type", "number", "string", "swap", "unknown", "truncate", "boundary")
@@ -482,17 +482,6 @@ class CaseTimeout(BaseException):
     takes it for a crash of the run)."""
 
 
-def _listing(root) -> dict:
-    out = {}
-    for folder, dirs, names in os.walk(root):
-        for entry in dirs + names:
-            path = os.path.join(folder, entry)
-            st = os.lstat(path)
-            out[os.path.relpath(path, root)] = (st.st_size if not os.path.isdir(path) else 0,
-                                                st.st_mtime_ns if not os.path.isdir(path) else 0)
-    return out
-
-
 def execute(fcase: FuzzCase, folder, timeout: float | None = None,
             figures: bool = True) -> Outcome:
     """Write the case's files in ``folder`` (empty), run it there in this process, check it.
@@ -510,7 +499,7 @@ def execute(fcase: FuzzCase, folder, timeout: float | None = None,
         mode = "wb" if isinstance(content, bytes) else "w"
         with open(path, mode) as fh:
             fh.write(content)
-    before = _listing(folder)
+    before = listing(folder)
     timeout = timeout or TIMEOUT_S[fcase.kind]
 
     def on_alarm(signum, frame):
@@ -576,7 +565,7 @@ def check(fcase: FuzzCase, o: Outcome, folder: str, before: dict) -> None:
             p.append(f"exit {o.code} with {len(lines)} line(s) on stderr: {o.err[-600:]!r}")
         if "Traceback" in o.err:
             p.append("a traceback on stderr")
-    after = _listing(folder)
+    after = listing(folder)
     written = sorted(set(after) - set(before))
     changed = sorted(k for k in before if after.get(k) != before[k])
     if changed:

@@ -69,6 +69,17 @@ def mpiexec_path() -> str | None:
     return str(here) if here.exists() else shutil.which("mpiexec")
 
 
+def mpi_missing() -> str | None:
+    """Why MPI tests cannot run here (the reason of their skip), or None."""
+    import importlib.util
+
+    if importlib.util.find_spec("mpi4py") is None:
+        return "mpi4py is not installed (pip install 'dadao[mpi]')"
+    if mpiexec_path() is None:
+        return "no mpiexec on PATH (pip install mpich)"
+    return None
+
+
 @dataclass
 class Launched:
     """How a ``launch`` ended: ``returncode`` None when it was killed at its timeout;
