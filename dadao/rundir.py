@@ -48,7 +48,11 @@ CHECKPOINT = "checkpoint.npz"
 RESULT_FILES = (TRACE, FIGURE + ".png", FIGURE + ".pdf", "error.log", CHECKPOINT)
 #: files of a run directory that are not results: a folder holding only these is reusable
 #: (a start cut short by a full disk, say)
-OWN_FILES = (CONFIG, LOCK)
+OWN_FILES = (CONFIG, LOCK, ".reserve")
+#: disk space a running run keeps in reserve (a file of zeros, ``.reserve``), given back to
+#: write error.log and meta.json "failed" when the disk fills
+RESERVE = ".reserve"
+RESERVE_BYTES = 1 << 16
 
 
 def default_path(config_path: str, cfg: dict, root: str = "runs") -> str:
@@ -164,6 +168,8 @@ class RunDirectory:
             write_json(self.file(META), self.meta)
             name = TRACE
             self.trace_file = TraceFile(self.file(TRACE)).open_new()
+            name = RESERVE
+            _write_reserve(self.path)
         except OSError as exc:
             self._undo_start()
             raise self._write_error(exc, exit_code=2, file=name) from None
@@ -181,7 +187,7 @@ class RunDirectory:
     def _undo_start(self) -> None:
         """A start that could not be completed leaves nothing behind (the folder is reusable)."""
         self._close_trace()
-        for name in (TRACE, META, CONFIG):
+        for name in (TRACE, META, CONFIG, RESERVE):
             try:
                 os.unlink(self.file(name))
             except OSError:
@@ -208,6 +214,7 @@ class RunDirectory:
             if os.path.exists(self.file("error.log")):
                 os.unlink(self.file("error.log"))
             self.trace_file = TraceFile(self.file(TRACE)).open_at(trace_bytes)
+            _write_reserve(self.path)
         except OSError as exc:
             raise self._write_error(exc, exit_code=2) from None
         return state
@@ -263,6 +270,7 @@ class RunDirectory:
             write_json(self.file(META), meta)
         except OSError as exc:
             raise self._write_error(exc, exit_code=1, file=name) from None
+        _unlink_quietly(self.file(RESERVE))
         self.meta = meta
         return meta
 
@@ -368,6 +376,7 @@ def mark_failed(path: str, error: str, traceback_text: str, meta: dict | None = 
     except RunDirError:
         meta = dict(meta or {})
     meta.update(status=status, error=error, finished=_now())
+    _unlink_quietly(os.path.join(path, RESERVE))  # the room these two files need
     for write in (lambda: write_atomic(os.path.join(path, "error.log"), traceback_text),
                   lambda: write_json(os.path.join(path, META), meta)):
         try:
@@ -375,3 +384,18 @@ def mark_failed(path: str, error: str, traceback_text: str, meta: dict | None = 
         except OSError:
             pass
     return meta
+
+
+def _write_reserve(path: str) -> None:
+    """RESERVE_BYTES of zeros in ``path``: real blocks, given back when the disk fills."""
+    with open(os.path.join(path, RESERVE), "wb") as fh:
+        fh.write(bytes(RESERVE_BYTES))
+        fh.flush()
+        os.fsync(fh.fileno())
+
+
+def _unlink_quietly(path: str) -> None:
+    try:
+        os.unlink(path)
+    except OSError:
+        pass

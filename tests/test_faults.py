@@ -154,9 +154,10 @@ def limit_file_size(size: int):
 
 def test_a_disk_that_fills_mid_run_keeps_the_trace_and_says_so(tmp_path):
     config = tmp_path / "c.toml"
-    config.write_text(LONG)
+    config.write_text(LONG.replace("log_every = 10.0", "log_every = 1.0"))
     out = tmp_path / "r"
-    proc = start(str(config), out, preexec_fn=limit_file_size(8000))
+    # past the run's 64 KiB reserve (rundir.RESERVE_BYTES), short of the trace's ~150 KB
+    proc = start(str(config), out, preexec_fn=limit_file_size(100_000))
     code, stdout, stderr = finish(proc)
     assert code == 1, stderr
     lines = stderr.strip().splitlines()
@@ -188,15 +189,15 @@ def test_a_disk_full_before_the_start_leaves_a_reusable_folder(tmp_path):
 @pytest.mark.skipif(os.geteuid() != 0 or not os.path.exists("/bin/mount"),
                     reason="mounting a small tmpfs needs root")
 def test_a_real_full_disk(tmp_path):
-    """ENOSPC from a 64 KiB tmpfs (skipped where mounting is not allowed)."""
+    """ENOSPC from a 256 KiB tmpfs (skipped where mounting is not allowed)."""
     disk = tmp_path / "disk"
     disk.mkdir()
-    if subprocess.run(["mount", "-t", "tmpfs", "-o", "size=64k", "tmpfs", str(disk)],
+    if subprocess.run(["mount", "-t", "tmpfs", "-o", "size=256k", "tmpfs", str(disk)],
                       capture_output=True).returncode != 0:
         pytest.skip("mount -t tmpfs is not allowed here")
     try:
         config = tmp_path / "c.toml"
-        config.write_text(LONG.replace("log_every = 10.0", "log_every = 1.0"))
+        config.write_text(LONG.replace("log_every = 10.0", "log_every = 0.2"))
         out = disk / "r"
         code, _, stderr = finish(start(str(config), out))
         assert code == 1, stderr
@@ -204,6 +205,10 @@ def test_a_real_full_disk(tmp_path):
         assert len(lines) == 1 and "No space left on device" in lines[0], stderr
         assert lines[0].startswith(f"dadao run: error: {out}: cannot write")
         assert len(Trace.read_csv(out / "trace.csv")) > 10
+        # the run's reserve of disk space was given back to record the failure
+        meta = rundir.read_meta(str(out))
+        assert meta["status"] == "failed" and "No space left on device" in meta["error"]
+        assert (out / "error.log").exists() and not (out / rundir.RESERVE).exists()
     finally:
         subprocess.run(["umount", str(disk)], capture_output=True)
 
