@@ -118,6 +118,15 @@ class OutputError(DadaoError):
         self.exit_code = exit_code
 
 
+class RunInterrupted(DadaoError):
+    """SIGINT or SIGTERM before the run started (while its setup was built): nothing was
+    written; exit code 128 + the signal (130, 143)."""
+
+    def __init__(self, message: str, *, exit_code: int = 130, **where):
+        super().__init__(message, **where)
+        self.exit_code = exit_code
+
+
 class SolverError(DadaoError, RuntimeError):
     """A numerical solver failed on valid input: exit code 3; the message names what to change."""
 

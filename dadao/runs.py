@@ -42,7 +42,7 @@ from dataclasses import dataclass
 from dadao import config, engines, experiment, rundir, runlock, signals
 from dadao.engines import base
 from dadao.engines.base import Group
-from dadao.errors import DadaoError, RankError, UsageError
+from dadao.errors import DadaoError, RankError, RunInterrupted, UsageError
 from dadao.versions import versions
 
 #: exit code of each final status (an interrupted run: 128 + the signal, 130 for Ctrl-C)
@@ -113,28 +113,35 @@ def run_config(config_path: str, *, sets=(), seed: int | None = None, engine: st
                          field="--checkpoint-every")
     reporter = reporter or Reporter()
     group = _group(engine, launcher)
-    try:
-        error, setup = None, None
+    # from here on a SIGINT or SIGTERM asks the run to stop (numba's compiler would swallow it):
+    # before the run, the build ends and nothing is written; during it, see dadao.signals
+    with signals.StopRequests() as stops:
         try:
-            setup = build(config_path, sets=sets, seed=seed, engine=engine)
-            if group.size > 1 and not engines.get_engine(setup.engine).distributed:
-                raise UsageError(f"launched on {group.size} MPI ranks but the engine is "
-                                 f"{setup.engine!r}, which would run the whole simulation on "
-                                 f"every rank; add --engine mpi", field="run.engine")
-        except Exception as exc:  # noqa: BLE001: every process must hear of it, bugs included
-            error = exc
-        group.agree_on_error(error)
-        if group.size == 1 and engines.get_engine(setup.engine).distributed:
+            error, setup = None, None
+            try:
+                setup = build(config_path, sets=sets, seed=seed, engine=engine)
+                if group.size > 1 and not engines.get_engine(setup.engine).distributed:
+                    raise UsageError(f"launched on {group.size} MPI ranks but the engine is "
+                                     f"{setup.engine!r}, which would run the whole simulation "
+                                     f"on every rank; add --engine mpi", field="run.engine")
+                if stops.requested is not None:
+                    raise RunInterrupted(f"interrupted by {stops.name} while the run was being "
+                                         f"prepared; nothing was written",
+                                         exit_code=signals.exit_code(stops.requested))
+            except Exception as exc:  # noqa: BLE001: every process must hear of it, bugs too
+                error = exc
+            group.agree_on_error(error)
+            if group.size == 1 and engines.get_engine(setup.engine).distributed:
+                group.close()
+                group = engines.get_engine(setup.engine).group()  # a job of one rank
+            flags = {"out": out, "rerun": rerun, "dry_run": dry_run, "resume": resume,
+                     "checkpoint_every": checkpoint_every}
+            return _checked_run(config_path, setup, group, flags, command, reporter, stops)
+        finally:
             group.close()
-            group = engines.get_engine(setup.engine).group()  # a job of one rank
-        flags = {"out": out, "rerun": rerun, "dry_run": dry_run, "resume": resume,
-                 "checkpoint_every": checkpoint_every}
-        return _checked_run(config_path, setup, group, flags, command, reporter)
-    finally:
-        group.close()
 
 
-def _checked_run(config_path, setup, group, flags, command, reporter) -> RunResult:
+def _checked_run(config_path, setup, group, flags, command, reporter, stops) -> RunResult:
     # every process must be running the same thing before any of them writes or waits
     group.check_same({"config_hash": config.config_hash(setup.config), "config": setup.config,
                       "engine": setup.engine, **flags, "versions": versions()})
@@ -143,16 +150,14 @@ def _checked_run(config_path, setup, group, flags, command, reporter) -> RunResu
         if group.is_root:
             reporter.dry_run(setup)
         return RunResult(0, "dry-run", setup=setup)
-    # from here on a SIGINT or SIGTERM asks the run to stop: it ends "interrupted", trace kept
-    with signals.StopRequests() as stops:
-        opened = _open_directory(config_path, setup, group, flags, command, reporter)
-        if opened.kind == "done":
-            return RunResult(0, "done", opened.path, opened.previous, setup=setup)
-        try:
-            return _run(setup, group, opened, flags["checkpoint_every"], stops, reporter)
-        finally:
-            if opened.claim is not None:
-                opened.claim.release()
+    opened = _open_directory(config_path, setup, group, flags, command, reporter)
+    if opened.kind == "done":
+        return RunResult(0, "done", opened.path, opened.previous, setup=setup)
+    try:
+        return _run(setup, group, opened, flags["checkpoint_every"], stops, reporter)
+    finally:
+        if opened.claim is not None:
+            opened.claim.release()
 
 
 @dataclass

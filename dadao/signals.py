@@ -2,11 +2,14 @@
 
 Python delivers a signal as an exception between two bytecodes, wherever the main thread is:
 inside numba's compiler (where llvmlite's callbacks swallow a KeyboardInterrupt and the run goes
-on), or half-way through writing the results. While a run directory is open, ``StopRequests``
-replaces that by a request: the first SIGINT or SIGTERM is only recorded, and the event loop
-(``dadao.engines.base.drive``) looks at it after every window of events, stops there, keeps the
-trace so far and ends the run ``interrupted``. A second signal of either kind raises
-KeyboardInterrupt at once, for a person who does not want to wait for the current window.
+on), or half-way through writing the results. For the whole of ``dadao.runs.run_config``,
+``StopRequests`` replaces that by a request: the first SIGINT or SIGTERM is only recorded. One
+received while the setup is built ends the command once it is built, with nothing written
+(``RunInterrupted``); during the run, the event loop (``dadao.engines.base.drive``) looks at it
+after every window of events, stops there, writes a checkpoint, keeps the trace so far and ends
+the run ``interrupted``; while the results are written, they are written, and the run is
+recorded ``interrupted``. A second signal of either kind raises KeyboardInterrupt at once, for a
+person who does not want to wait (a long SDP solve in the setup, say).
 
 Exit codes follow the shell's convention, 128 + the signal's number: 130 for SIGINT, 143 for
 SIGTERM (what Slurm sends at a job's time limit, some time before SIGKILL).

@@ -246,3 +246,26 @@ def test_meta_json_of_the_wrong_shape_is_one_line(tmp_path, capsys):
     assert cli.main(["plot", str(run), "-o", str(tmp_path / "f.png")]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "meta.json: holds a JSON list" in err[0]
+
+
+def test_a_signal_while_the_setup_is_built_ends_it_with_nothing_written(tmp_path, monkeypatch,
+                                                                         capsys):
+    """SIGTERM while the setup is prepared (numba may be compiling, which would swallow it):
+    the build ends, exit 143, one line, no run directory."""
+    from dadao import runs
+
+    config = tmp_path / "c.toml"
+    config.write_text(SMALL_CONFIG)
+    build = runs.build
+
+    def build_then_signal(*args, **kwargs):
+        setup = build(*args, **kwargs)
+        os.kill(os.getpid(), signal.SIGTERM)
+        return setup
+
+    monkeypatch.setattr(runs, "build", build_then_signal)
+    code = cli.main(["run", str(config), "--out", str(tmp_path / "r")])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert code == 143 and len(err) == 1
+    assert "interrupted by SIGTERM while the run was being prepared" in err[0]
+    assert not (tmp_path / "r").exists()
