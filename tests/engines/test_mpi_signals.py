@@ -31,7 +31,7 @@ dim = 3
 samples_per_node = 10
 [run]
 t_max = 6000.0
-log_every = 5.0
+log_every = 1.0
 """
 
 
