@@ -118,7 +118,7 @@ def _parser() -> argparse.ArgumentParser:
                         "its last checkpoint; CONFIG may then be the run directory itself")
     r.add_argument("--checkpoint-every", type=float, default=None, metavar="SECONDS",
                    help="wall seconds between two checkpoints of the run's state (default "
-                        "600; 0: none); a stop by SIGINT or SIGTERM always writes one")
+                        "600; 0: none but the one a stop by SIGINT or SIGTERM always writes)")
 
     g = sub.add_parser("graph", help="a graph's constants", epilog=EXAMPLES_GRAPH,
                        formatter_class=fmt,

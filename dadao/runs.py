@@ -102,7 +102,7 @@ def run_config(config_path: str, *, sets=(), seed: int | None = None, engine: st
 
     ``resume``: go on from the directory's checkpoint if it holds an unfinished run of this
     config (from the start if it holds none). ``checkpoint_every``: wall seconds between two
-    checkpoints (0: none). ``launcher=False`` ignores an MPI launcher's environment: the run is
+    checkpoints (0: none but the one a signal's stop writes). ``launcher=False`` ignores an MPI launcher's environment: the run is
     this process's alone (a worker of a sweep).
     """
     if resume and rerun:
@@ -255,8 +255,6 @@ class _Journal(base.Journal):
         return self.every > 0 and wallclock.monotonic() - self.last >= self.every
 
     def checkpoint(self, state) -> None:
-        if self.every <= 0:
-            return
         self.generation += 1
         if self.group.is_root:
             self.opened.directory.write_checkpoint(state, self.setup.engine, self.generation,

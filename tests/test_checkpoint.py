@@ -216,3 +216,17 @@ def test_a_stop_at_a_sample_inside_a_window_carries_the_rest_of_it(write_config,
     assert header["run"]["clocks"]["rest_from"] == 20.0 and len(arrays["run.clocks.rest.ids"])
     resumed = runs.run_config(path, out=str(tmp_path / "cut"), resume=True)
     same_trace(whole.trace, resumed.trace)
+
+
+def test_no_periodic_checkpoints_still_keeps_the_state_at_a_stop(write_config, tmp_path,
+                                                                  monkeypatch):
+    """checkpoint_every = 0: no checkpoint while running, one when a signal stops the run."""
+    path = write_config(SMALL_CONFIG)
+    whole = runs.run_config(path, out=str(tmp_path / "whole"), checkpoint_every=0)
+    assert not os.path.exists(tmp_path / "whole" / rundir.CHECKPOINT)
+    with monkeypatch.context() as m:
+        stop_at_window(m, 6)
+        runs.run_config(path, out=str(tmp_path / "cut"), checkpoint_every=0)
+    header, _ = checkpoint.load(str(tmp_path / "cut" / rundir.CHECKPOINT))
+    assert header["generation"] == 1
+    same_trace(whole.trace, runs.run_config(path, out=str(tmp_path / "cut"), resume=True).trace)
