@@ -37,12 +37,13 @@ import math
 import os
 import time as wallclock
 import traceback
+import warnings
 from dataclasses import dataclass
 
 from dadao import config, engines, experiment, rundir, runlock, signals
 from dadao.engines import base
 from dadao.engines.base import Group
-from dadao.errors import DadaoError, RankError, RunInterrupted, UsageError
+from dadao.errors import DadaoError, DadaoWarning, RankError, RunInterrupted, UsageError
 from dadao.versions import versions
 
 #: exit code of each final status (an interrupted run: 128 + the signal, 130 for Ctrl-C)
@@ -220,7 +221,12 @@ def _open_on_root(config_path, setup, flags, command, reporter, ranks: int) -> _
         if flags["resume"] and status == "diverged":
             raise UsageError(f"the run in {path} ended diverged: there is nothing to resume "
                              f"(use --rerun to run it again)", field="--resume")
-        if flags["resume"] and os.path.exists(os.path.join(path, rundir.CHECKPOINT)):
+        has_checkpoint = os.path.exists(os.path.join(path, rundir.CHECKPOINT))
+        if has_checkpoint and not flags["resume"]:
+            warnings.warn(f"{path} held an unfinished run ({status}) with a checkpoint: it "
+                          f"starts again from t = 0 (--resume would have gone on from the "
+                          f"checkpoint)", DadaoWarning)
+        if flags["resume"] and has_checkpoint:
             resume = directory.resume(setup, previous, ranks=ranks)
             generation = directory.checkpoint_header.get("generation", 1)
             reporter.resumed(setup, path, resume.time)

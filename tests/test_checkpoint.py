@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from dadao import checkpoint, cli, events, rundir, runs
-from dadao.errors import RunDirError, UsageError
+from dadao.errors import DadaoWarning, RunDirError, UsageError
 from helpers import SMALL_CONFIG
 
 
@@ -230,3 +230,15 @@ def test_no_periodic_checkpoints_still_keeps_the_state_at_a_stop(write_config, t
     header, _ = checkpoint.load(str(tmp_path / "cut" / rundir.CHECKPOINT))
     assert header["generation"] == 1
     same_trace(whole.trace, runs.run_config(path, out=str(tmp_path / "cut"), resume=True).trace)
+
+
+def test_a_plain_run_over_an_interrupted_one_says_it_starts_again(write_config, tmp_path,
+                                                                   monkeypatch):
+    path = write_config(SMALL_CONFIG)
+    with monkeypatch.context() as m:
+        stop_at_window(m, 3)
+        runs.run_config(path, out=str(tmp_path / "r"))
+    with pytest.warns(DadaoWarning, match="starts again from t = 0 .*--resume"):
+        again = runs.run_config(path, out=str(tmp_path / "r"))
+    assert again.status == "completed" and again.meta["resumed"] == []
+    assert not os.path.exists(tmp_path / "r" / rundir.CHECKPOINT)
