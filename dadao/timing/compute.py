@@ -1,0 +1,93 @@
+"""Compute times: ``ComputeModel``, how long each gradient of each node takes, in seconds.
+
+Gradient m of node i needs w_{i,m} = f_i X_{i,m} seconds at normal speed: X_{i,m} drawn in order
+from a law on the stream (seed, (COMPUTE_KEY, i)), f_i the node's speed factor
+(``dadao.timing.speeds``); stragglers (``dadao.timing.stragglers``) then turn the work into a
+finish time. Back to back from t_0, t_m = t_{m-1} + w_m off a straggler (summed sequentially, as
+a Poisson clock accumulates its gaps). ``sync_compute`` gives the durations of the iterations of
+a synchronous method (``dadao.timing.rounds``)."""
+
+from __future__ import annotations
+
+from typing import Callable
+
+import numpy as np
+
+from dadao.timing.laws import Draws, Law
+from dadao.timing.speeds import checked_factors
+from dadao.timing.streams import COMPUTE_KEY, stream
+from dadao.timing.stragglers import Stragglers
+
+
+class ComputeModel:
+    """How long each gradient of each node takes, in seconds.
+
+    Gradient m of node i needs w_{i,m} = f_i X_{i,m} seconds at normal speed: X_{i,m} from
+    ``law``, drawn in order from the stream (seed, key_prefix + (i,)), f_i the node's speed
+    factor (default 1); stragglers then slow the node down (``Stragglers.finish_time``).
+
+    ``key_prefix`` defaults to (COMPUTE_KEY,). With (GRADIENT_KEY,) of ``dadao.events``, an
+    Exponential(1.0) law, unit factors and no stragglers, a node computing back to back from 0
+    finishes at exactly the arrivals of its rate-1 gradient clock (E * 1.0 == E / 1.0, summed in
+    the same order): what the engine's exactness mode needs. (For a clock of rate g != 1, E / g
+    and E * (1 / g) may differ in the last bit: that case needs a law drawn as E / g.)
+    """
+
+    def __init__(self, law: Law, n: int, seed: int, factors=None,
+                 stragglers: Stragglers | None = None, key_prefix=(COMPUTE_KEY,)):
+        self.law = law
+        self.n = int(n)
+        self.seed = int(seed)
+        self.factors = np.ones(self.n) if factors is None else np.asarray(factors, np.float64)
+        if self.factors.shape != (self.n,):
+            raise ValueError(f"expected {self.n} speed factors, got shape {self.factors.shape}")
+        checked_factors(self.factors, "timing.speed")
+        self.stragglers = stragglers if stragglers is not None else Stragglers()
+        self.key_prefix = tuple(int(k) for k in key_prefix)
+        self._draws: dict[int, Draws] = {}
+
+    def work(self, node: int, size: int = 1) -> np.ndarray:
+        """The next ``size`` works of ``node`` (seconds at normal speed): f_i X_{i,m}, in order."""
+        node = int(node)
+        if node not in self._draws:
+            self._draws[node] = Draws(self.law, stream(self.seed, self.key_prefix + (node,)))
+        draws = self._draws[node].take(int(size))
+        return draws if self.factors[node] == 1.0 else draws * self.factors[node]
+
+    def finish_time(self, node: int, start, work):
+        """When a computation of ``work`` seconds at normal speed started at ``start`` ends."""
+        return self.stragglers.finish_time(node, start, work)
+
+    def next_finish(self, node: int, start: float) -> float:
+        """Draw the node's next gradient; the time it ends if it starts at ``start``."""
+        return float(self.finish_time(node, start, self.work(node, 1)[0]))
+
+    def back_to_back(self, node: int, start: float, count: int) -> np.ndarray:
+        """End times of the node's next ``count`` gradients computed one after the other from
+        ``start``: t_m = t_{m-1} + w_m off a straggler (summed sequentially, as a Poisson clock
+        accumulates its gaps), W^{-1}(W(start) + w_1 + ... + w_m) on one."""
+        work = self.work(node, count)
+        if not self.stragglers.is_straggler(node):
+            return np.cumsum(np.concatenate([[float(start)], work]))[1:]
+        done = np.cumsum(np.concatenate([[0.0], work]))[1:]
+        return self.finish_time(node, np.full(count, float(start)), done)
+
+    def sync_compute(self, T: int) -> Callable[[int, np.ndarray], np.ndarray]:
+        """For ``sync_round_times``: compute(tau, starts) -> each node's duration (seconds) of
+        iteration tau's gradient started at starts[i]. The T works of every node are drawn here,
+        node by node; iteration by iteration only transient stragglers need their own step."""
+        works = np.column_stack([self.work(i, T) for i in range(self.n)]) if self.n else \
+            np.empty((T, 0))
+        s = self.stragglers
+        nodes = s.nodes[s.nodes < self.n]
+
+        def durations(tau: int, starts: np.ndarray) -> np.ndarray:
+            out = works[tau].copy()
+            if s.mode == "persistent":
+                out[nodes] *= s.slowdown
+                return out
+            for i in nodes.tolist():  # only the transient stragglers: a fraction of the nodes
+                out[i] = s.finish_time(i, starts[i], works[tau, i]) - starts[i]
+            return out
+
+        return durations
