@@ -31,3 +31,12 @@ def write_atomic(path, data: str | bytes) -> None:
         if os.path.exists(tmp):
             os.unlink(tmp)
         raise
+
+
+def remove_quietly(path, *, folder: bool = False) -> None:
+    """Remove the file ``path`` (or, with ``folder``, the folder, only if empty) if it can be;
+    for clean-up on the way out of a failure, where a second error must not hide the first."""
+    try:
+        (os.rmdir if folder else os.unlink)(path)
+    except OSError:
+        pass

@@ -31,7 +31,7 @@ import re
 import warnings
 
 from dadao import checkpoint
-from dadao.atomic import write_atomic
+from dadao.atomic import remove_quietly, write_atomic
 from dadao.config import config_hash, to_toml
 from dadao.engines.base import DriveState
 from dadao.errors import DadaoWarning, OutputError, RunDirError
@@ -188,10 +188,7 @@ class RunDirectory:
         """A start that could not be completed leaves nothing behind (the folder is reusable)."""
         self._close_trace()
         for name in (TRACE, META, CONFIG, RESERVE):
-            try:
-                os.unlink(self.file(name))
-            except OSError:
-                pass
+            remove_quietly(self.file(name))
 
     def resume(self, setup, previous: dict, ranks: int = 1) -> DriveState:
         """Reopen an interrupted run at its checkpoint: meta.json back to "running" (with the
@@ -270,7 +267,7 @@ class RunDirectory:
             write_json(self.file(META), meta)
         except OSError as exc:
             raise self._write_error(exc, exit_code=1, file=name) from None
-        _unlink_quietly(self.file(RESERVE))
+        remove_quietly(self.file(RESERVE))
         self.meta = meta
         return meta
 
@@ -282,13 +279,19 @@ class RunDirectory:
         return self.meta
 
     def _write_error(self, exc: OSError, *, exit_code: int, file: str | None = None):
-        name = file or (os.path.basename(exc.filename) if exc.filename else "")
-        what = f"cannot write {name}" if name else "cannot write"
         kept = ""
         if exit_code == 1 and self.last_written is not None:
             kept = f"; {TRACE} keeps the samples up to t = {self.last_written:.6g}"
-        return OutputError(f"{what}: {exc.strerror or exc}{kept}", file=self.path,
-                           exit_code=exit_code)
+        return write_error(exc, self.path, file, exit_code=exit_code, kept=kept)
+
+
+def write_error(exc: OSError, path: str, name: str | None, *, exit_code: int,
+                kept: str = "") -> OutputError:
+    """The one line of a file of the run directory ``path`` that could not be written: the
+    file, the cause (``exc``), and what is kept."""
+    name = name or (os.path.basename(exc.filename) if exc.filename else "")
+    what = f"cannot write {name}" if name else "cannot write"
+    return OutputError(f"{what}: {exc.strerror or exc}{kept}", file=path, exit_code=exit_code)
 
 
 def read_checkpoint(path: str, cfg: dict, setup) -> tuple[DriveState, int, dict]:
@@ -345,8 +348,7 @@ def write_rank_checkpoint(path: str, cfg: dict, rank: int, state: DriveState,
                                "wall_time_s": state.wall_time_s, "run": state.run_header},
                         checkpoint.prefixed("run", state.run_arrays))
     except OSError as exc:
-        raise OutputError(f"cannot write {os.path.basename(file)}: {exc.strerror or exc}",
-                          file=path, exit_code=1) from None
+        raise write_error(exc, path, os.path.basename(file), exit_code=1) from None
 
 
 def read_rank_checkpoint(path: str, cfg: dict, rank: int, generation: int) -> DriveState:
@@ -376,7 +378,7 @@ def mark_failed(path: str, error: str, traceback_text: str, meta: dict | None = 
     except RunDirError:
         meta = dict(meta or {})
     meta.update(status=status, error=error, finished=_now())
-    _unlink_quietly(os.path.join(path, RESERVE))  # the room these two files need
+    remove_quietly(os.path.join(path, RESERVE))  # the room these two files need
     for write in (lambda: write_atomic(os.path.join(path, "error.log"), traceback_text),
                   lambda: write_json(os.path.join(path, META), meta)):
         try:
@@ -392,10 +394,3 @@ def _write_reserve(path: str) -> None:
         fh.write(bytes(RESERVE_BYTES))
         fh.flush()
         os.fsync(fh.fileno())
-
-
-def _unlink_quietly(path: str) -> None:
-    try:
-        os.unlink(path)
-    except OSError:
-        pass

@@ -18,6 +18,7 @@ import os
 import platform
 import warnings
 
+from dadao.atomic import remove_quietly
 from dadao.errors import DadaoWarning, OutputError, RunBusyError
 
 LOCK = "run.lock"
@@ -77,15 +78,10 @@ class Claim:
         self.held = False
         holder = _read(self.lock)
         if holder is not None and holder.get("pid") == os.getpid():
-            try:
-                os.unlink(self.lock)
-            except OSError:
-                pass
+            remove_quietly(self.lock)
         if self.created:
-            try:
-                os.rmdir(self.path)  # only if empty: the claim was refused before any write
-            except OSError:
-                pass
+            # only if empty: the claim was refused before any write
+            remove_quietly(self.path, folder=True)
 
 
 def claim(path: str, field: str = "--out") -> Claim:
@@ -115,21 +111,23 @@ def claim(path: str, field: str = "--out") -> Claim:
                 continue
             raise RunBusyError(_busy_message(lock, holder), field=f"{field} {path}") from None
         except OSError as exc:
-            if created:
-                _rmdir_quietly(path)
-            raise OutputError(f"cannot write in the run directory: {exc.strerror}",
-                              field=f"{field} {path}") from None
+            raise _cannot_write(exc, path, field, created) from None
         try:
             with os.fdopen(fd, "w") as fh:
                 fh.write(json.dumps(_holder()) + "\n")
         except OSError as exc:
-            _unlink_quietly(lock)
-            if created:
-                _rmdir_quietly(path)
-            raise OutputError(f"cannot write in the run directory: {exc.strerror}",
-                              field=f"{field} {path}") from None
+            remove_quietly(lock)
+            raise _cannot_write(exc, path, field, created) from None
         return Claim(path, created)
     raise AssertionError("unreachable")  # pragma: no cover
+
+
+def _cannot_write(exc: OSError, path: str, field: str, created: bool) -> OutputError:
+    """The error of a lock that cannot be written; the folder goes again if the claim made it."""
+    if created:
+        remove_quietly(path, folder=True)
+    return OutputError(f"cannot write in the run directory: {exc.strerror}",
+                       field=f"{field} {path}")
 
 
 def _stale(lock: str, holder: dict | None) -> bool:
@@ -147,7 +145,7 @@ def _remove_stale(lock: str, holder: dict | None) -> None:
     who = "an unreadable lock" if holder is None else (
         f"the lock of pid {holder.get('pid')}, which is no longer running")
     warnings.warn(f"{lock}: removed {who} (a run killed before it could end)", DadaoWarning)
-    _unlink_quietly(lock)
+    remove_quietly(lock)
 
 
 def _busy_message(lock: str, holder: dict | None) -> str:
@@ -158,17 +156,3 @@ def _busy_message(lock: str, holder: dict | None) -> str:
         return f"a run is under way here ({where}); wait for it or choose another --out"
     return (f"a run is under way here ({where}); if that run is dead, remove {lock}, or "
             f"choose another --out")
-
-
-def _unlink_quietly(path: str) -> None:
-    try:
-        os.unlink(path)
-    except OSError:
-        pass
-
-
-def _rmdir_quietly(path: str) -> None:
-    try:
-        os.rmdir(path)
-    except OSError:
-        pass
