@@ -34,7 +34,7 @@ DIR = "<dir>"
 FIFO = "<fifo>"
 
 #: seconds a case may take before it counts as a hang (a FIFO opened for reading blocks)
-ALARM_S = 5
+ALARM_S = 60  # a hang detector, not a speed test: a cold numba compile under load fits
 #: address space a guarded case may add to the process before allocations fail
 GUARD_BYTES = 768 << 20
 

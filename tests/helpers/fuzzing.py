@@ -50,8 +50,8 @@ BOUNDARY_FLOATS = (0.0, -0.0, 1e-300, 1e-9, 0.999999, 1.0, 1.000001, 1e9, -1e-9,
 EXIT_CODES = (0, 1, 2, 3)
 #: seconds a case may run before it counts as a hang (alarm), and before the process is ended
 #: with every thread's traceback (a hang inside compiled code, which no alarm interrupts)
-TIMEOUT_S = {"mutation": 15, "random": 60}
-HARD_TIMEOUT_S = 180
+TIMEOUT_S = {"mutation": 60, "random": 120}
+HARD_TIMEOUT_S = 300
 
 
 @dataclass
