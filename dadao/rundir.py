@@ -30,13 +30,13 @@ import platform
 import re
 import warnings
 
-from dadao import checkpoint
+from dadao import checkpoint, engines
 from dadao.atomic import remove_quietly, write_atomic
 from dadao.config import config_hash, to_toml
 from dadao.engines.base import DriveState
 from dadao.errors import DadaoWarning, OutputError, RunDirError
 from dadao.runlock import LOCK
-from dadao.trace import Trace, TraceFile
+from dadao.trace import COLUMNS, TIMED_COLUMNS, Trace, TraceFile
 from dadao.versions import versions
 
 STATUSES = ("running", "completed", "diverged", "interrupted", "failed")
@@ -167,7 +167,8 @@ class RunDirectory:
             name = META
             write_json(self.file(META), self.meta)
             name = TRACE
-            self.trace_file = TraceFile(self.file(TRACE)).open_new()
+            columns = TIMED_COLUMNS if engines.get_engine(setup.engine).timed else COLUMNS
+            self.trace_file = TraceFile(self.file(TRACE)).open_new(columns)
             name = RESERVE
             _write_reserve(self.path)
         except OSError as exc:

@@ -9,6 +9,8 @@ sample, and one column per metric:
     consensus     = (1/n) sum_i ||x_i - xbar||^2
 
 plus a metadata dict (status, seed, constants, event counts, timings) and the final iterates.
+A run of the timing engine adds ``wall_time``, the seconds the run takes on its modelled
+cluster at each sample (``TIMED_COLUMNS``).
 Whatever engine ran it, the fields are the same (the scipy ``OptimizeResult`` lesson).
 """
 
@@ -24,6 +26,9 @@ import numpy as np
 from dadao.atomic import write_atomic
 
 COLUMNS = ("time", "gradients", "communications", "dist_to_opt", "suboptimality", "consensus")
+#: the column a run with a timing model (engine "timing") adds: seconds on the modelled cluster
+WALL_TIME = "wall_time"
+TIMED_COLUMNS = COLUMNS + (WALL_TIME,)
 #: the end of a line of trace.csv: the csv module's (RFC 4180), whichever writer wrote it
 LINE_END = "\r\n"
 
@@ -93,9 +98,11 @@ class Trace:
 
     @staticmethod
     def read_csv_text(text: str) -> list[tuple]:
-        """The rows of a trace.csv's text, as tuples of ``COLUMNS``."""
+        """The rows of a trace.csv's text, as tuples of ``COLUMNS`` (and ``wall_time`` where
+        the trace has it)."""
         trace = Trace.from_csv_text(text)
-        return list(zip(*(trace.columns[c].tolist() for c in COLUMNS)))
+        names = TIMED_COLUMNS if WALL_TIME in trace.columns else COLUMNS
+        return list(zip(*(trace.columns[c].tolist() for c in names)))
 
     @classmethod
     def from_csv_text(cls, text: str) -> "Trace":
@@ -134,9 +141,9 @@ class TraceFile:
         self.size = 0
         self._fh = None
 
-    def open_new(self) -> "TraceFile":
+    def open_new(self, columns=COLUMNS) -> "TraceFile":
         self._fh = open(self.path, "w", newline="")
-        self._write(",".join(COLUMNS) + LINE_END)
+        self._write(",".join(columns) + LINE_END)
         return self
 
     def open_at(self, size: int) -> "TraceFile":
@@ -164,28 +171,33 @@ class TraceFile:
 
 
 class TraceRecorder:
-    """Accumulates samples; engines call ``add`` at every point of the time grid."""
+    """Accumulates samples; engines call ``add`` at every point of the time grid, with one
+    value per column of ``columns`` (``COLUMNS``, or ``TIMED_COLUMNS`` for a timed run)."""
 
-    def __init__(self):
+    def __init__(self, columns=COLUMNS):
+        self.columns = tuple(columns)
         self._rows = []
 
     @property
     def rows(self) -> list:
-        """The samples so far, in order, as tuples of ``COLUMNS``."""
+        """The samples so far, in order, as tuples of ``columns``."""
         return self._rows
 
     def __len__(self) -> int:
         return len(self._rows)
 
-    def add(self, time, gradients, communications, dist, subopt, consensus):
-        self._rows.append((time, gradients, communications, dist, subopt, consensus))
+    def add(self, *values):
+        if len(values) != len(self.columns):
+            raise ValueError(f"a row of {len(values)} values for {len(self.columns)} columns")
+        self._rows.append(tuple(values))
 
     def last(self, column: str) -> float:
-        return self._rows[-1][COLUMNS.index(column)]
+        return self._rows[-1][self.columns.index(column)]
 
     def first(self, column: str) -> float:
-        return self._rows[0][COLUMNS.index(column)]
+        return self._rows[0][self.columns.index(column)]
 
     def trace(self, meta: dict, final_x=None) -> Trace:
-        table = np.array(self._rows, dtype=np.float64).reshape(-1, len(COLUMNS))
-        return Trace({c: table[:, j].copy() for j, c in enumerate(COLUMNS)}, meta, final_x)
+        table = np.array(self._rows, dtype=np.float64).reshape(-1, len(self.columns))
+        return Trace({c: table[:, j].copy() for j, c in enumerate(self.columns)}, meta,
+                     final_x)

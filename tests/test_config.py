@@ -167,4 +167,4 @@ def test_an_engine_can_declare_its_own_config_section(monkeypatch, tmp_path):
     with pytest.raises(ConfigError, match=r"fake\.latncy: unknown key .*did you mean 'latency'"):
         config.load(str(path))
     reference = config.reference_markdown()
-    assert "`fake.latency`" in reference and '"inprocess" | "mpi" | "fake"' in reference
+    assert "`fake.latency`" in reference and '"inprocess" | "mpi" | "timing" | "fake"' in reference

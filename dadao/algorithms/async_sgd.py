@@ -58,11 +58,17 @@ flow = no_flow
 
 
 @numba.njit(cache=True)
-def on_gradient(s, k, oracle, i, work):
-    """x_i -= step grad f_i(x_i)."""
-    local_gradient(oracle, i, s[0], work)
+def apply_gradient(s, k, i, grad):
+    """x_i -= step grad, grad = grad f_i at some point."""
     for m in range(s.shape[1]):
-        s[0, m] -= k.step * work[m]
+        s[0, m] -= k.step * grad[m]
+
+
+@numba.njit(cache=True)
+def on_gradient(s, k, oracle, i, work):
+    """x_i -= step grad f_i(x_i): ``apply_gradient`` at x_i."""
+    local_gradient(oracle, i, s[0], work)
+    apply_gradient(s, k, i, work)
 
 
 # the message and the estimate are x_i; a gossip event averages: x <- (x_own + x_peer) / 2
@@ -142,6 +148,7 @@ ALGORITHM = AsyncAlgorithm(
     init_state=init_state,
     flow=flow,
     on_gradient=on_gradient,
+    apply_gradient=apply_gradient,
     message=message,
     on_message=on_message,
     primal=primal,

@@ -5,6 +5,9 @@ array of shape (S, d) (S named vectors in R^d), and a namedtuple ``k`` of float 
 
     flow(s, dt, k)                          follow the between-event dynamics for dt time units
     on_gradient(s, k, oracle, i, work)      node i's gradient clock ticks (s already flowed)
+    apply_gradient(s, k, i, grad)           optional: the step of on_gradient with a gradient
+                                            grad f_i(s[0]) taken earlier (a stale gradient:
+                                            the timing engine's ``gradient = "stale"``)
     message(s, k, oracle, i, out)           the d-vector node i sends on a gossip event (it may
                                             use node i's own oracle: Continuized sends
                                             grad f_i^*(y_i))
@@ -53,6 +56,9 @@ class AsyncAlgorithm:
     message: Any
     on_message: Any
     primal: Any
+    #: ``apply_gradient(s, k, i, grad)``: on_gradient's step with a given grad f_i (taken at
+    #: row 0 of the state, x_i, possibly earlier); None for methods without one
+    apply_gradient: Any = None
     #: refuse (or, when forced, warn about) rates with chi_1 chi_2 > 1/2 (DADAO's condition)
     enforces_rate_condition: bool = False
     #: accounting: gradient computations charged per gradient event and per gossip event

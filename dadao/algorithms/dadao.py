@@ -216,14 +216,21 @@ def flow(s, dt, k):
 
 
 @numba.njit(cache=True)
-def on_gradient(s, k, oracle, i, work):
-    """g = grad f_i(x) - nu x - yt; x -= gamma g; xt -= gamma_t g; yt += c_y g."""
-    local_gradient(oracle, i, s[0], work)
+def apply_gradient(s, k, i, grad):
+    """With grad = grad f_i at some point: g = grad - nu x - yt; x -= gamma g;
+    xt -= gamma_t g; yt += c_y g."""
     for m in range(s.shape[1]):
-        g = work[m] - k.nu * s[0, m] - s[3, m]
+        g = grad[m] - k.nu * s[0, m] - s[3, m]
         s[0, m] -= k.gamma * g
         s[1, m] -= k.gamma_t * g
         s[3, m] += k.c_y * g
+
+
+@numba.njit(cache=True)
+def on_gradient(s, k, oracle, i, work):
+    """The gradient step at x: ``apply_gradient`` with grad f_i(x)."""
+    local_gradient(oracle, i, s[0], work)
+    apply_gradient(s, k, i, work)
 
 
 @numba.njit(cache=True)
@@ -258,6 +265,7 @@ ALGORITHM = AsyncAlgorithm(
     init_state=init_state,
     flow=flow,
     on_gradient=on_gradient,
+    apply_gradient=apply_gradient,
     message=message,
     on_message=on_message,
     primal=primal,

@@ -32,6 +32,9 @@ REGISTRY: tuple[EngineEntry, ...] = (
                 "one process: the compiled event loop, or rounds for synchronous methods"),
     EngineEntry("mpi", "dadao.engines.mpi",
                 "across the ranks of `mpiexec -n P dadao run ...`; the same results"),
+    EngineEntry("timing", "dadao.engines.timing",
+                "one process, on the timing model of a cluster ([timing]): wall_time in "
+                "seconds"),
 )
 
 DEFAULT = "inprocess"

@@ -10,6 +10,8 @@ lifecycle is one call, ``Engine.run(setup, group=..., progress=...)``. Inside, i
     advance(t_end, breakpoints)    process events up to t_end, yielding at every breakpoint
     primal_X(t)                    the primal iterates (n, d) at t (on the root; the run is not
                                    perturbed)
+    wall_time(t)                   optional: seconds on the modelled cluster at t (the timing
+                                   engine); the trace then has a wall_time column
     counts()                       ``Counts`` over the whole network
     agree(flag)                    the root's decision, on every process
     record(wall_time_s)            what the engine measured besides the counts and this
@@ -35,7 +37,7 @@ from dataclasses import asdict, dataclass
 import numpy as np
 
 from dadao.errors import RunArgumentError
-from dadao.trace import TraceRecorder, metrics
+from dadao.trace import COLUMNS, TIMED_COLUMNS, TraceRecorder, metrics
 from dadao.versions import versions
 
 #: A run is declared diverged when dist_to_opt exceeds this multiple of its starting value (or of
@@ -116,6 +118,8 @@ class Engine:
     name = "engine"
     #: True for an engine that runs one setup across several processes (its group is a job)
     distributed = False
+    #: True for an engine whose runs have a wall_time column (``dadao.trace.TIMED_COLUMNS``)
+    timed = False
     config_section: str | None = None
     config_fields: dict = {}
 
@@ -213,7 +217,8 @@ def drive(run, setup, progress=None, journal: Journal | None = None) -> Outcome:
     journal = journal or Journal()
     args, problem = setup.args, setup.problem
     grid = run.sample_times(args.t_max, args.log_every)
-    recorder = TraceRecorder()
+    timed = hasattr(run, "wall_time")
+    recorder = TraceRecorder(TIMED_COLUMNS if timed else COLUMNS)
     start_scale = None
     last = [0.0]
     wall_before = 0.0
@@ -227,7 +232,7 @@ def drive(run, setup, progress=None, journal: Journal | None = None) -> Outcome:
         grid = [t for t in grid if t > run.time]
     wanted = set(grid)
     distributed = not run.catches_interrupt
-    checkpoints = hasattr(run, "snapshot")
+    checkpoints = getattr(run, "snapshot", None) is not None
     stop, keep = [None], [False]
 
     def sample(t):
@@ -240,6 +245,8 @@ def drive(run, setup, progress=None, journal: Journal | None = None) -> Outcome:
         if run.is_root:
             dist, subopt, cons = metrics(X, problem)
             row = (t, float(counts.gradients), float(counts.communications), dist, subopt, cons)
+            if timed:
+                row += (run.wall_time(t),)
             recorder.add(*row)
             journal.sample(row)
             if start_scale is None:

@@ -33,7 +33,7 @@ class EventRun:
     is_root = True
     catches_interrupt = True
 
-    def __init__(self, setup, *, events_per_window=None):
+    def __init__(self, setup, *, events_per_window=None, clocks=None):
         algo, problem, args = setup.algorithm, setup.problem, setup.args
         self.algo, self.problem, self.k = algo, problem, setup.constants
         self.n, self.d = problem.n, problem.dim
@@ -43,17 +43,17 @@ class EventRun:
         self.tau = np.zeros(self.n)
         self.counts_ = np.zeros(2, dtype=np.int64)
         # PoissonClocks, or SwitchingClocks on a time-varying graph: edge ids index self.edges
-        self.clocks = args.clocks()
+        # (the timing engine passes its own schedule, dadao.timing.schedule)
+        self.clocks = args.clocks() if clocks is None else clocks
         self.time = 0.0
-        self._run_events = kernels.event_loop(algo)
+        self._run_events = self._event_loop(algo)
         self._primal_rows = kernels.event_functions(algo)[2]
         self._all_nodes = np.arange(self.n, dtype=np.int64)
         self._window = {} if events_per_window is None else {"events_per_window": events_per_window}
         # Compile (first run in a process: a few seconds) before anyone times the run: an empty
         # window has the argument types of every later window, and a sample at t = 0 is a no-op.
         t0 = wallclock.perf_counter()
-        self._run_events(np.empty(0), np.empty(0, dtype=np.int64), self.n, self.edges,
-                         self.state, self.tau, self.k, problem.oracle, self.counts_)
+        self._process(np.empty(0), np.empty(0, dtype=np.int64))
         self.primal_X(0.0)
         self.compile_s = wallclock.perf_counter() - t0
 
@@ -69,10 +69,18 @@ class EventRun:
         """
         for end, times, ids in self.clocks.windows(t_end, breakpoints=breakpoints,
                                                    **self._window):
-            self._run_events(times, ids, self.n, self.edges, self.state, self.tau, self.k,
-                             self.problem.oracle, self.counts_)
+            self._process(times, ids)
             self.time = end
             yield end
+
+    @staticmethod
+    def _event_loop(algo):
+        return kernels.event_loop(algo)
+
+    def _process(self, times, ids) -> None:
+        """Run one window's events (times, clock ids) on the states."""
+        self._run_events(times, ids, self.n, self.edges, self.state, self.tau, self.k,
+                         self.problem.oracle, self.counts_)
 
     def primal_X(self, t) -> np.ndarray:
         """The primal iterates X (n, d) at time t (the run is not perturbed)."""

@@ -109,3 +109,94 @@ def event_loop(algo):
 
     _COMPILED[key] = run_events
     return run_events
+
+
+# ---------------------------------------------------------------------------------------------
+# The timed loop: events of the timing engine (dadao.timing.schedule), where an exchange's two
+# messages are computed when they are sent and applied when they arrive
+
+#: kinds of a timed event, in the order events at the same time and clock are processed
+#: (an exchange that ends at t comes before the next one on its link that starts at t)
+APPLY, GRADIENT_APPLY, STALE_GRADIENT, GRADIENT, PAIR, SEND, GRADIENT_START = range(7)
+
+
+def timed_event_loop(algo):
+    """The window loop of the timing engine, compiled for ``algo``:
+
+        run_timed(times, kinds, clocks, n, edges, state, tau, k, oracle, messages, grads, counts)
+
+    event r is (times[r], kinds[r], clocks[r]); a clock is a node i < n for the gradient
+    kinds, n + e for the exchange kinds on edge e (as in ``event_loop``). GRADIENT and PAIR are the in-process engine's gradient and gossip
+    events (``gradient_event``, ``pair_event``); SEND flows both ends of the edge to t and
+    writes their messages into messages[e] (2, d); APPLY flows both ends to t and applies the
+    messages of messages[e]. GRADIENT_START writes grad f_i(x_i) of the flowed row into
+    grads[i]; GRADIENT_APPLY applies grads[i] (``apply_gradient``); STALE_GRADIENT is
+    GRADIENT_APPLY then GRADIENT_START (a node computing back to back). counts[0] += gradients
+    applied, counts[1] += exchanges started (PAIR, SEND)."""
+    key = _key(algo, "timed") + (algo.apply_gradient,)
+    if key in _COMPILED:
+        return _COMPILED[key]
+    gradient_event, pair_event, _ = event_functions(algo)
+    flow, message, on_message = algo.flow, algo.message, algo.on_message
+    apply_gradient = algo.apply_gradient
+    stale = apply_gradient is not None
+    if not stale:
+        @numba.njit
+        def apply_gradient(s, k, i, grad):  # never called: the engine refuses stale gradients
+            pass
+    from dadao.problems.oracle import local_gradient
+
+    @numba.njit
+    def flowed(state, tau, r, t, k):
+        s = state[r]
+        if t > tau[r]:
+            flow(s, t - tau[r], k)
+            tau[r] = t
+        return s
+
+    @numba.njit
+    def run_timed(times, kinds, clocks, n, edges, state, tau, k, oracle, messages, grads,
+                  counts):
+        d = state.shape[2]
+        work = np.empty(d)
+        msg_i = np.empty(d)
+        msg_j = np.empty(d)
+        n_grad = 0
+        n_exchange = 0
+        for r in range(times.shape[0]):
+            t = times[r]
+            kind = kinds[r]
+            c = clocks[r]
+            if kind == APPLY or kind == PAIR or kind == SEND:
+                c -= n  # the edge
+            if kind == GRADIENT:
+                gradient_event(state, tau, c, c, t, k, oracle, work)
+                n_grad += 1
+            elif kind == PAIR:
+                i = edges[c, 0]
+                j = edges[c, 1]
+                pair_event(state, tau, i, j, i, j, c, t, k, oracle, msg_i, msg_j)
+                n_exchange += 1
+            elif kind == SEND:
+                i = edges[c, 0]
+                j = edges[c, 1]
+                message(flowed(state, tau, i, t, k), k, oracle, i, messages[c, 0])
+                message(flowed(state, tau, j, t, k), k, oracle, j, messages[c, 1])
+                n_exchange += 1
+            elif kind == APPLY:
+                i = edges[c, 0]
+                j = edges[c, 1]
+                on_message(flowed(state, tau, i, t, k), k, messages[c, 0], messages[c, 1], c)
+                on_message(flowed(state, tau, j, t, k), k, messages[c, 1], messages[c, 0], c)
+            else:
+                s = flowed(state, tau, c, t, k)
+                if kind == GRADIENT_APPLY or kind == STALE_GRADIENT:
+                    apply_gradient(s, k, c, grads[c])
+                    n_grad += 1
+                if kind == GRADIENT_START or kind == STALE_GRADIENT:
+                    local_gradient(oracle, c, s[0], grads[c])
+        counts[0] += n_grad
+        counts[1] += n_exchange
+
+    _COMPILED[key] = run_timed
+    return run_timed

@@ -119,6 +119,7 @@ class SyncRun:
                 continue  # sampled before a checkpoint the run resumed from
             while it < target:
                 self.state = self.algo.step(self.state, self.k, self.local, self.mixer)
+                self.iteration_done()
                 it += 1
                 self.done = Counts(gradients=n * self.local.calls,
                                    communications=self.mixer.communications, iterations=it,
@@ -127,6 +128,9 @@ class SyncRun:
                 if it < target and it % YIELD_EVERY == 0:
                     yield float(it)  # not a sample: where a stop or a checkpoint may happen
             yield float(it)
+
+    def iteration_done(self) -> None:
+        """Called after each iteration's step (the timing engine times it here)."""
 
     def snapshot(self) -> tuple[dict, dict] | None:
         """(header, arrays) of the run after its last completed iteration: the method's state,

@@ -26,6 +26,8 @@ class ComputeModel:
     ``law``, drawn in order from the stream (seed, key_prefix + (i,)), f_i the node's speed
     factor (default 1); stragglers then slow the node down (``Stragglers.finish_time``).
 
+    ``rates`` g_i (default 1) divide node i's works: w_{i,m} = f_i X_{i,m} / g_i.
+
     ``key_prefix`` defaults to (COMPUTE_KEY,). With (GRADIENT_KEY,) of ``dadao.events``, an
     Exponential(1.0) law, unit factors and no stragglers, a node computing back to back from 0
     finishes at exactly the arrivals of its rate-1 gradient clock (E * 1.0 == E / 1.0, summed in
@@ -34,7 +36,7 @@ class ComputeModel:
     """
 
     def __init__(self, law: Law, n: int, seed: int, factors=None,
-                 stragglers: Stragglers | None = None, key_prefix=(COMPUTE_KEY,)):
+                 stragglers: Stragglers | None = None, key_prefix=(COMPUTE_KEY,), rates=None):
         self.law = law
         self.n = int(n)
         self.seed = int(seed)
@@ -42,6 +44,11 @@ class ComputeModel:
         if self.factors.shape != (self.n,):
             raise ValueError(f"expected {self.n} speed factors, got shape {self.factors.shape}")
         checked_factors(self.factors, "timing.speed")
+        # a node's gradient rate g_i divides its works (E / g_i exactly: the idealised clock's
+        # gap, where multiplying by 1 / g_i could differ in the last bit)
+        self.rates = np.ones(self.n) if rates is None else np.asarray(rates, np.float64)
+        if self.rates.shape != (self.n,) or not np.all(np.isfinite(self.rates)):
+            raise ValueError(f"expected {self.n} finite gradient rates")
         self.stragglers = stragglers if stragglers is not None else Stragglers()
         self.key_prefix = tuple(int(k) for k in key_prefix)
         self._draws: dict[int, Draws] = {}
@@ -52,7 +59,9 @@ class ComputeModel:
         if node not in self._draws:
             self._draws[node] = Draws(self.law, stream(self.seed, self.key_prefix + (node,)))
         draws = self._draws[node].take(int(size))
-        return draws if self.factors[node] == 1.0 else draws * self.factors[node]
+        if self.factors[node] != 1.0:
+            draws = draws * self.factors[node]
+        return draws if self.rates[node] == 1.0 else draws / self.rates[node]
 
     def finish_time(self, node: int, start, work):
         """When a computation of ``work`` seconds at normal speed started at ``start`` ends."""
@@ -76,18 +85,25 @@ class ComputeModel:
         """For ``sync_round_times``: compute(tau, starts) -> each node's duration (seconds) of
         iteration tau's gradient started at starts[i]. The T works of every node are drawn here,
         node by node; iteration by iteration only transient stragglers need their own step."""
-        works = np.column_stack([self.work(i, T) for i in range(self.n)]) if self.n else \
-            np.empty((T, 0))
+        works = self.works(T)
+        return lambda tau, starts: self.durations(works[tau], starts)
+
+    def works(self, T: int) -> np.ndarray:
+        """(T, n): the next T works of every node (seconds at normal speed), drawn node by
+        node."""
+        if not self.n:
+            return np.empty((T, 0))
+        return np.column_stack([self.work(i, T) for i in range(self.n)])
+
+    def durations(self, work: np.ndarray, starts: np.ndarray) -> np.ndarray:
+        """(n,) seconds each node's computation of ``work`` (n,) started at ``starts`` takes,
+        stragglers included (a step of their own only for the transient ones)."""
         s = self.stragglers
         nodes = s.nodes[s.nodes < self.n]
-
-        def durations(tau: int, starts: np.ndarray) -> np.ndarray:
-            out = works[tau].copy()
-            if s.mode == "persistent":
-                out[nodes] *= s.slowdown
-                return out
-            for i in nodes.tolist():  # only the transient stragglers: a fraction of the nodes
-                out[i] = s.finish_time(i, starts[i], works[tau, i]) - starts[i]
+        out = np.array(work, dtype=np.float64)
+        if s.mode == "persistent":
+            out[nodes] *= s.slowdown
             return out
-
-        return durations
+        for i in nodes.tolist():  # only the transient stragglers: a fraction of the nodes
+            out[i] = s.finish_time(i, starts[i], work[i]) - starts[i]
+        return out

@@ -90,16 +90,44 @@ def _checked_durations(c: np.ndarray, n: int) -> np.ndarray:
     return c
 
 
+def global_iteration(t: float, durations: np.ndarray, round_costs) -> float:
+    """The end of an iteration started at t under the global barrier:
+    ((t + max_i c_i) + l_1) + ... + l_K, seconds."""
+    t = t + float(np.max(durations, initial=0.0))
+    for cost in np.asarray(round_costs, dtype=np.float64).tolist():
+        t = t + cost
+    return t
+
+
 def _global_barrier(durations, round_costs: np.ndarray, T: int, n: int) -> np.ndarray:
     """t_tau = ((t_{tau-1} + max_i c) + l_1) + ... + l_K, one iteration after the other."""
     times = np.empty(T)
     t = 0.0
     for tau in range(T):
-        t = t + float(np.max(durations(tau, np.full(n, t)), initial=0.0))
-        for cost in round_costs[tau].tolist():
-            t = t + cost
+        t = global_iteration(t, durations(tau, np.full(n, t)), round_costs[tau])
         times[tau] = t
     return times
+
+
+class Incidence:
+    """The edges at each node of a graph, for the max-plus step of the neighbourhood
+    barrier."""
+
+    def __init__(self, edges, n: int):
+        self.edges = np.asarray(edges, dtype=np.int64).reshape(-1, 2)
+        self.ids, self.nodes, self.first = _incidence(self.edges, n)
+
+    def iteration(self, t: np.ndarray, durations: np.ndarray, link_rounds) -> np.ndarray:
+        """Node times at the end of an iteration whose nodes start at t (n,): compute, then
+        for each round's exchange times l (E,), t_i <- max_{e = (i, j)} (max(t_i, t_j) + l_e)."""
+        u, v = self.edges[:, 0], self.edges[:, 1]
+        t = t + durations
+        for link in link_rounds:
+            done = np.maximum(t[u], t[v]) + link  # each exchange's end
+            t = t.copy()
+            if len(self.nodes):
+                t[self.nodes] = np.maximum.reduceat(done[self.ids], self.first)
+        return t
 
 
 def _incidence(edges: np.ndarray, n: int):
@@ -116,16 +144,10 @@ def _incidence(edges: np.ndarray, n: int):
 def _neighbourhood_barrier(durations, link: np.ndarray, edges: np.ndarray, T: int, K: int,
                            n: int) -> np.ndarray:
     """Node times (T, n) at the end of each iteration under the neighbourhood barrier."""
-    ids, nodes, first = _incidence(edges, n)
-    u, v = edges[:, 0], edges[:, 1]
+    incidence = Incidence(edges, n)
     out = np.empty((T, n))
     t = np.zeros(n)
     for tau in range(T):
-        t = t + durations(tau, t)
-        for r in range(K):
-            done = np.maximum(t[u], t[v]) + link[tau, r]  # each exchange's end
-            t = t.copy()
-            if len(nodes):
-                t[nodes] = np.maximum.reduceat(done[ids], first)
+        t = incidence.iteration(t, durations(tau, t), link[tau])
         out[tau] = t
     return out
