@@ -67,6 +67,15 @@ def on_message(s, k, own, peer, e):
         s[0, m] = 0.5 * (own[m] + peer[m])
 
 
+@numba.njit(cache=True)
+def on_delayed_message(s, k, own, peer, e):
+    """``on_message`` in difference form, for messages sent earlier: xt += alpha_t (x_peer -
+    x_own); x += (x_peer - x_own)/2 (both ends change by opposite amounts)."""
+    for m in range(s.shape[1]):
+        s[1, m] += k.alpha_t * (peer[m] - own[m])
+        s[0, m] += 0.5 * (peer[m] - own[m])
+
+
 def init_state(n: int, d: int, x0=None, problem=None) -> np.ndarray:
     """x_i = xt_i = a_i (xt = x, else the mean of x is not conserved); x0 is refused."""
     return start_state(n, 2, d, local_minimisers(problem), rows=(X, XT))
@@ -85,6 +94,7 @@ ALGORITHM = AsyncAlgorithm(
     on_gradient=on_gradient,
     message=message,
     on_message=on_message,
+    on_delayed_message=on_delayed_message,
     primal=primal,
     gradients_per_gradient_event=0,
     reference="Nabli, Belilovsky, Oyallon, A2CiD2: Accelerating Asynchronous Communication in "

@@ -28,7 +28,7 @@ import scipy.sparse as sp
 import scipy.sparse.linalg
 
 from dadao.algorithms.base import AsyncAlgorithm, OptionError, apply_overrides
-from dadao.algorithms.common import copy_x, gossip_average, half_n_rates, no_flow, start_state
+from dadao.algorithms.common import copy_x, gossip_average, gossip_difference, half_n_rates, no_flow, start_state
 from dadao.algorithms.theory import Theory, async_gossip_counts
 from dadao.problems import ProblemError
 from dadao.problems.oracle import QUADRATIC, local_gradient
@@ -151,6 +151,7 @@ ALGORITHM = AsyncAlgorithm(
     apply_gradient=apply_gradient,
     message=message,
     on_message=on_message,
+    on_delayed_message=gossip_difference,
     primal=primal,
     reference="Lian, Zhang, Zhang, Liu, Asynchronous Decentralized Parallel Stochastic Gradient "
               "Descent, ICML 2018",

@@ -13,6 +13,8 @@ array of shape (S, d) (S named vectors in R^d), and a namedtuple ``k`` of float 
                                             grad f_i^*(y_i))
     on_message(s, k, own, peer, e)          apply a gossip event on edge e given both messages
                                             (e indexes per-edge constants such as k.R[e])
+    on_delayed_message(s, k, own, peer, e)  optional: on_message for messages sent earlier
+                                            (a delayed exchange), as a difference own - peer
     primal(s, k, oracle, i, out)            the node's current estimate of x*
 
 No function reads another node's state: on a gossip event each side calls ``message`` on its own
@@ -56,6 +58,10 @@ class AsyncAlgorithm:
     message: Any
     on_message: Any
     primal: Any
+    #: ``on_delayed_message(s, k, own, peer, e)``: on_message for messages computed earlier than
+    #: they are applied (the timing engine's delayed exchanges), written as a difference so that
+    #: both ends change by opposite amounts; None where on_message already is one
+    on_delayed_message: Any = None
     #: ``apply_gradient(s, k, i, grad)``: on_gradient's step with a given grad f_i (taken at
     #: row 0 of the state, x_i, possibly earlier); None for methods without one
     apply_gradient: Any = None

@@ -66,6 +66,14 @@ def gossip_average(s, k, own, peer, e):
         s[0, m] = 0.5 * (own[m] + peer[m])
 
 
+@numba.njit(cache=True)
+def gossip_difference(s, k, own, peer, e):
+    """``on_delayed_message`` of plain gossip: x += (x_peer - x_own) / 2 with the messages
+    sent earlier, so that both ends change by opposite amounts (the sum of x is kept)."""
+    for m in range(s.shape[1]):
+        s[0, m] += 0.5 * (peer[m] - own[m])
+
+
 # --------------------------------------------------------------------------------------------
 # Start state, problems, rates
 

@@ -24,7 +24,7 @@ from collections import namedtuple
 import numpy as np
 
 from dadao.algorithms.base import AsyncAlgorithm, apply_overrides
-from dadao.algorithms.common import (copy_x, gossip_average, half_n_rates, local_minimisers,
+from dadao.algorithms.common import (copy_x, gossip_average, gossip_difference, half_n_rates, local_minimisers,
                                      no_flow, no_gradient, require_averaging, start_state)
 from dadao.algorithms.theory import Theory, async_gossip_counts
 
@@ -67,6 +67,7 @@ ALGORITHM = AsyncAlgorithm(
     on_gradient=on_gradient,
     message=message,
     on_message=on_message,
+    on_delayed_message=gossip_difference,
     primal=primal,
     gradients_per_gradient_event=0,
     reference="Boyd, Ghosh, Prabhakar, Shah, Randomized gossip algorithms, IEEE Trans. Inf. "

@@ -126,18 +126,26 @@ def timed_event_loop(algo):
         run_timed(times, kinds, clocks, n, edges, state, tau, k, oracle, messages, grads, counts)
 
     event r is (times[r], kinds[r], clocks[r]); a clock is a node i < n for the gradient
-    kinds, n + e for the exchange kinds on edge e (as in ``event_loop``). GRADIENT and PAIR are the in-process engine's gradient and gossip
-    events (``gradient_event``, ``pair_event``); SEND flows both ends of the edge to t and
-    writes their messages into messages[e] (2, d); APPLY flows both ends to t and applies the
-    messages of messages[e]. GRADIENT_START writes grad f_i(x_i) of the flowed row into
-    grads[i]; GRADIENT_APPLY applies grads[i] (``apply_gradient``); STALE_GRADIENT is
-    GRADIENT_APPLY then GRADIENT_START (a node computing back to back). counts[0] += gradients
-    applied, counts[1] += exchanges started (PAIR, SEND)."""
-    key = _key(algo, "timed") + (algo.apply_gradient,)
+    kinds, n + e for the exchange kinds on edge e (as in ``event_loop``).
+
+    - GRADIENT, PAIR: the in-process engine's gradient and gossip events (``gradient_event``,
+      ``pair_event``), the same arithmetic;
+    - SEND: flow both ends of the edge to t, write their messages into messages[e] (2, d);
+    - APPLY: flow both ends to t, apply the messages of messages[e] (``on_delayed_message``
+      where the method has one);
+    - GRADIENT_START: write grad f_i(x_i) of the flowed row into grads[i];
+      GRADIENT_APPLY: apply grads[i] (``apply_gradient``); STALE_GRADIENT: GRADIENT_APPLY then
+      GRADIENT_START (a node computing back to back).
+
+    counts[0] += gradients applied, counts[1] += exchanges started (PAIR, SEND)."""
+    key = _key(algo, "timed") + (algo.apply_gradient, algo.on_delayed_message)
     if key in _COMPILED:
         return _COMPILED[key]
     gradient_event, pair_event, _ = event_functions(algo)
-    flow, message, on_message = algo.flow, algo.message, algo.on_message
+    flow, message = algo.flow, algo.message
+    # a delayed exchange applies the messages' difference (an overwrite with an old message
+    # would break what the method conserves)
+    on_message = algo.on_delayed_message or algo.on_message
     apply_gradient = algo.apply_gradient
     stale = apply_gradient is not None
     if not stale:
