@@ -18,7 +18,7 @@ import warnings
 
 from dadao import engines
 from dadao.errors import DadaoError, UsageError
-from dadao.trace import events_of
+from dadao.trace import WALL_TIME, events_of
 
 EXAMPLES_RUN = """\
 examples:
@@ -56,6 +56,7 @@ examples:
   dadao rates barbell --n 16
   dadao rates grid_2d --n 64 --method first-order -o grid64_rates.csv
   dadao rates random_geometric --n 32 --seed 1 --solver clarabel --json
+  dadao rates grid_2d --n 36 --costs link_costs.csv   (least link busy time, CSV u,v,cost)
 
 A config uses the result with [rates] kind = "sdp" (computed once, cached by graph and method),
 or with kind = "explicit" and path = "grid64_rates.csv".
@@ -146,6 +147,10 @@ def _parser() -> argparse.ArgumentParser:
                          "the first-order method for sdp; a named solver is strict)")
     ra.add_argument("--node-cap", type=float, metavar="RATE",
                     help="cap on every node's total gossip rate")
+    ra.add_argument("--costs", metavar="FILE.csv",
+                    help="per-edge costs, CSV u,v,cost (seconds a link is busy per activation, "
+                         "every edge once): minimise the total link busy time sum_e c_e "
+                         "lambda_e instead of the total rate")
     ra.add_argument("--no-cache", action="store_true", help="solve again even if cached")
     ra.add_argument("--json", action="store_true", help="print JSON instead of a table")
     ra.add_argument("-o", "--output", metavar="FILE", help="write the rates as CSV u,v,rate")
@@ -161,8 +166,10 @@ def _parser() -> argparse.ArgumentParser:
     pl.add_argument("runs", nargs="+", metavar="RUN_DIR", help="run directories")
     pl.add_argument("-o", "--output", default="convergence.png", metavar="FILE",
                     help="output figure, .png, .pdf or .svg (default convergence.png)")
-    pl.add_argument("--x", choices=("time", "gradients", "communications"),
-                    help="one panel against this axis (default: all three)")
+    pl.add_argument("--x", choices=("time", "gradients", "communications", "wall_time"),
+                    help="one panel against this axis (default: time, gradients and "
+                         "communications; wall_time first instead of time when every run "
+                         "has it: runs of the timing engine)")
     return p
 
 
@@ -381,6 +388,8 @@ def _print_summary(meta: dict, path: str, trace=None) -> None:
         unit = "iterations" if run.get("iterations") is not None else "events"
         rate = f" ({events / wall:,.0f} {unit}/s)" if wall > 0 else ""
         parts.append(f"{events:,} {unit} in {wall:.2f} s{rate}")
+    if trace is not None and len(trace) and WALL_TIME in trace.columns:
+        parts.append(f"{trace[WALL_TIME][-1]:.6g} s on the modelled cluster (wall_time)")
     if meta.get("error"):
         parts.append(meta["error"])
     print("; ".join(parts))
@@ -483,12 +492,18 @@ def cmd_rates(args) -> int:
     G, family = _graph_from_args(args)
     n = G.number_of_nodes()
     edges = graphs.edge_array(G)
+    costs = None
+    if args.costs is not None:
+        from dadao.rates.optimal.costs import load_costs_csv
+
+        costs = load_costs_csv(args.costs, edges, field="--costs")
     try:
         result = optimal_rates(edges, n, method=args.method,
                                solver=None if args.solver in (None, "auto") else args.solver,
-                               node_caps=args.node_cap, cache=not args.no_cache)
+                               node_caps=args.node_cap, cache=not args.no_cache, costs=costs)
     except DadaoError as exc:
-        flags = {"solver": "--solver", "method": "--method", "node_caps": "--node-cap"}
+        flags = {"solver": "--solver", "method": "--method", "node_caps": "--node-cap",
+                 "costs": "--costs"}
         raise exc.located(field=flags.get(exc.field, exc.field)) from None
     info = {"family": family, "n": n, "edges": len(edges),
             "optimal": {**result.summary(), "min_rate": float(result.rates.min()),
@@ -496,6 +511,8 @@ def cmd_rates(args) -> int:
             "uniform": {"total": result.uniform_total, "chi_1": result.uniform_chi_1,
                         "chi_2": result.uniform_chi_2,
                         "product": result.uniform_chi_1 * result.uniform_chi_2}}
+    if costs is not None:
+        info["costs"] = args.costs
     if args.output:
         try:
             write_rates_csv(args.output, edges, result.rates)
@@ -517,6 +534,10 @@ def cmd_rates(args) -> int:
     saving = 0.0 if abs(o["saving"]) < 5e-5 else 100 * o["saving"]  # rescaling rounds to 1e-9
     print(f"  saving: {saving:.2f}% of the communications; optimal rates range over "
           f"[{o['min_rate']:.4g}, {o['max_rate']:.4g}]")
+    if costs is not None:  # the objective that was minimised
+        print(f"  link busy time sum_e c_e lambda_e (seconds per unit time): theory-scaled "
+              f"uniform {o['uniform_total_cost']:.6g}, optimal {o['total_cost']:.6g} (saving "
+              f"{100 * o['cost_saving']:.2f}%; costs of {args.costs})")
     if args.output:
         print(f"  per-edge rates written to {args.output} (u,v,rate)")
     return 0
@@ -542,8 +563,11 @@ def cmd_plot(args) -> int:
         empty = figures.nothing_to_plot(trace)
         if empty:  # an empty figure with exit 0 would look like a result
             raise RunDirError(f"{rundir.TRACE} {empty}: nothing to plot", file=path)
+        if args.x and args.x not in trace.columns:
+            raise RunDirError(f"{rundir.TRACE} has no {args.x} column (runs of engine "
+                              f"\"timing\" have one)", file=path)
         runs.append((trace, figures.label(meta)))
-    xs = (args.x,) if args.x else tuple(figures.AXES)
+    xs = (args.x,) if args.x else None
     try:
         figures.save(figures.convergence_figure(runs, xs), args.output)
     except OSError as exc:

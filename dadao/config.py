@@ -156,6 +156,14 @@ SCHEMA: dict[str, tuple[str | None, dict[str, Field], dict[str, dict[str, Field]
                              "strict)", choices=optimal.SOLVERS, auto=True),
                 "node_cap": _f("float", AUTO, "cap on each node's total gossip rate (auto: "
                                "none)", minimum=0, exclusive_minimum=True, auto=True),
+                "costs_path": _f("path", AUTO, "CSV with header u,v,cost, every edge once: "
+                                 "seconds a link is busy per activation; minimise the total "
+                                 "link busy time instead of the total rate (auto: none)",
+                                 auto=True),
+                "costs_from_timing": _f("bool", False, "the costs are each edge's mean exchange "
+                                        "time under the [timing] section (latency + message "
+                                        "bytes / bandwidth, the slower direction): the rates "
+                                        "of least link busy time on that cluster"),
             },
         },
     ),
@@ -293,6 +301,12 @@ def validate(raw: dict, source: str = "config", base_dir: str = ".") -> dict:
                                              base_dir)
     _resolve_auto(out)
     return out
+
+
+def validate_section(section: str, body: dict, source: str = "config", base_dir: str = ".") -> dict:
+    """One section of a config (``dadao.config.schema``), checked, with its defaults filled:
+    for a section given from Python (``simulate(engine="timing", timing={...})``)."""
+    return _validate_section(section, dict(body), source, base_dir)
 
 
 def _validate_section(section: str, body: dict, source: str, base_dir: str) -> dict:

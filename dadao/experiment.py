@@ -22,6 +22,7 @@ from dadao import graphs, memory, problems, rates
 from dadao.algorithms import get_algorithm
 from dadao.config import AUTO
 from dadao.errors import ConfigError, DadaoError, GraphError, ProblemError, RateError
+from dadao.rates.optimal.costs import load_costs_csv
 from dadao.setup import Setup, is_synchronous, prepare
 
 #: field of an error of ``graphs.make_graph`` / ``graph_sequence`` -> the [graph] key
@@ -34,7 +35,7 @@ CONFIG_KEYS = {
     "engine": "run.engine", "switch_period": "graph.switch_period", "graph": "graph",
     "edges": "graph", "edge_rates": "rates", "rates": "rates", "x0": "run",
     "options": "algorithm", "solver": "rates.solver", "method": "rates.method",
-    "node_caps": "rates.node_cap", "force": "run.force",
+    "node_caps": "rates.node_cap", "force": "run.force", "costs": "rates.costs_path",
 }
 
 
@@ -98,7 +99,8 @@ def _build_setup(cfg: dict) -> Setup:
             cfg["problem"][key] = value
     if is_synchronous(algorithm):
         algorithm.check_problem(problem)  # before any rate: the refusal is about the problem
-    lam, detail = build_rates(cfg["rates"], graph, algorithm)
+    lam, detail = build_rates(cfg["rates"], graph, algorithm, timing=cfg.get("timing"),
+                              dim=problem.dim, seed=cfg["run"]["seed"])
     run = cfg["run"]
     period = cfg["graph"].get("switch_period", AUTO)
     options = {k: v for k, v in cfg["algorithm"].items() if k != "name"}
@@ -157,9 +159,10 @@ def require_problem_memory(pcfg: dict, n: int, algorithm) -> None:
                    + f" and the state of {algorithm.name}", ProblemError, field=key)
 
 
-def build_rates(rcfg: dict, graph, algorithm):
+def build_rates(rcfg: dict, graph, algorithm, *, timing=None, dim=1, seed=0):
     """(the ``rates`` argument of prepare, or None for the method's own; what the record says of
-    optimal rates, or None)."""
+    optimal rates, or None). ``timing``, ``dim``, ``seed``: the [timing] section, the problem's
+    dimension and the run's seed, for costs from the timing model."""
     kind = rcfg["kind"]
     if is_synchronous(algorithm):
         if kind != "auto":
@@ -176,11 +179,12 @@ def build_rates(rcfg: dict, graph, algorithm):
                           field="rates.kind")
     edges = graphs.edge_array(graph)
     if kind == "sdp":
-        result = optimal_rates_for(rcfg, graph)
+        result = optimal_rates_for(rcfg, graph, timing=timing, dim=dim, seed=seed)
         summary = result.summary()
         detail = {k: summary[k] for k in ("method", "solver", "status", "label", "exact",
                                            "saving", "uniform_total", "solve_time_s",
-                                           "from_cache")}
+                                           "from_cache", "total_cost", "uniform_total_cost",
+                                           "cost_saving") if k in summary}
         return result.rates, detail
     try:
         return rates.load_rates_csv(rcfg["path"], edges), None
@@ -188,13 +192,46 @@ def build_rates(rcfg: dict, graph, algorithm):
         raise exc.located(field="rates.path") from None
 
 
-def optimal_rates_for(rcfg: dict, graph):
+def optimal_rates_for(rcfg: dict, graph, *, timing=None, dim=1, seed=0):
     """The verified optimal rates of ``[rates] kind = "sdp"`` (cached on disk by graph and
-    method; see dadao.rates.optimal)."""
-    return rates.optimal_rates(graphs.edge_array(graph), graph.number_of_nodes(),
+    method; see dadao.rates.optimal). With ``costs_path``, the rates of least total link busy
+    time sum_e c_e lambda_e (dadao.rates.optimal.costs)."""
+    edges = graphs.edge_array(graph)
+    costs = None
+    if rcfg.get("costs_path", AUTO) != AUTO:
+        path = rcfg["costs_path"]
+        try:
+            costs = load_costs_csv(path, edges, field="rates.costs_path")
+        except ConfigError as exc:  # the config file will be named in its place: name this one
+            raise exc.located(hint=f" (costs file {path})") from None
+    if rcfg.get("costs_from_timing"):
+        costs = timing_costs(rcfg, graph, timing, dim, seed)
+    return rates.optimal_rates(edges, graph.number_of_nodes(),
                                method=rcfg["method"],
                                solver=None if rcfg["solver"] == AUTO else rcfg["solver"],
-                               node_caps=None if rcfg["node_cap"] == AUTO else rcfg["node_cap"])
+                               node_caps=None if rcfg["node_cap"] == AUTO else rcfg["node_cap"],
+                               costs=costs)
+
+
+def timing_costs(rcfg: dict, graph, timing, dim: int, seed: int):
+    """Each edge's mean exchange time (seconds) under the [timing] section: the costs of
+    ``rates.costs_from_timing`` (``dadao.rates.optimal.costs.costs_from_links``)."""
+    from dadao.rates.optimal.costs import costs_from_links
+    from dadao.timing.model import TimingModel
+
+    if rcfg.get("costs_path", AUTO) != AUTO:
+        raise ConfigError("give costs_path or costs_from_timing, not both",
+                          field="rates.costs_from_timing")
+    if timing is None:
+        raise ConfigError("needs a [timing] section (or run.engine = \"timing\")",
+                          field="rates.costs_from_timing")
+    edges = graphs.edge_array(graph)
+    model = TimingModel.from_section(timing, n=graph.number_of_nodes(), d=dim, edges=edges,
+                                     seed=seed)
+    try:
+        return costs_from_links(model.links, edges, model.vector_bytes)
+    except DadaoError as exc:
+        raise exc.located(field="rates.costs_from_timing") from None
 
 
 def build_problem(pcfg: dict, n: int) -> problems.Problem:

@@ -97,6 +97,17 @@ def cycle_csv(n=8, rate="2.0", rows=None) -> str:
     return "u,v,rate\n" + "\n".join(body) + "\n"
 
 
+def cycle_costs_csv(n=8, cost="1.0", rows=None, header="u,v,cost") -> str:
+    """Costs CSV of the n-cycle, every cost ``cost`` seconds; ``rows`` replaces the data rows."""
+    edges = sorted(tuple(sorted((i, (i + 1) % n))) for i in range(n))
+    body = rows if rows is not None else [f"{u},{v},{cost}" for u, v in edges]
+    return header + "\n" + "\n".join(body) + "\n"
+
+
+#: the 8-cycle's costs with the first data row (line 2, edge (0, 1)) costing 0 s
+COSTS_ZERO = cycle_costs_csv().replace("0,1,1.0", "0,1,0.0")
+#: the 8-cycle's costs and a row for (0, 4), not an edge, on line 10
+COSTS_NON_EDGE = cycle_costs_csv() + "0,4,1.0\n"
 TRIANGLE = "0 1\n1 2\n2 0\n"
 #: 16 samples, two labels, two features
 SVM = "".join(f"{1 if i % 2 else -1} 1:{0.1 * i + 0.3:.2f} 2:{1.0 - 0.05 * i:.2f}\n"
@@ -127,6 +138,11 @@ def libsvm_case(id, data, expect=(), **problem) -> Mistake:
     body = {"kind": '"libsvm"', "path": '"d.svm"', **problem}
     return run_case(id, {"problem": body}, ("d.svm",) + tuple(expect),
                     files={"d.svm": data})
+
+
+def costs_case(id, csv, expect=()) -> Mistake:
+    return run_case(id, {"rates": {"kind": '"sdp"', "costs_path": '"k.csv"'}},
+                    ("rates.costs_path", "k.csv") + tuple(expect), files={"k.csv": csv})
 
 
 def explicit_case(id, csv, expect=()) -> Mistake:
@@ -422,6 +438,21 @@ CASES = [
              ("rates.node_cap",)),
     run_case("rates-sdp-method-for-uniform", {"rates.kind": '"uniform"', "rates.total": "50.0",
                                               "rates.method": '"sdp"'}, ("rates.method",)),
+    run_case("rates-sdp-costs-missing-file", {"rates": {"kind": '"sdp"',
+                                                        "costs_path": '"gone.csv"'}},
+             ("rates.costs_path", "gone.csv")),
+    run_case("rates-costs-path-for-explicit", {"rates": {"kind": '"explicit"', "path": '"r.csv"',
+                                                         "costs_path": '"k.csv"'}},
+             ("rates.costs_path",), files={"r.csv": cycle_csv(), "k.csv": cycle_costs_csv()}),
+    costs_case("costs-csv-wrong-header", cycle_costs_csv(header="u,v,rate"), ("line 1",)),
+    costs_case("costs-csv-zero-cost", COSTS_ZERO, ("line 2", "cost")),
+    costs_case("costs-csv-negative-cost", cycle_costs_csv().replace("0,1,1.0", "0,1,-2.0"),
+               ("line 2", "cost")),
+    costs_case("costs-csv-nan-cost", cycle_costs_csv(cost="nan"), ("line 2", "cost")),
+    costs_case("costs-csv-non-edge", COSTS_NON_EDGE, ("line 10", "(0, 4)")),
+    costs_case("costs-csv-missing-edges", cycle_costs_csv(rows=["0,1,1.0", "1,2,1.0"]),
+               ("no cost given",)),
+    costs_case("costs-csv-duplicate-edge", cycle_costs_csv() + "1,0,2.0\n", ("line 10",)),
     explicit_case("csv-empty", ""),
     explicit_case("csv-wrong-header", cycle_csv().replace("u,v,rate", "a,b,c")),
     explicit_case("csv-missing-rate-column", "u,v\n" + "\n".join(
@@ -599,6 +630,14 @@ CASES = [
                                           "p=0"), {}, ("p",)),
     Mistake("rates-cmd-huge-cycle", ("rates", "cycle", "--n", "1000000000"), {}, ("--n",),
             guard=True),
+    Mistake("rates-cmd-costs-missing-file", ("rates", "cycle", "--n", "8", "--costs",
+                                             "gone.csv"), {}, ("--costs", "gone.csv")),
+    Mistake("rates-cmd-costs-wrong-header", ("rates", "cycle", "--n", "8", "--costs", "k.csv"),
+            {"k.csv": cycle_costs_csv(header="u,v,seconds")}, ("--costs", "k.csv", "line 1")),
+    Mistake("rates-cmd-costs-zero-cost", ("rates", "cycle", "--n", "8", "--costs", "k.csv"),
+            {"k.csv": COSTS_ZERO}, ("--costs", "k.csv", "line 2")),
+    Mistake("rates-cmd-costs-non-edge", ("rates", "cycle", "--n", "8", "--costs", "k.csv"),
+            {"k.csv": COSTS_NON_EDGE}, ("--costs", "k.csv", "line 10", "not an edge")),
     # -- dadao plot: run directories, meta.json, trace.csv, -o --
     plot_case("plot-missing-folder", {}, ("nowhere",), ("nowhere",)),
     plot_case("plot-a-file", {"notes.txt": "hello\n"}, ("notes.txt",), ("notes.txt",)),

@@ -13,12 +13,25 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
 from dadao.atomic import write_atomic
+from dadao.trace import WALL_TIME
 
 AXES = {
     "time": "time (expected gradient steps per node)",
     "gradients": "gradients (whole network)",
     "communications": "communications (edge activations)",
+    "wall_time": "wall-clock time (seconds, timing model)",
 }
+#: the panels of a run's figure: seconds first for a timed run, the idealised time otherwise
+PLAIN_AXES = ("time", "gradients", "communications")
+TIMED_AXES = ("wall_time", "gradients", "communications")
+
+
+def default_axes(traces) -> tuple[str, ...]:
+    """The panels for these traces: TIMED_AXES when every one has a wall_time column."""
+    traces = list(traces)
+    if traces and all(WALL_TIME in t.columns for t in traces):
+        return TIMED_AXES
+    return PLAIN_AXES
 METRIC = "dist_to_opt"
 METRIC_LABEL = r"$\frac{1}{n}\sum_i \|x_i - x^\star\|^2$"
 
@@ -34,8 +47,10 @@ def label(meta: dict) -> str:
     return text
 
 
-def convergence_figure(runs, xs=tuple(AXES), title: str | None = None) -> Figure:
-    """One panel per x axis in ``xs``; ``runs`` is a sequence of (Trace, label)."""
+def convergence_figure(runs, xs=None, title: str | None = None) -> Figure:
+    """One panel per x axis in ``xs`` (default ``default_axes``); ``runs`` is a sequence of
+    (Trace, label)."""
+    xs = default_axes(t for t, _ in runs) if xs is None else tuple(xs)
     fig = Figure(figsize=(4.2 * len(xs), 3.6), layout="constrained")
     FigureCanvasAgg(fig)
     axes = fig.subplots(1, len(xs), squeeze=False)[0]
@@ -65,7 +80,8 @@ def save(fig: Figure, path: str, dpi: int = 150) -> None:
 
 
 def write_run_figures(trace, meta: dict, stem: str) -> None:
-    """convergence.png and convergence.pdf of one run (the three panels)."""
+    """convergence.png and convergence.pdf of one run (the three panels of
+    ``default_axes``)."""
     fig = convergence_figure([(trace, label(meta))], title=_title(meta))
     for ext in ("png", "pdf"):
         save(fig, f"{stem}.{ext}")

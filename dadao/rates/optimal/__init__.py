@@ -8,6 +8,13 @@ Lambda = sum_e lambda_e b_e b_e^T,
     subject to chi_1[Lambda] chi_2[Lambda] <= 1/2,
                optionally sum_{e at i} lambda_e <= cap_i at every node i.
 
+With per-edge costs c_e > 0 (seconds a link is busy per activation: latency + message bytes /
+bandwidth, :mod:`.costs`) the objective is sum_e c_e lambda_e instead (expected seconds of link
+busy time per unit time), under the same constraints: slow links gossip less. The optimal rates
+do not change when every cost is multiplied by one factor, so the programs see the costs
+normalised to mean 1 (:func:`.arguments.objective_weights`); equal costs are the unweighted
+program itself, with the same cache entry.
+
 chi_1 chi_2 <= 1/2 holds iff some s > 0 has chi_1 <= 1/s and chi_2 <= s/2 (take s = 1/chi_1), i.e.
 
     lambda_2(Lambda) >= s                      (LMI 1)
@@ -45,7 +52,8 @@ fixed scaling, and for "sdp" without caps the first-order method last; an inaccu
 attempt falls back to the next. An explicitly named solver is strict: it is the only attempt
 (:mod:`.chain`). The result says what produced it (``method``, ``solver``, ``status``, ``label``,
 ``exact``, ``info["attempts"]``; :mod:`.result`). Measurements behind the chain:
-docs/sdp_solvers.md; savings against uniform rates: docs/optimal_rates.md.
+docs/sdp_solvers.md; savings against uniform rates: docs/optimal_rates.md; by cost:
+docs/cost_rates.md.
 
 Every result is verified independently of the solver (:func:`verify_rates`, :mod:`.verify`):
 chi_1 and chi_2 are recomputed exactly, the rates are rescaled so the condition holds exactly and
@@ -55,7 +63,8 @@ from any attempt is :class:`dadao.errors.SolverError` (exit code 3, ``field`` "s
 "method": what to change).
 
 Modules: arguments (checks), solvers (settings, chain order), programs (the SDPs), first_order,
-verify, chain (attempts and fallback), result (OptimalRates, labels), cache.
+verify, chain (attempts and fallback), result (OptimalRates, labels), cache, costs (the costs
+CSV, costs from a link model).
 """
 
 from __future__ import annotations
@@ -68,14 +77,15 @@ from dadao.errors import DadaoWarning, OptimalRatesError, SolverError
 from dadao.rates import condition as rate_condition
 from dadao.rates.choices import theory_rates
 from dadao.rates.optimal import cache as rates_cache
-from dadao.rates.optimal.arguments import (EXACT_METHODS, METHODS, check_caps, check_edges,
-                                           check_limits, check_method, check_solver)
+from dadao.rates.optimal.arguments import (EXACT_METHODS, METHODS, check_caps, check_costs,
+                                           check_edges, check_limits, check_method, check_solver,
+                                           objective_weights)
 from dadao.rates.optimal.cache import rates_cache_dir
 from dadao.rates.optimal.chain import (infeasible_error, no_solution_error, plan_attempts,
                                        run_attempt, worse_than_uniform)
 from dadao.rates.optimal.result import OptimalRates, status_label
 from dadao.rates.optimal.solvers import DEFAULT_CHAIN, SOLVERS, available_solvers
-from dadao.rates.optimal.verify import CONDITION_TOL, verify_rates
+from dadao.rates.optimal.verify import CONDITION_TOL, verify_rates, weighted_total
 
 __all__ = [
     "OptimalRatesError",
@@ -93,8 +103,9 @@ __all__ = [
 
 def optimal_rates(edges, n: int, *, method: str = "sdp", solver: str | None = None,
                   node_caps=None, cache: bool = True, max_iter: int | None = None,
-                  time_limit_s: float | None = None) -> OptimalRates:
-    """Rates of least total meeting chi_1 chi_2 <= 1/2 (and node caps), verified; see module doc.
+                  time_limit_s: float | None = None, costs=None) -> OptimalRates:
+    """Rates of least total (least total cost with costs) meeting chi_1 chi_2 <= 1/2 (and node
+    caps), verified; see module doc.
 
     edges: (E, 2) array in dadao.graphs.edge_array order; n: number of nodes.
     method: one of METHODS. solver: None or "auto" (the default chain, with fallback), or one of
@@ -103,11 +114,16 @@ def optimal_rates(edges, n: int, *, method: str = "sdp", solver: str | None = No
     sum_{e at i} lambda_e, in communications per unit time; not supported by "max-connectivity"
     and "first-order" (their rescaling step can raise any rate), and they keep "sdp" from
     falling back to "first-order". cache: reuse a result stored under :func:`rates_cache_dir`
-    for the same (n, edges, method, solver request, caps, limits) and store new ones; a cached
-    result is checked to be what it claims (:func:`_cached_result`), and an entry that is not,
-    or cannot be read, is solved again and replaced, with one DadaoWarning. max_iter: iteration limit of the "first-order" method (default
-    400; "first-order" only). time_limit_s: wall-clock limit of each attempt (default: none for
-    a cone solver, 600 s for "first-order").
+    for the same (n, edges, method, solver request, caps, limits, normalised costs) and store
+    new ones; a cached result is checked to be what it claims (:func:`_cached_result`), and an
+    entry that is not, or cannot be read, is solved again and replaced, with one DadaoWarning.
+    max_iter: iteration limit of the "first-order" method (default 400; "first-order" only).
+    time_limit_s: wall-clock limit of each attempt (default: none for a cone solver, 600 s for
+    "first-order"). costs: None (minimise the total rate), or an (E,) array of per-edge costs
+    c_e > 0 in edge_array order, seconds a link is busy per activation (:mod:`.costs` reads
+    them from a CSV file or a link model): every method then minimises sum_e c_e lambda_e
+    instead ("max-connectivity" fixes sum_e c_e lambda_e where it fixed the total), and the
+    result reports it as ``total_cost`` (seconds of link busy time per unit time).
 
     Raises OptimalRatesError (exit code 2) for a bad argument or infeasible node caps, and
     dadao.errors.SolverError (exit code 3) when no attempt gave rates that pass verification.
@@ -117,21 +133,25 @@ def optimal_rates(edges, n: int, *, method: str = "sdp", solver: str | None = No
     solver = check_solver(solver, method)
     caps = check_caps(node_caps, n, method)
     max_iter, time_limit_s = check_limits(max_iter, time_limit_s, method)
-    key = rates_cache.cache_key(e, n, method, solver, caps, (max_iter, time_limit_s))
+    costs = check_costs(costs, e)
+    weights = objective_weights(costs)
+    key = rates_cache.cache_key(e, n, method, solver, caps, (max_iter, time_limit_s), weights)
     unusable = None  # why the entry under key, if there is one, could not be used
     if cache:
-        hit, unusable = _from_cache(key, e, n, method, solver, caps)
+        hit, unusable = _from_cache(key, e, n, method, solver, caps, costs, weights)
         if hit is not None:
             return hit
 
     uniform = theory_rates(e, n)
     uniform_cond = rate_condition.check_rate_condition(e, uniform, n)  # remembered by theory_rates
     uniform_total = float(uniform.sum())
+    uniform_objective = weighted_total(weights, uniform)
     t0 = time.perf_counter()
     attempts = []
     for step_solver, step_method in plan_attempts(method, solver, caps):
-        attempt = run_attempt(e, n, step_solver, step_method, caps, uniform_total=uniform_total,
-                              max_iter=max_iter, time_limit_s=time_limit_s)
+        attempt = run_attempt(e, n, step_solver, step_method, caps,
+                              uniform_total=uniform_objective, max_iter=max_iter,
+                              time_limit_s=time_limit_s, weights=weights)
         attempts.append(attempt)
         if attempt.usable:
             break
@@ -153,7 +173,8 @@ def optimal_rates(edges, n: int, *, method: str = "sdp", solver: str | None = No
         requested_method=method, requested_solver=solver,
         exact=attempt.method in EXACT_METHODS and attempt.status == "optimal",
         label=status_label(attempt.method, attempt.solver, attempt.status, info, method,
-                           [a.record() for a in attempts[:-1]]))
+                           [a.record() for a in attempts[:-1]], weights is not None),
+        **_costs_of(costs, attempt.rates, uniform))
     if cache:
         stored = rates_cache.store(key, result.rates, {k: v for k, v in result.summary().items()
                                                        if k in _CACHED_FIELDS})
@@ -174,7 +195,16 @@ _TEXTS = ("method", "solver", "status", "requested_method", "requested_solver", 
 CLAIM_TOL = 1e-6
 
 
-def _from_cache(key, e, n, method, solver, caps):
+def _costs_of(costs, rates, uniform) -> dict:
+    """total_cost and uniform_total_cost of OptimalRates: recomputed from the rates and the
+    request's costs (none without costs)."""
+    if costs is None:
+        return {}
+    return {"total_cost": weighted_total(costs, rates),
+            "uniform_total_cost": weighted_total(costs, uniform)}
+
+
+def _from_cache(key, e, n, method, solver, caps, costs, weights):
     """(the cached result under key, checked to be what it claims, None) when it is usable;
     (None, None) when there is no entry; (None, why) when the entry cannot be used (then the
     rates are solved again and the entry overwritten)."""
@@ -182,17 +212,18 @@ def _from_cache(key, e, n, method, solver, caps):
         hit = rates_cache.load(key)
         if hit is None:
             return None, None
-        return _cached_result(e, n, method, solver, caps, *hit), None
+        return _cached_result(e, n, method, solver, caps, costs, weights, *hit), None
     except rates_cache.UnusableEntry as exc:
         return None, exc.reason
 
 
-def _cached_result(e, n, method, solver, caps, lam, meta) -> OptimalRates:
+def _cached_result(e, n, method, solver, caps, costs, weights, lam, meta) -> OptimalRates:
     """The OptimalRates of a cache entry's rates and metadata; UnusableEntry unless the rates
     pass verification as they are (chi_1 chi_2 <= 1/2, caps), are tight (chi_1 chi_2 = 1/2 to
     CONDITION_TOL: rates that meet the condition with room to spare gossip more than needed),
-    have the total they claim, and, for a method that claims the least total, a total not above
-    the theory-uniform one recomputed here (saving >= 0 to UNIFORM_TOL)."""
+    have the total they claim, and, for a method that claims the least objective, an objective
+    (total, or weighted total with costs) not above the theory-uniform one recomputed here
+    (saving >= 0 to UNIFORM_TOL)."""
     _check_fields(meta)
     if (meta["requested_method"], meta["requested_solver"]) != (method, solver):
         raise rates_cache.UnusableEntry(
@@ -222,10 +253,12 @@ def _cached_result(e, n, method, solver, caps, lam, meta) -> OptimalRates:
     if not math.isclose(meta["uniform_total"], uniform_total, rel_tol=CLAIM_TOL):
         raise rates_cache.UnusableEntry(f"its theory-uniform total {meta['uniform_total']:.6g} "
                                         f"is not this graph's {uniform_total:.6g}")
-    if worse_than_uniform(made_by, caps, cond.total, uniform_total):
+    objective, uniform_objective = weighted_total(weights, lam), weighted_total(weights, uniform)
+    if worse_than_uniform(made_by, caps, objective, uniform_objective):
+        what = "total" if weights is None else "weighted total"
         raise rates_cache.UnusableEntry(
-            f"its total {cond.total:.6g} is above the theory-uniform total {uniform_total:.6g}, "
-            f"though method {made_by!r} claims the least total")
+            f"its {what} {objective:.6g} is above the theory-uniform {what} "
+            f"{uniform_objective:.6g}, though method {made_by!r} claims the least {what}")
     info = dict(meta["info"])
     info["attempts"] = [tuple(a) for a in info.get("attempts", [])]
     return OptimalRates(
@@ -234,7 +267,7 @@ def _cached_result(e, n, method, solver, caps, lam, meta) -> OptimalRates:
         solver=meta["solver"], status=meta["status"], solve_time_s=meta["solve_time_s"],
         verified=True, uniform_chi_1=uniform_cond.chi_1, uniform_chi_2=uniform_cond.chi_2,
         from_cache=True, info=info, requested_method=method, requested_solver=solver,
-        exact=meta["exact"], label=meta["label"])
+        exact=meta["exact"], label=meta["label"], **_costs_of(costs, lam, uniform))
 
 
 def _check_fields(meta: dict) -> None:

@@ -76,6 +76,40 @@ def check_caps(node_caps, n, method):
     return caps
 
 
+def check_costs(costs, e):
+    """None, or the (E,) float64 array of per-edge costs c_e > 0 of the edges e (edge_array
+    order): seconds a link is busy per activation. Every method takes them."""
+    if costs is None:
+        return None
+    try:
+        c = np.asarray(costs, dtype=np.float64)
+    except (TypeError, ValueError):
+        raise OptimalRatesError(f"expected {len(e)} finite numbers > 0 (one per edge, in "
+                                f"edge_array order); got {costs!r:.60}", field="costs") from None
+    if c.shape != (len(e),):
+        raise OptimalRatesError(f"expected {len(e)} values (one per edge, in edge_array "
+                                f"order); got shape {c.shape}", field="costs")
+    bad = ~(np.isfinite(c) & (c > 0))
+    if bad.any():
+        k = int(np.argmax(bad))
+        raise OptimalRatesError(f"edge ({e[k, 0]}, {e[k, 1]}) has cost {float(c[k])!r}; costs "
+                                f"must be finite numbers > 0 (seconds per activation)",
+                                field="costs")
+    return c
+
+
+def objective_weights(costs):
+    """The weights w of the programs' objective w @ lambda: None (sum(lambda), today's program)
+    for no costs or equal costs, else w = c / mean(c).
+
+    The optimal rates do not change when every cost is multiplied by the same factor, so the
+    programs see costs of mean 1: an objective of the size of sum(lambda), whatever the unit of
+    the costs, keeps the solvers' absolute tolerances meaningful."""
+    if costs is None or np.all(costs == costs[0]):
+        return None
+    return costs / costs.mean()
+
+
 def check_limits(max_iter, time_limit_s, method):
     """(max_iter, time_limit_s): max_iter for "first-order" only, time_limit_s for any method;
     each None or a number > 0."""

@@ -2,10 +2,12 @@
 
 The key (:func:`cache_key`) digests everything a result depends on: n, the edge array, the
 requested method and solver ("auto" for the default chain), the node caps, the limits (max_iter,
-time_limit_s), FORMULATION (the version of the programs and of the solver settings) and
-ENTRY_FORMAT (the version of what an entry holds). The metadata records what actually produced
-the rates (method, solver, status, label, attempts), so a cached fallback result says which
-solver made it.
+time_limit_s), the objective's weights (the per-edge costs normalised to mean 1, what the rates
+depend on; no costs and equal costs have none, and keep the key of the unweighted program as it
+was before costs existed), FORMULATION (the version of the programs and of the solver settings)
+and ENTRY_FORMAT (the version of what an entry holds). The metadata records what actually
+produced the rates (method, solver, status, label, attempts), so a cached fallback result says
+which solver made it.
 
 Nothing read back is trusted. An entry holds its own key (the problem it solved) and a digest of
 its rates; :func:`load` refuses, with :class:`UnusableEntry` and the reason, a file that is not
@@ -58,14 +60,16 @@ def entry_path(key: str) -> Path:
     return rates_cache_dir() / f"{key}.npz"
 
 
-def cache_key(e, n, method, solver, caps, limits=None) -> str:
-    """Digest of (n, edges, method, solver request, caps, limits) under FORMULATION."""
+def cache_key(e, n, method, solver, caps, limits=None, weights=None) -> str:
+    """Digest of (n, edges, method, solver request, caps, limits, weights) under FORMULATION."""
     h = hashlib.blake2b(digest_size=20)
     h.update(f"optimal_rates:{FORMULATION}:{ENTRY_FORMAT}:{n}:{method}:{solver}:{limits}:"
              .encode())
     h.update(np.ascontiguousarray(e, dtype=np.int64).tobytes())
     h.update(b"caps:" + (b"none" if caps is None else
                          np.ascontiguousarray(caps, dtype=np.float64).tobytes()))
+    if weights is not None:
+        h.update(b"weights:" + np.ascontiguousarray(weights, dtype=np.float64).tobytes())
     return h.hexdigest()
 
 

@@ -21,7 +21,7 @@ from dadao.rates.optimal.arguments import AUTO, EXACT_METHODS
 from dadao.rates.optimal.first_order import FIRST_ORDER_MAX_ITER, FIRST_ORDER_TIME_LIMIT_S
 from dadao.rates.optimal.result import FIRST_ORDER_STATUSES, attempt_phrase
 from dadao.rates.optimal.solvers import DEFAULT_CHAIN, available_solvers
-from dadao.rates.optimal.verify import verify_rates
+from dadao.rates.optimal.verify import verify_rates, weighted_total
 
 # A solution of the exact program may not be worse than theory-uniform rates by more than this
 # (uniform rates are feasible, so a worse "optimum" means an inaccurate solve).
@@ -66,23 +66,29 @@ def plan_attempts(method: str, solver: str, caps) -> list:
 
 
 def run_attempt(e, n, solver, method, caps, *, uniform_total, max_iter=None,
-                time_limit_s=None) -> Attempt:
-    """Solve once and verify; the Attempt is usable only if the rates passed verification."""
+                time_limit_s=None, weights=None) -> Attempt:
+    """Solve once and verify; the Attempt is usable only if the rates passed verification.
+
+    weights: w of the objective w @ lambda (None: sum(lambda));
+    uniform_total: w @ u of the theory-uniform rates u (their total rate without weights)."""
     t0 = time.perf_counter()
     if method == "first-order":
         try:
             raw, status, info = first_order_method.first_order(
                 e, n, max_iter=FIRST_ORDER_MAX_ITER if max_iter is None else max_iter,
-                time_limit_s=FIRST_ORDER_TIME_LIMIT_S if time_limit_s is None else time_limit_s)
+                time_limit_s=FIRST_ORDER_TIME_LIMIT_S if time_limit_s is None else time_limit_s,
+                weights=weights)
             detail = ""
         except np.linalg.LinAlgError as exc:  # a factorisation that broke down
             raw, status, info, detail = None, "solver_error", {}, str(exc).splitlines()[0]
         usable = status in FIRST_ORDER_STATUSES
     else:
         if method == "sdp-search":
-            sol = programs.sdp_search(e, n, solver, caps, time_limit_s=time_limit_s)
+            sol = programs.sdp_search(e, n, solver, caps, time_limit_s=time_limit_s,
+                                      weights=weights)
         else:
-            sol = programs.solve_program(e, n, method, solver, caps, time_limit_s=time_limit_s)
+            sol = programs.solve_program(e, n, method, solver, caps, time_limit_s=time_limit_s,
+                                         weights=weights)
         raw, status, info, detail = sol.rates, sol.status, dict(sol.info), sol.detail
         usable = status == "optimal"
     attempt = Attempt(solver, method, status, time.perf_counter() - t0, info=info, detail=detail)
@@ -93,18 +99,20 @@ def run_attempt(e, n, solver, method, caps, *, uniform_total, max_iter=None,
     except OptimalRatesError as exc:
         attempt.status, attempt.detail = "verification_failed", str(exc)
         return attempt
-    if worse_than_uniform(method, caps, cond.total, uniform_total):
+    objective = weighted_total(weights, lam)
+    if worse_than_uniform(method, caps, objective, uniform_total):
         attempt.status = "worse_than_uniform"
-        attempt.detail = f"verified total {cond.total:.6g} > {uniform_total:.6g}"
+        attempt.detail = f"verified total {objective:.6g} > {uniform_total:.6g}"
         return attempt
     attempt.rates, attempt.condition = lam, cond
     return attempt
 
 
 def worse_than_uniform(method: str, caps, total: float, uniform_total: float) -> bool:
-    """True when ``method`` claims the exact program's optimum (no caps) with a total rate above
-    the theory-uniform total (by more than UNIFORM_TOL): uniform rates are feasible, so that is
-    an inaccurate solve, or a cache entry that is not what it claims."""
+    """True when ``method`` claims the exact program's optimum (no caps) with an objective
+    (total rate, or weighted total w @ lambda with costs) above the theory-uniform rates' (by
+    more than UNIFORM_TOL): uniform rates are feasible, so that is an inaccurate solve, or a
+    cache entry that is not what it claims."""
     return method in EXACT_METHODS and caps is None and total > uniform_total * (1 + UNIFORM_TOL)
 
 

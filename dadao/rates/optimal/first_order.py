@@ -1,9 +1,11 @@
 """The first-order method: no cone solver, rates for graphs far beyond the SDP's reach.
 
-T(lambda) = sum(lambda) sqrt(2 chi_1 chi_2) is the total rate after the final rescaling of
-:func:`dadao.rates.optimal.verify_rates`; it is scale invariant and quasi-convex (its sublevel
-sets are the cones over the convex set {chi_1 chi_2 <= 1/2, sum <= t}), so descent has no
-spurious local minima. The max and min inside chi_1 and chi_2 are smoothed by p-norms,
+T(lambda) = (w @ lambda) sqrt(2 chi_1 chi_2) is the objective after the final rescaling of
+:func:`dadao.rates.optimal.verify_rates` (w: the per-edge costs normalised to mean 1, all ones
+without costs, when w @ lambda is the total rate); it is scale invariant and quasi-convex (its
+sublevel sets are the cones over the convex set {chi_1 chi_2 <= 1/2, w @ lambda <= t}), so
+descent has no spurious local minima. The max and min inside chi_1 and chi_2 are smoothed by
+p-norms,
 
     chi_1 ~ (sum_{i <= k} lambda_i^{-p})^{1/p}   (k smallest positive eigenvalues of Lambda)
     chi_2 ~ (1/2) (sum_{f in A} R_f^p)^{1/p}      (A: the edges of largest resistance),
@@ -52,12 +54,12 @@ _EIGENPAIRS = 8
 
 
 def first_order(e, n, *, max_iter: int = FIRST_ORDER_MAX_ITER,
-                time_limit_s: float = FIRST_ORDER_TIME_LIMIT_S):
-    """L-BFGS on log-rates of the smoothed log T(lambda) (module docstring); returns
-    (rates normalised to sum 1, status, info). info: iterations, evaluations, final_p, backend,
-    max_iter, time_limit_s."""
+                time_limit_s: float = FIRST_ORDER_TIME_LIMIT_S, weights=None):
+    """L-BFGS on log-rates of the smoothed log T(lambda) (module docstring; weights: w, None for
+    all ones); returns (rates normalised to sum 1, status, info). info: iterations,
+    evaluations, final_p, backend, max_iter, time_limit_s."""
     t_start = time.perf_counter()
-    oracle = _SpectralOracle(e, n)
+    oracle = _SpectralOracle(e, n, weights)
     E = len(e)
     y = np.full(E, -math.log(E))  # theory-uniform direction
     best = {"T": math.inf, "lam": None}
@@ -103,15 +105,16 @@ def first_order(e, n, *, max_iter: int = FIRST_ORDER_MAX_ITER,
 class _SpectralOracle:
     """chi's, the smoothed objective and its gradient in log-rates, for one graph."""
 
-    def __init__(self, e, n):
+    def __init__(self, e, n, weights=None):
         self.e, self.n = e, n
+        self.weights = weights
         self.u, self.v = e[:, 0], e[:, 1]
         self.backend = "eigh" if n <= FIRST_ORDER_DENSE_MAX_N else "cholesky"
         self.k = max(1, min(_EIGENPAIRS, n - 2 if self.backend == "eigh" else n // 5))
         self._V = None  # warm start of LOBPCG
 
     def evaluate(self, lam, p):
-        total = float(lam.sum())
+        total = float(lam.sum() if self.weights is None else self.weights @ lam)
         if self.backend == "eigh":
             w, V, R, solve = self._eigh(lam)
         else:
@@ -138,7 +141,8 @@ class _SpectralOracle:
             q = Q[self.u[lo:lo + 4096]] - Q[self.v[lo:lo + 4096]]
             g_chi2[lo:lo + 4096] = -(q * q) @ coef
         F = math.log(total) + 0.5 * (math.log(2.0) + log_chi1 + log_chi2)
-        grad = lam * (1.0 / total + 0.5 * g_chi1 + 0.5 * g_chi2)
+        d_log_total = 1.0 / total if self.weights is None else self.weights / total
+        grad = lam * (d_log_total + 0.5 * g_chi1 + 0.5 * g_chi2)
         T = total * math.sqrt(2.0 * (1.0 / w[0]) * 0.5 * R.max())
         return {"F": F, "grad": grad, "T": T}
 

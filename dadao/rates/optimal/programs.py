@@ -3,13 +3,15 @@
 Every LMI lives on 1-perp: with U an n x (n-1) orthonormal basis of 1-perp (:func:`haar_basis`),
 M = U^T Lambda U and c_e = U^T b_e,
 
-    "sdp":   minimise sum(lambda)  s.t.  M >= s I,  [[X, I], [I, M]] >= 0,  c_e^T X c_e <= s,
+    "sdp":   minimise w @ lambda  s.t.  M >= s I,  [[X, I], [I, M]] >= 0,  c_e^T X c_e <= s,
     "relaxed": the same with M >= u I, c_e^T X c_e <= 2 t, 1/u + t <= sqrt(2)
              (chi_1 <= 1/u, chi_2 <= t, chi_1 + chi_2 <= sqrt(2)),
-    "max-connectivity": maximise u  s.t.  M >= u I, sum(lambda) = 1,
+    "max-connectivity": maximise u  s.t.  M >= u I, w @ lambda = 1,
 
-with lambda >= 0 and optionally |B| lambda <= caps. "sdp-search" (:func:`sdp_search`) solves
-"sdp" at fixed s along a golden-section search over log s.
+with lambda >= 0 and optionally |B| lambda <= caps. The weights w are the per-edge costs
+normalised to mean 1 (:func:`dadao.rates.optimal.arguments.objective_weights`); without them
+(weights=None) w @ lambda is sum(lambda), the total rate. "sdp-search" (:func:`sdp_search`)
+solves "sdp" at fixed s along a golden-section search over log s.
 
 :func:`solve_program` never raises for a solver's outcome: it returns the cvxpy status
 ("optimal", "optimal_inaccurate", "infeasible", "user_limit", ...), "solver_error" when the
@@ -105,9 +107,10 @@ def incidence_abs(e, n) -> sp.csr_matrix:
                          shape=(n, E))
 
 
-def build_program(e, n, method, caps=None, s_fixed=None):
+def build_program(e, n, method, caps=None, s_fixed=None, weights=None):
     """The cvxpy Problem of ``method`` ("sdp", "relaxed" or "max-connectivity"; s_fixed: s of
-    "sdp" held fixed), with its rate variable and its s (a Variable, the fixed float, or None)."""
+    "sdp" held fixed; weights: w of the objective, None for sum(lambda)), with its rate variable
+    and its s (a Variable, the fixed float, or None)."""
     import cvxpy as cp
 
     m = n - 1
@@ -119,16 +122,17 @@ def build_program(e, n, method, caps=None, s_fixed=None):
     if caps is not None:
         cons.append(incidence_abs(e, n) @ lam <= caps)
     s = None
+    weighted_total = cp.sum(lam) if weights is None else weights @ lam
     if method == "max-connectivity":
         u = cp.Variable()
-        cons += [M - u * eye >> 0, cp.sum(lam) == 1]
+        cons += [M - u * eye >> 0, weighted_total == 1]
         objective = cp.Maximize(u)
     else:
         X = cp.Variable((m, m), symmetric=True)
         Ct = C.T.tocsr()
         c_X_c = cp.sum(cp.multiply(Ct @ X, Ct.toarray()), axis=1)  # c_e^T X c_e for every e
         cons.append(cp.bmat([[X, eye.toarray()], [eye.toarray(), M]]) >> 0)
-        objective = cp.Minimize(cp.sum(lam))
+        objective = cp.Minimize(weighted_total)
         if method == "relaxed":
             u, t = cp.Variable(), cp.Variable()
             cons += [M - u * eye >> 0, c_X_c <= 2 * t, cp.inv_pos(u) + t <= math.sqrt(2.0)]
@@ -139,17 +143,17 @@ def build_program(e, n, method, caps=None, s_fixed=None):
 
 
 def solve_program(e, n, method, solver, caps=None, s_fixed=None, *,
-                  time_limit_s: float | None = None, settings: dict | None = None
-                  ) -> ProgramSolution:
+                  time_limit_s: float | None = None, settings: dict | None = None,
+                  weights=None) -> ProgramSolution:
     """Build and solve one program with ``solver``; see the module docstring for the statuses.
 
     settings: the solver's options (default solvers.SOLVER_SETTINGS[solver]); time_limit_s: the
-    solver's own wall-clock limit for this solve.
+    solver's own wall-clock limit for this solve; weights: see :func:`build_program`.
     """
     import cvxpy as cp
 
     t0 = time.perf_counter()
-    problem, lam, s = build_program(e, n, method, caps, s_fixed)
+    problem, lam, s = build_program(e, n, method, caps, s_fixed, weights)
     opts = solver_options(solver, time_limit_s, settings)
     detail = ""
     try:
@@ -184,13 +188,16 @@ def _float(x) -> float:
 
 
 def sdp_search(e, n, solver, caps=None, *, time_limit_s: float | None = None,
-               settings: dict | None = None, rel_tol: float = 1e-4) -> ProgramSolution:
-    """Golden-section search over s of T(s) = min sum(lambda) s.t. the LMIs of "sdp" at fixed s.
+               settings: dict | None = None, rel_tol: float = 1e-4,
+               weights=None) -> ProgramSolution:
+    """Golden-section search over s of T(s) = min w @ lambda s.t. the LMIs of "sdp" at fixed s.
 
     T is convex in s (the feasible set is jointly convex in (lambda, s)), hence unimodal in
     log s, so golden section on log s finds its minimum. Theory-uniform rates u are feasible
     exactly at s_u = lambda_2(u) = R_max(u) = 1/chi_1(u) (they saturate the condition); the
-    bracket is [s_u / 10, 10 s_u]. About 24 solves to a bracket of rel_tol in log s. Points
+    bracket is [s_u / 10, 10 s_u], [s_u / 100, 100 s_u] with weights (costs that differ from
+    edge to edge move the optimal split of chi_1 and chi_2 further from the uniform one's). About
+    24 solves (26 with weights) to a bracket of rel_tol in log s. Points
     where the solve is infeasible (caps) or inaccurate (far from the optimum, badly scaled)
     rank last; a solver error stops the search ("solver_error"); no usable point is
     "infeasible" when every point was, else "search_failed", as is a minimum on the edge of
@@ -200,7 +207,8 @@ def sdp_search(e, n, solver, caps=None, *, time_limit_s: float | None = None,
     uni = theory_rates(e, n)
     c = graphs.rate_constants(e, uni, n)
     centre = math.sqrt(2.0 * c["chi_2"] / c["chi_1"])  # = 1/chi_1 = 2 chi_2 for uniform rates
-    lo, hi = math.log(centre / 10.0), math.log(centre * 10.0)
+    width = 10.0 if weights is None else 100.0
+    lo, hi = math.log(centre / width), math.log(centre * width)
     points, statuses = {}, {}
 
     class Stop(Exception):
@@ -216,7 +224,7 @@ def sdp_search(e, n, solver, caps=None, *, time_limit_s: float | None = None,
                     raise Stop(ProgramSolution(None, "time_limit", {}, "stopped by its time "
                                                f"limit of {time_limit_s:g} s"))
             sol = solve_program(e, n, "sdp", solver, caps, math.exp(log_s), time_limit_s=left,
-                                settings=settings)
+                                settings=settings, weights=weights)
             statuses[sol.status] = statuses.get(sol.status, 0) + 1
             if sol.status in ("solver_error", "time_limit"):
                 raise Stop(sol)

@@ -25,7 +25,7 @@ from dataclasses import asdict, dataclass
 import numpy as np
 
 FIRST_ORDER_STATUSES = ("converged", "max_iter", "time_limit")
-_UPPER_BOUND = "an upper bound on the least total rate"
+_UPPER_BOUND = "an upper bound on the least total {}"
 
 
 @dataclass(frozen=True)
@@ -33,16 +33,20 @@ class OptimalRates:
     """A verified rate vector and how it was obtained.
 
     rates: float64 (E,), edge_array order, rescaled so that chi_1 chi_2 = 1/2 (to rounding).
-    total: sum of rates (communications per unit time). uniform_total: the same for DADAO's
-    theory-scaled uniform rates. saving = 1 - total / uniform_total. chi_1, chi_2, product:
+    total (also ``total_rate``): sum of rates (communications per unit time). uniform_total: the
+    same for DADAO's theory-scaled uniform rates. saving = 1 - total / uniform_total.
+    total_cost: with per-edge costs c_e (seconds a link is busy per activation), sum_e c_e
+    lambda_e, the objective that was minimised (seconds of link busy time per unit time);
+    uniform_total_cost: the same for the theory-uniform rates; both None without costs, and
+    recomputed from the rates, never read from the cache. chi_1, chi_2, product:
     recomputed from the final rates by eigendecomposition; uniform_chi_1, uniform_chi_2: those
     of the theory-uniform rates (their product is 1/2 too).
     method, solver: what produced the rates ("none" for "first-order"); requested_method,
     requested_solver: what was asked ("auto": the default chain). They differ after a fallback.
     status: see the module docstring; label: the same for a person, e.g. "optimal (clarabel)" or
     "stopped at its iteration limit (400 iterations); an upper bound on the least total rate".
-    exact: True when total is the optimum of the exact program (method "sdp" or "sdp-search"
-    solved to "optimal"); else total is an upper bound on it.
+    exact: True when total (total_cost with costs) is the optimum of the exact program (method
+    "sdp" or "sdp-search" solved to "optimal"); else it is an upper bound on it.
     solve_time_s: wall time of all attempts (of the first solve, for a cached result).
     verified: True (unverified results are never returned). from_cache: read from the cache.
     info: method-specific numbers (s, objective, iterations, search points, ...) and
@@ -69,12 +73,32 @@ class OptimalRates:
     requested_solver: str = ""
     exact: bool = False
     label: str = ""
+    total_cost: float | None = None
+    uniform_total_cost: float | None = None
+
+    @property
+    def total_rate(self) -> float:
+        """sum of rates, communications per unit time (the same as ``total``)."""
+        return self.total
+
+    @property
+    def cost_saving(self) -> float | None:
+        """1 - total_cost / uniform_total_cost (None without costs)."""
+        if self.total_cost is None:
+            return None
+        return 1.0 - self.total_cost / self.uniform_total_cost
 
     def summary(self) -> dict:
-        """Everything but the rate vector, as JSON-ready numbers and strings."""
+        """Everything but the rate vector, as JSON-ready numbers and strings (with costs, also
+        total_cost, uniform_total_cost and cost_saving)."""
         d = asdict(self)
         d.pop("rates")
         d["n_edges"] = len(self.rates)
+        if self.total_cost is None:  # no costs: the summary of before costs existed
+            d.pop("total_cost")
+            d.pop("uniform_total_cost")
+        else:
+            d["cost_saving"] = self.cost_saving
         return d
 
 
@@ -95,9 +119,10 @@ def attempt_phrase(solver: str, method: str, status: str, seconds: float,
 
 
 def status_label(method: str, solver: str, status: str, info: dict,
-                 requested_method: str, failed: list) -> str:
+                 requested_method: str, failed: list, weighted: bool = False) -> str:
     """The human label of a result; failed: the attempt records (solver, method, status, ...)
-    tried before the one that produced it."""
+    tried before the one that produced it; weighted: the objective was a total cost."""
+    bound = _UPPER_BOUND.format("cost" if weighted else "rate")
     if method == "first-order":
         it = info.get("iterations")
         max_iter = info.get("max_iter")
@@ -110,11 +135,11 @@ def status_label(method: str, solver: str, status: str, info: dict,
                     f"{it} iterations)"
         else:
             label = f"{status} ({it} iterations)"
-        label += f"; {_UPPER_BOUND}"
+        label += f"; {bound}"
     else:
         label = f"{status} ({solver})"
         if method in ("relaxed", "max-connectivity"):
-            label += f" for the {method} program; {_UPPER_BOUND}"
+            label += f" for the {method} program; {bound}"
     tried = ", ".join(f"{'first-order' if m == 'first-order' else s}: {st}"
                       for s, m, st, *_ in failed)
     if method != requested_method:

@@ -5,6 +5,12 @@
 by sqrt(2 chi_1 chi_2) (1 + 1e-9) so that chi_1 chi_2 = 1/2 just inside DADAO's run-time check
 (the factor is <= 1 for rates that meet the condition, so caps still hold), and checks the
 condition again from the final rates to CONDITION_TOL and the node caps to CAP_TOL.
+
+The objective is recomputed from the final rates too, never taken from a solver or a cache
+entry: the total rate sum(lambda) (``RateCondition.total``) and, with per-edge costs c_e
+(seconds a link is busy per activation), the weighted total :func:`weighted_total` c @ lambda
+(seconds of link busy time per unit time). For an exact method (no caps) it may not exceed the
+theory-uniform rates' (:func:`dadao.rates.optimal.chain.worse_than_uniform`).
 """
 
 from __future__ import annotations
@@ -29,6 +35,14 @@ def node_load(edges, rates, n) -> np.ndarray:
     e = np.asarray(edges)
     lam = np.asarray(rates, dtype=np.float64)
     return np.bincount(e[:, 0], lam, minlength=n) + np.bincount(e[:, 1], lam, minlength=n)
+
+
+def weighted_total(costs, rates) -> float:
+    """sum_e c_e lambda_e: with costs in seconds per activation and rates in activations per
+    unit time, the expected seconds of link busy time per unit time; sum(lambda) (the total
+    rate, communications per unit time) for costs None."""
+    lam = np.asarray(rates, dtype=np.float64)
+    return float(lam.sum() if costs is None else np.asarray(costs, dtype=np.float64) @ lam)
 
 
 def verify_rates(edges, rates, n: int, *, node_caps=None, rescale: bool = True):
