@@ -76,11 +76,15 @@ class TimedEventRun(EventRun):
         self.grads = np.zeros((n, d))
         computes = algo.gradient_clocks
         nbytes = model.vector_bytes
-        if processes or not model.parallel or model.serial_sends:
+        # gradients each end of an exchange computes for its message (Continuized: 1 each)
+        per_end = (-(-algo.gradients_per_gossip_event // 2)
+                   if model.message_gradients == "timed" else 0)
+        if (processes or not model.parallel or model.serial_sends
+                or (per_end and model.compute.timed_by_start)):
             from dadao.timing.processes import ProcessSchedule
-            schedule = ProcessSchedule(model, setup.args, n, computes, nbytes)
+            schedule = ProcessSchedule(model, setup.args, n, computes, nbytes, per_end)
         else:
-            schedule = TimedSchedule(model, setup.args, n, computes, nbytes)
+            schedule = TimedSchedule(model, setup.args, n, computes, nbytes, per_end)
         self.schedule = schedule
         super().__init__(setup, events_per_window=events_per_window, clocks=schedule)
 
@@ -146,11 +150,17 @@ class TimedSyncRun(rounds.SyncRun):
         self.node_times = np.zeros(setup.n)   # seconds: each node's end of its last iteration
         self.clock = [0.0]                    # seconds at the end of each iteration
         self._works = np.empty((0, setup.n))
+        self._calls = self.local.calls
 
     def iteration_done(self) -> None:
-        if not len(self._works):
-            self._works = self.model.compute.works(256)
-        work, self._works = self._works[0], self._works[1:]
+        # each node computes as many gradients as the method called its oracle this iteration
+        calls = self.local.calls - self._calls
+        self._calls = self.local.calls
+        work = np.zeros(len(self.node_times))
+        for _ in range(calls):
+            if not len(self._works):
+                self._works = self.model.compute.works(256)
+            work, self._works = work + self._works[0], self._works[1:]
         durations = self.model.compute.durations(work, self.node_times)
         links = [self.round_links.next_round(self.model.vector_bytes
                                              * stacked_vectors(width, self.d))

@@ -52,6 +52,7 @@ class ComputeModel:
         self.stragglers = stragglers if stragglers is not None else Stragglers()
         self.key_prefix = tuple(int(k) for k in key_prefix)
         self._draws: dict[int, Draws] = {}
+        self._message_draws: dict[tuple[int, int], Draws] = {}
 
     def work(self, node: int, size: int = 1) -> np.ndarray:
         """The next ``size`` works of ``node`` (seconds at normal speed): f_i X_{i,m}, in order."""
@@ -62,6 +63,34 @@ class ComputeModel:
         if self.factors[node] != 1.0:
             draws = draws * self.factors[node]
         return draws if self.rates[node] == 1.0 else draws / self.rates[node]
+
+    def message_work(self, u: int, v: int, size: int = 1) -> np.ndarray:
+        """The next ``size`` works (seconds at normal speed) of the computations node u makes
+        for its messages to v (methods whose messages need a gradient: the Continuized
+        method's grad f_u^*(y_u)): f_u X, X drawn from the compute law on the stream
+        (seed, (COMPUTE_KEY, u, v)), one per link so that each edge's exchanges are timed by
+        draws of their own."""
+        key = (int(u), int(v))
+        if key not in self._message_draws:
+            self._message_draws[key] = Draws(self.law, stream(self.seed, (COMPUTE_KEY,) + key))
+        draws = self._message_draws[key].take(int(size))
+        return draws if self.factors[key[0]] == 1.0 else draws * self.factors[key[0]]
+
+    @property
+    def timed_by_start(self) -> bool:
+        """Whether a computation's duration depends on when it starts (transient
+        stragglers)."""
+        return self.stragglers.mode == "transient" and len(self.stragglers.nodes) > 0
+
+    def message_duration(self, node: int, start: float, work):
+        """Seconds a message computation of ``work`` started at ``start`` takes on ``node``
+        (stragglers included): work, k work on a persistent straggler, W^{-1}(W(start) +
+        work) - start on a transient one."""
+        if not self.stragglers.is_straggler(node):
+            return work
+        if self.stragglers.mode == "persistent":
+            return work * self.stragglers.slowdown
+        return self.finish_time(node, start, work) - start
 
     def finish_time(self, node: int, start, work):
         """When a computation of ``work`` seconds at normal speed started at ``start`` ends."""

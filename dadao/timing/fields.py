@@ -92,6 +92,10 @@ TIMING_FIELDS: dict[str, Field] = {
                           "messages queue behind each other)"),
     "busy_link": Field("str", "queue", "an activation of a link still carrying an exchange: "
                        "queue (waits its turn) or skip (dropped)", choices=("queue", "skip")),
+    "message_gradients": Field("str", "timed", "methods whose messages need a gradient (the "
+                               "Continuized method): timed (each end computes it, a compute "
+                               "time of the node, before sending) or free (the idealised "
+                               "model: no time)", choices=("timed", "free")),
     "gradient": Field("str", "idealised", "idealised: the gradient is taken when its "
                       "computation ends; stale: taken where it starts, applied when it ends",
                       choices=("idealised", "stale")),

@@ -34,8 +34,9 @@ from dadao.timing.stragglers import Stragglers, choose_stragglers
 
 
 def defaults() -> dict:
-    """A ``[timing]`` section with every default (the idealised model: exponential compute
-    times of mean 1 s, links that take no time, no loss)."""
+    """A ``[timing]`` section with every default: the idealised model (exponential compute
+    times of mean 1 s, links that take no time, no loss), except that a message needing a
+    gradient (the Continuized method's) takes a compute time (``message_gradients``)."""
     return {key: spec.default for key, spec in TIMING_FIELDS.items()}
 
 
@@ -46,7 +47,8 @@ class TimingModel:
     ``compute``: how long each gradient takes (seconds); ``links`` and ``loss``: each message's
     transfer time and fate; ``vector_bytes``: bytes of one d-vector of a message (8 d unless
     ``message_bytes`` is given: then that is a message of one vector); ``parallel``,
-    ``serial_sends``, ``busy_link``, ``gradient``, ``barrier``: the choices of the section.
+    ``serial_sends``, ``busy_link``, ``message_gradients``, ``gradient``, ``barrier``: the
+    choices of the section.
     """
 
     compute: ComputeModel
@@ -58,6 +60,7 @@ class TimingModel:
     parallel: bool
     serial_sends: bool
     busy_link: str
+    message_gradients: str
     gradient: str
     barrier: str
     section: dict
@@ -84,8 +87,8 @@ class TimingModel:
         vector_bytes = (message_bytes(d, 1) if s["message_bytes"] == "auto"
                         else int(s["message_bytes"]))
         return cls(compute, law, links, Loss(_loss_law(s), seed), float(law.mean), vector_bytes,
-                   bool(s["parallel"]), bool(s["serial_sends"]), s["busy_link"], s["gradient"],
-                   s["barrier"], s)
+                   bool(s["parallel"]), bool(s["serial_sends"]), s["busy_link"],
+                   s["message_gradients"], s["gradient"], s["barrier"], s)
 
     @property
     def lossy(self) -> bool:

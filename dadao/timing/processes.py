@@ -40,8 +40,13 @@ class ProcessSchedule(_Schedule):
 
     kind = "simpy"
 
-    def __init__(self, model, args, n: int, computes: bool, nbytes: float):
+    def __init__(self, model, args, n: int, computes: bool, nbytes: float, per_end: int = 0):
         self.model, self.n = model, int(n)
+        self.per_end = int(per_end)
+        # a message's duration known when it is drawn (ExchangeDraws) unless it depends on
+        # when its computation starts (transient stragglers) or waits for a sender
+        self.by_message = bool(model.serial_sends
+                               or (self.per_end and model.compute.timed_by_start))
         self.unit = model.unit_s
         self.nbytes = float(nbytes)
         self.edges = np.asarray(args.edges, dtype=np.int64).reshape(-1, 2)
@@ -65,7 +70,8 @@ class ProcessSchedule(_Schedule):
                      if not model.parallel else None)
         self.senders = ([simpy.Resource(self.env, 1) for _ in range(self.n)]
                         if model.serial_sends else None)
-        self.draws = [ExchangeDraws(u, v, model.links, model.loss, nbytes, self.unit)
+        self.draws = [ExchangeDraws(u, v, model.links, model.loss, nbytes, self.unit,
+                                    model.compute, per_end)
                       for u, v in self.edges.tolist()]
         self.queues = [simpy.Store(self.env) for _ in range(E)]
         self.link_busy = np.zeros(E, dtype=bool)   # an activation accepted and not carried
@@ -144,7 +150,7 @@ class ProcessSchedule(_Schedule):
                 held.append((node, request))
             start = max(start, self.env.now)
         clock = self.n + e
-        if self.senders is None:
+        if not self.by_message:
             durations, lost = self.draws[e].peek(1)
             duration, lost = float(durations[0]), bool(lost[0])
             self.draws[e].take(1)
@@ -164,20 +170,30 @@ class ProcessSchedule(_Schedule):
             ends, losses = zip(*results.values())
             end, lost = max(ends), any(losses)
             self.lost_exchanges += lost
-        if not lost and (end > start or self.senders is not None):
+        if not lost and (end > start or self.by_message):
             self.emit(end, clock, APPLY)
         for node, request in held:
             self.busy[node].release(request)
         return end
 
     def message(self, u: int, v: int, start: float):
-        """A message u -> v sent at ``start`` behind u's earlier ones: (arrival, lost)."""
-        links, unit = self.model.links, self.unit
-        with self.senders[u].request() as request:
-            yield request
-            sent = max(start, self.env.now)
-            wire = self.nbytes / links.bandwidth(u, v) / unit
-            yield self.at(sent + wire)
+        """A message u -> v of an exchange started at ``start``: computed by u (if the method's
+        messages need a gradient), sent (behind u's earlier messages with serial sends: the
+        sender is held nbytes / bandwidth), then flying its latency: (arrival, lost)."""
+        links, unit, compute = self.model.links, self.unit, self.model.compute
+        ready = start
+        if self.per_end:
+            work = float(compute.message_work(u, v, self.per_end).sum())
+            ready = start + compute.message_duration(u, start * unit, work) / unit
+            yield self.at(ready)
+        wire = self.nbytes / links.bandwidth(u, v) / unit
+        if self.senders is not None:
+            with self.senders[u].request() as request:
+                yield request
+                sent = max(ready, self.env.now)
+                yield self.at(sent + wire)
+        else:
+            sent = ready
         latency = float(links.transfer_times(u, v, 0.0, 1)[0]) / unit
         lost = bool(self.model.loss.lost(u, v, 1)[0])
         arrival = sent + wire + latency

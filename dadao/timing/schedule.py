@@ -86,22 +86,34 @@ def skip_times(arrivals, durations, free_at):
 class ExchangeDraws:
     """The durations (units) and fates of the successive exchanges on one edge (u, v), drawn
     in order: exchange m sends the m-th message of u -> v and of v -> u; it lasts
-    max(transfer u -> v, transfer v -> u) / unit_s and is lost if either message is."""
+    max(c_u + transfer u -> v, c_v + transfer v -> u) / unit_s and is lost if either message
+    is. c_u: the time node u computes its message (``per_end`` gradients of
+    ``ComputeModel.message_work``, for methods whose messages need them; 0 otherwise)."""
 
     BLOCK = 64
 
-    def __init__(self, u: int, v: int, links, loss, nbytes: float, unit_s: float):
+    def __init__(self, u: int, v: int, links, loss, nbytes: float, unit_s: float,
+                 compute=None, per_end: int = 0):
         self.u, self.v = int(u), int(v)
         self.links, self.loss, self.nbytes, self.unit_s = links, loss, float(nbytes), unit_s
+        self.compute, self.per_end = compute, int(per_end)
         self.durations = np.empty(0)
         self.lost = np.empty(0, dtype=bool)
+
+    def message_times(self, u: int, v: int, m: int) -> np.ndarray:
+        """Seconds of u's next m messages to v: computation (if any), then transfer."""
+        transfer = self.links.transfer_times(u, v, self.nbytes, m)
+        if not self.per_end:
+            return transfer
+        work = self.compute.message_work(u, v, m * self.per_end).reshape(m, self.per_end)
+        return self.compute.message_duration(u, 0.0, work.sum(axis=1)) + transfer
 
     def peek(self, count: int) -> tuple[np.ndarray, np.ndarray]:
         """The next ``count`` (durations, lost), not yet taken."""
         if len(self.durations) < count:
             m = max(self.BLOCK, count - len(self.durations))
-            both = np.maximum(self.links.transfer_times(self.u, self.v, self.nbytes, m),
-                              self.links.transfer_times(self.v, self.u, self.nbytes, m))
+            both = np.maximum(self.message_times(self.u, self.v, m),
+                              self.message_times(self.v, self.u, m))
             lost = self.loss.lost(self.u, self.v, m) | self.loss.lost(self.v, self.u, m)
             self.durations = np.concatenate([self.durations, both / self.unit_s])
             self.lost = np.concatenate([self.lost, lost])
@@ -132,12 +144,15 @@ class TimedSchedule(_Schedule):
 
     Parameters: ``model`` (``TimingModel``), ``args`` (the run's ``RunArguments``: seed,
     gradient rates, edges, gossip rates), ``n``, ``computes``: whether nodes compute gradients
-    (False for methods without gradient clocks), ``nbytes``: bytes of one message.
+    (False for methods without gradient clocks), ``nbytes``: bytes of one message,
+    ``per_end``: gradients each end computes for its message (``ExchangeDraws``).
     """
 
     kind = "direct"
 
-    def __init__(self, model, args, n: int, computes: bool, nbytes: float):
+    def __init__(self, model, args, n: int, computes: bool, nbytes: float, per_end: int = 0):
+        if per_end and model.compute.timed_by_start:
+            raise ValueError("message computations on transient stragglers need the processes")
         self.model, self.n = model, int(n)
         self.unit = model.unit_s
         self.stale = model.gradient == "stale"
@@ -150,7 +165,8 @@ class TimedSchedule(_Schedule):
                           else np.empty(0, dtype=np.int64))
         self.node_end_s = {int(i): 0.0 for i in self.computing}   # seconds: last end drawn
         self.node_pending = {int(i): np.empty(0) for i in self.computing}   # units
-        self.links = [_Link(ExchangeDraws(u, v, model.links, model.loss, nbytes, self.unit))
+        self.links = [_Link(ExchangeDraws(u, v, model.links, model.loss, nbytes, self.unit,
+                                          model.compute, per_end))
                       for u, v in self.edges.tolist()]
         self.clock_ids = np.arange(self.n + E, dtype=np.int64)
         g = np.asarray(args.grad_rates, dtype=np.float64)

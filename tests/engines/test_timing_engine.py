@@ -33,6 +33,10 @@ DELAYED = {"latency_law": "exponential", "latency_mean": 0.05, "bandwidth": 4800
            "loss": "independent", "loss_p": 0.1}
 
 
+#: the idealised model: the defaults, and the Continuized method's message gradients free
+IDEALISED = {"message_gradients": "free"}
+
+
 def problem_for(algorithm: str):
     """The averaging problem for the gossip methods that solve only it, a quadratic else."""
     if algorithm in ("randomized_gossip", "accelerated_gossip"):
@@ -48,7 +52,8 @@ def same_columns(a, b, columns=COLUMNS):
 def test_the_idealised_model_gives_the_in_process_trace_bit_for_bit(algorithm):
     P = problem_for(algorithm)
     a = dadao.simulate(GRAPH, P, algorithm=algorithm, t_max=25, seed=SEED)
-    b = dadao.simulate(GRAPH, P, algorithm=algorithm, t_max=25, seed=SEED, engine="timing")
+    b = dadao.simulate(GRAPH, P, algorithm=algorithm, t_max=25, seed=SEED, engine="timing",
+                       timing=IDEALISED)
     assert tuple(b.columns) == TIMED_COLUMNS
     assert same_columns(a, b) == []
     assert np.array_equal(a.final_x, b.final_x)
@@ -85,6 +90,22 @@ def test_the_simpy_processes_give_the_direct_schedule(timing):
     d, s = direct.meta["run"]["engine_detail"], simpy.meta["run"]["engine_detail"]
     assert (d["lost_exchanges"], d["skipped_activations"]) == (s["lost_exchanges"],
                                                                s["skipped_activations"])
+
+
+def test_message_gradients_take_compute_time_on_both_paths():
+    """The Continuized method's messages need a gradient: with message_gradients = "timed" an
+    exchange waits for each end's computation (slower on a straggler), on either path; free
+    is the idealised model."""
+    P = problem_for("continuized")
+    kw = dict(algorithm="continuized", t_max=30, seed=SEED, engine="timing")
+    slow = {"stragglers_fraction": 0.25, "latency_value": 0.05}
+    direct = dadao.simulate(GRAPH, P, timing=slow, **kw)
+    simpy = dadao.simulate(GRAPH, P, timing=slow, processes=True, **kw)
+    assert same_columns(direct, simpy, TIMED_COLUMNS) == []
+    free = dadao.simulate(GRAPH, P, timing={**slow, "message_gradients": "free"}, **kw)
+    assert not np.array_equal(free["dist_to_opt"], direct["dist_to_opt"])
+    transient = dadao.simulate(GRAPH, P, timing={**slow, "stragglers_mode": "transient"}, **kw)
+    assert transient.meta["run"]["engine_detail"]["schedule"] == "simpy"
 
 
 def run_to_end(algorithm, timing, t_max=30.0, processes=False):
