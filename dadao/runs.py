@@ -226,6 +226,10 @@ def _open_on_root(config_path, setup, flags, command, reporter, ranks: int) -> _
             warnings.warn(f"{path} held an unfinished run ({status}) with a checkpoint: it "
                           f"starts again from t = 0 (--resume would have gone on from the "
                           f"checkpoint)", DadaoWarning)
+        if flags["resume"] and not has_checkpoint and previous is not None:
+            warnings.warn(f"{path} holds no checkpoint of its {status} run (a run of the "
+                          f"{setup.engine} engine keeps none, or it stopped before its first): "
+                          f"it starts again from t = 0", DadaoWarning)
         if flags["resume"] and has_checkpoint:
             resume = directory.resume(setup, previous, ranks=ranks)
             generation = directory.checkpoint_header.get("generation", 1)

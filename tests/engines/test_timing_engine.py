@@ -21,7 +21,7 @@ from dadao.engines.timing import TimedEventRun, timing_model, timing_section
 from dadao.errors import ConfigError
 from dadao.problems import averaging, quadratic
 from dadao.setup import is_synchronous, prepare
-from dadao.trace import COLUMNS, TIMED_COLUMNS
+from dadao.trace import COLUMNS, TIMED_COLUMNS, WALL_TIME, Trace
 
 N = 12
 SEED = 7
@@ -215,3 +215,47 @@ def test_a_timing_config_section_is_validated_and_recorded(tmp_path):
     detail = trace.meta["run"]["engine_detail"]["timing"]
     assert len(detail["stragglers"]) == 3 and detail["unit_s"] == 1.0
     assert detail["section"]["stragglers_fraction"] == 0.25
+
+
+def test_the_shipped_straggler_config_runs_and_plots_seconds(tmp_path):
+    """configs/stragglers.toml: a timed run directory whose trace has wall_time, whose figure
+    is drawn against seconds, and whose record holds the model."""
+    from dadao import config, runs
+    from dadao.report import figures
+
+    import helpers
+
+    cfg = config.load(str(helpers.ROOT / "configs" / "stragglers.toml"))
+    assert cfg["run"]["engine"] == "timing" and cfg["timing"]["stragglers_fraction"] == 0.1
+    out = tmp_path / "run"
+    result = runs.run_config(str(helpers.ROOT / "configs" / "stragglers.toml"), out=str(out))
+    assert result.status == "completed"
+    trace = Trace.read_csv(out / "trace.csv")
+    assert (out / "convergence.png").exists()
+    assert WALL_TIME in trace.columns
+    assert trace["wall_time"][-1] == pytest.approx(trace["time"][-1] * 0.01, rel=1e-12)
+    assert figures.default_axes([trace])[0] == "wall_time"
+    detail = result.meta["run"]["engine_detail"]["timing"]
+    assert len(detail["stragglers"]) == 3 and detail["unit_s"] == 0.01
+
+
+def test_resume_of_a_timing_run_says_it_starts_again(tmp_path, recwarn):
+    """A timing run keeps no checkpoint: --resume of an interrupted one warns, in one line,
+    that it starts from t = 0, and completes."""
+    import json
+
+    from dadao import runs
+    from dadao.errors import DadaoWarning
+
+    path = tmp_path / "c.toml"
+    path.write_text('[graph]\nfamily = "cycle"\nn = 8\n[problem]\nkind = "quadratic"\n'
+                    '[run]\nt_max = 5.0\nengine = "timing"\n')
+    out = tmp_path / "r"
+    runs.run_config(str(path), out=str(out))
+    meta = json.loads((out / "meta.json").read_text())
+    meta["status"] = "interrupted"   # as a SIGTERM leaves it (tests/test_faults.py sends one)
+    (out / "meta.json").write_text(json.dumps(meta))
+    result = runs.run_config(str(path), out=str(out), resume=True)
+    assert result.status == "completed"
+    said = [str(w.message) for w in recwarn if issubclass(w.category, DadaoWarning)]
+    assert len(said) == 1 and "no checkpoint" in said[0] and "t = 0" in said[0]
