@@ -31,7 +31,7 @@ from dadao import config as config_module
 from dadao.engines import base, rounds
 from dadao.engines import kernels
 from dadao.engines.inprocess import EventRun
-from dadao.errors import ConfigError
+from dadao.errors import ConfigError, DadaoError
 from dadao.timing.fields import TIMING_FIELDS
 from dadao.timing.model import TimingModel, stacked_vectors
 from dadao.timing.round_links import RoundLinks
@@ -50,8 +50,19 @@ def timing_section(setup, given: dict | None) -> dict:
 
 
 def timing_model(setup, section: dict) -> TimingModel:
-    """The ``TimingModel`` of ``setup`` under ``section``; ConfigError (one line naming the
-    key) for a choice the run cannot take."""
+    """The ``TimingModel`` of ``setup`` under ``section``; a DadaoError (one line naming the
+    key, and the config file of a setup built from one) for a choice the run cannot take."""
+    try:
+        return _timing_model(setup, section)
+    except DadaoError as exc:
+        if setup.source is None or exc.file == setup.source:
+            raise
+        # the line names the config; a file it points to (links, speeds) goes in the message
+        hint = f" ({exc.file})" if exc.file else ""
+        raise exc.located(file=setup.source, hint=hint) from None
+
+
+def _timing_model(setup, section: dict) -> TimingModel:
     if setup.time_varying:
         raise ConfigError("the timing engine runs on one graph, not a time-varying list",
                           field="graph")
