@@ -70,9 +70,10 @@ def _timing_model(setup, section: dict) -> TimingModel:
                                            or setup.algorithm.apply_gradient is None):
         raise ConfigError(f"{setup.algorithm.name} has no stale gradient step; use gradient = "
                           f"\"idealised\"", field="timing.gradient")
+    rates = None if setup.synchronous else setup.args.grad_rates
     return TimingModel.from_section(section, n=setup.n, d=setup.problem.dim,
                                     edges=setup.edge_lists[0], seed=setup.args.seed,
-                                    grad_rates=None if setup.synchronous else setup.args.grad_rates)
+                                    grad_rates=rates)
 
 
 class TimedEventRun(EventRun):
@@ -107,9 +108,6 @@ class TimedEventRun(EventRun):
         self._run_events(times, ids & ((1 << KIND_BITS) - 1), ids >> KIND_BITS, self.n,
                          self.edges, self.state, self.tau, self.k, self.problem.oracle,
                          self.messages, self.grads, self.counts_)
-
-    def _run_events(self, *args):  # replaced in __init__ by the compiled loop
-        raise NotImplementedError
 
     def wall_time(self, t) -> float:
         """Seconds at time t (units of ``unit_s`` seconds)."""

@@ -2,13 +2,14 @@
 
 The model is data, as the event schedule is (design rule 2): it says how long the m-th gradient
 of node i takes, when node i is slow, how long the m-th message from u to v travels and whether
-it is lost, each from its own random stream, and the timing engine (issue 13) only consumes
-those draws.
+it is lost, each from its own random stream, and the timing engine (``dadao.engines.timing``,
+docs/timing.md) only consumes those draws.
 
 Keyed streams. Each random time is drawn from a stream spawned from (seed, key)
 (``dadao.timing.streams``), disjoint from the keys of ``dadao.events`` (0, 1, 2):
 
-    compute time of node i's gradients     (3, i)          run seed
+    node i's gradient computations         (0, i)          run seed (its gradient clock's)
+    node u's computations for messages to v (3, u, v)      run seed
     speed factors drawn from a law         (4,)            the speed factors' own seed
     slow spells of straggler i             (5, i, 0) starts, (5, i, 1) lengths    run seed
     latency of the directed link u -> v    (6, u, v)       run seed
@@ -30,8 +31,13 @@ The modules, each documenting its maths:
     compute      ``ComputeModel``: factors, law and stragglers combined into finish times
     links        ``Links``: latency + size / bandwidth, per-link overrides from a CSV
     loss         ``Loss``: independent, or a Gilbert-Elliott channel per link
-    rounds       ``sync_round_times``: the wall time of a synchronous method, computed directly
-    fields       ``TIMING_FIELDS``: the keys of a future ``[timing]`` config section
+    rounds       ``sync_round_times``: the wall time of a synchronous method, computed directly;
+                 the per-iteration steps the engine times its iterations with
+    round_links  ``RoundLinks``: the exchange times of each gossip round (lost messages resent)
+    fields       ``TIMING_FIELDS``: the keys of the ``[timing]`` config section
+    model        ``TimingModel``: the model of one run, built from its section
+    schedule     ``TimedSchedule``: an asynchronous run's timed events, computed directly
+    processes    ``ProcessSchedule``: the same events from SimPy processes, for every choice
     csv_files    reading the CSV files of speeds and link overrides
     hints        the "did you mean" hint of the error messages
 """

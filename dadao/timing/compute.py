@@ -1,9 +1,9 @@
 """Compute times: ``ComputeModel``, how long each gradient of each node takes, in seconds.
 
-Gradient m of node i needs w_{i,m} = f_i X_{i,m} seconds at normal speed: X_{i,m} drawn in order
-from a law on the stream (seed, (COMPUTE_KEY, i)), f_i the node's speed factor
-(``dadao.timing.speeds``); stragglers (``dadao.timing.stragglers``) then turn the work into a
-finish time. Back to back from t_0, t_m = t_{m-1} + w_m off a straggler (summed sequentially, as
+Gradient m of node i needs w_{i,m} = f_i X_{i,m} / g_i seconds at normal speed: X_{i,m} drawn in
+order from a law on node i's gradient clock's stream (seed, (0, i)), f_i the node's speed factor
+(``dadao.timing.speeds``), g_i its gradient rate; stragglers (``dadao.timing.stragglers``) then
+turn the work into a finish time. Back to back from t_0, t_m = t_{m-1} + w_m off a straggler (summed sequentially, as
 a Poisson clock accumulates its gaps). ``sync_compute`` gives the durations of the iterations of
 a synchronous method (``dadao.timing.rounds``)."""
 
@@ -15,6 +15,7 @@ import numpy as np
 
 from dadao.timing.laws import Draws, Law
 from dadao.timing.speeds import checked_factors
+from dadao.events import GRADIENT_KEY
 from dadao.timing.streams import COMPUTE_KEY, stream
 from dadao.timing.stragglers import Stragglers
 
@@ -28,15 +29,16 @@ class ComputeModel:
 
     ``rates`` g_i (default 1) divide node i's works: w_{i,m} = f_i X_{i,m} / g_i.
 
-    ``key_prefix`` defaults to (COMPUTE_KEY,). With (GRADIENT_KEY,) of ``dadao.events``, an
-    Exponential(1.0) law, unit factors and no stragglers, a node computing back to back from 0
-    finishes at exactly the arrivals of its rate-1 gradient clock (E * 1.0 == E / 1.0, summed in
-    the same order): what the engine's exactness mode needs. (For a clock of rate g != 1, E / g
-    and E * (1 / g) may differ in the last bit: that case needs a law drawn as E / g.)
+    ``key_prefix`` defaults to (GRADIENT_KEY,) of ``dadao.events``: the m-th computation of
+    node i is the m-th tick of its gradient clock, re-timed by the law. With an Exponential(1.0)
+    law, unit factors and no stragglers, a node computing back to back from 0 finishes at
+    exactly the arrivals of its gradient clock of rate g_i (E * 1.0 / g_i == E / g_i, summed in
+    the same order): what the engine's exactness needs. Messages that need a gradient draw on
+    streams of their own, (seed, (COMPUTE_KEY, u, v)) (``message_work``).
     """
 
     def __init__(self, law: Law, n: int, seed: int, factors=None,
-                 stragglers: Stragglers | None = None, key_prefix=(COMPUTE_KEY,), rates=None):
+                 stragglers: Stragglers | None = None, key_prefix=(GRADIENT_KEY,), rates=None):
         self.law = law
         self.n = int(n)
         self.seed = int(seed)

@@ -1,5 +1,5 @@
-"""The keys of a future ``[timing]`` config section, declared (not registered: the engine will
-declare it): ``TIMING_FIELDS``, each key's type, default and documentation.
+"""The keys of the ``[timing]`` config section, which the timing engine declares
+(``dadao.engines.timing``): ``TIMING_FIELDS``, each key's type, default and documentation.
 
 Durations are in seconds, bandwidth in bytes per second, message sizes in bytes, speed factors
 and probabilities have no unit. A law is declared as ``{prefix}_law`` and one key per law

@@ -16,7 +16,8 @@ from dadao.events import clock_stream
 
 # Keys of the random streams (first element of a spawn key). 0, 1 and 2 are dadao.events' clocks
 # (gradient, gossip, gossip of a time-varying graph); these follow, so no two streams coincide.
-COMPUTE_KEY = 3           # (3, i): the law draws of node i's gradients
+COMPUTE_KEY = 3           # (3, u, v): node u's computations for its messages to v (a node's
+                          # gradients are drawn on its gradient clock's stream (0, i))
 SPEED_KEY = 4             # (4,): speed factors drawn from a law, with the factors' own seed
 STRAGGLER_KEY = 5         # (5, i, 0): starts of node i's slow spells; (5, i, 1): their lengths
 LATENCY_KEY = 6           # (6, u, v): latency of the messages u -> v
