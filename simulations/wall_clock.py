@@ -279,7 +279,7 @@ def latency_figure(outcomes, latency_scenarios, graph_names, methods, path):
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
 
-    fig = Figure(figsize=(4.2 * len(graph_names), 3.6), layout="constrained")
+    fig = Figure(figsize=(4.2 * len(graph_names) + 2.2, 3.6), layout="constrained")
     FigureCanvasAgg(fig)
     axes = fig.subplots(1, len(graph_names), squeeze=False)[0]
     xs = [sc.x for sc in latency_scenarios]
@@ -292,7 +292,8 @@ def latency_figure(outcomes, latency_scenarios, graph_names, methods, path):
         ax.set_xlabel("link latency / mean compute time")
         ax.grid(True, which="major", alpha=0.3)
     axes[0].set_ylabel(f"seconds to {TARGET:g} of start (median)")
-    axes[-1].legend(fontsize="small")
+    handles, labels = axes[0].get_legend_handles_labels()
+    fig.legend(handles, labels, fontsize="small", loc="outside right upper")
     figures.save(fig, path)
 
 
@@ -300,7 +301,7 @@ def straggler_figure(outcomes, scenario_pair, graph, methods, path):
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
 
-    fig = Figure(figsize=(4.2 * len(scenario_pair), 3.6), layout="constrained")
+    fig = Figure(figsize=(4.2 * len(scenario_pair) + 2.2, 3.6), layout="constrained")
     FigureCanvasAgg(fig)
     axes = fig.subplots(1, len(scenario_pair), squeeze=False)[0]
     for ax, sc in zip(axes, scenario_pair):
@@ -317,7 +318,8 @@ def straggler_figure(outcomes, scenario_pair, graph, methods, path):
         ax.set_xscale("log")
         ax.grid(True, which="major", alpha=0.3)
     axes[0].set_ylabel("dist_to_opt / its start")
-    axes[-1].legend(fontsize="small")
+    handles, labels = axes[0].get_legend_handles_labels()
+    fig.legend(handles, labels, fontsize="small", loc="outside right upper")
     figures.save(fig, path)
 
 

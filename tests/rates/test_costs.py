@@ -284,3 +284,25 @@ def test_config_costs_path_gives_the_weighted_rates(tmp_path):
     cfg["rates"]["costs_path"] = "auto"
     plain = experiment.from_config(cfg)
     assert "total_cost" not in plain.rates_detail
+
+
+def test_costs_from_timing_are_the_links_mean_exchange_times(tmp_path):
+    """[rates] costs_from_timing: the costs are each edge's mean exchange time under [timing]
+    (the slower direction, a message of 8 d bytes): the same rates as those costs given."""
+    edges, n = graph("cycle", 8)
+    (tmp_path / "links.csv").write_text("u,v,latency,bandwidth\n0,1,0.05,\n3,4,0.05,\n")
+    (tmp_path / "c.toml").write_text(
+        '[graph]\nfamily = "cycle"\nn = 8\n[problem]\nkind = "least_squares"\ndim = 3\n'
+        'samples_per_node = 20\n[algorithm]\nname = "dadao"\n[rates]\nkind = "sdp"\n'
+        'costs_from_timing = true\n[run]\nt_max = 10.0\nengine = "timing"\n'
+        '[timing]\nlatency_value = 0.001\nbandwidth = 1e6\nlinks_path = "links.csv"\n')
+    setup = experiment.from_config(config.load(str(tmp_path / "c.toml")),
+                                   source=str(tmp_path / "c.toml"))
+    expected = np.array([0.05 if (u, v) in ((0, 1), (3, 4)) else 0.001
+                         for u, v in edges.tolist()]) + 24 / 1e6
+    direct = optimal_rates(edges, n, costs=expected)
+    assert direct.from_cache   # the config's solve: same costs, same cache entry
+    assert setup.rates_detail["total_cost"] == pytest.approx(direct.total_cost, rel=1e-12)
+    slow = [e for e, (u, v) in enumerate(edges.tolist()) if (u, v) in ((0, 1), (3, 4))]
+    fast = [e for e in range(len(edges)) if e not in slow]
+    assert setup.args.edge_rates[slow].max() < setup.args.edge_rates[fast].min()
