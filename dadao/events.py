@@ -72,9 +72,9 @@ class _Clock:
     last: float  # time of the last arrival drawn
 
 
-class _Schedule:
+class Schedule:
     """Windows over a merged schedule; subclasses define ``until``, ``time``, ``total_rate`` and
-    ``clock_ids``.
+    ``clock_ids`` (the clocks here, and the timed schedules of ``dadao.timing``).
 
     ``rest``: while a consumer holds a piece of a window cut at a breakpoint, (the breakpoint,
     the times and ids of the window's events after it), None at a window's end; ``carry``: such
@@ -127,7 +127,7 @@ class _Schedule:
             yield end, times[lo:], ids[lo:]
 
 
-def _merge(parts_t, parts_c) -> tuple[np.ndarray, np.ndarray]:
+def merge_events(parts_t, parts_c) -> tuple[np.ndarray, np.ndarray]:
     """Concatenate per-clock arrival times and ids, sorted by (time, id)."""
     if not parts_t:
         return np.empty(0), np.empty(0, dtype=np.int64)
@@ -137,7 +137,7 @@ def _merge(parts_t, parts_c) -> tuple[np.ndarray, np.ndarray]:
     return times[order], ids[order]
 
 
-class PoissonClocks(_Schedule):
+class PoissonClocks(Schedule):
     """The merged, time-ordered events of a set of Poisson clocks.
 
     Parameters
@@ -224,10 +224,10 @@ class PoissonClocks(_Schedule):
                 parts_t.append(t)
                 parts_c.append(np.full(len(t), cid, dtype=np.int64))
         self.time = float(t_end)
-        return _merge(parts_t, parts_c)
+        return merge_events(parts_t, parts_c)
 
 
-class SwitchingClocks(_Schedule):
+class SwitchingClocks(Schedule):
     """The merged events of n gradient clocks and of the gossip clocks of K graphs used in turn.
 
     Graph k is active on [(m K + k) P, (m K + k + 1) P) (see the module docstring for the streams
@@ -313,7 +313,7 @@ class SwitchingClocks(_Schedule):
                 parts_t.append(np.clip(self.global_times(k, s), start, below))
                 parts_c.append(c + self.n + self.offsets[k])
         self.time = float(t_end)
-        return _merge(parts_t, parts_c)
+        return merge_events(parts_t, parts_c)
 
 
 def _stream_state(stream) -> dict | None:
@@ -385,3 +385,7 @@ def restore(clocks, header: dict, arrays: dict) -> None:
 def schedule(seed, grad_rates, edges, edge_rates, t_end, clocks=None):
     """The whole schedule on [0, t_end) at once: (times, clock ids). For tests and small runs."""
     return PoissonClocks(seed, grad_rates, edges, edge_rates, clocks).until(t_end)
+
+
+# the timing engine's schedules import these names while they are renamed
+_Schedule, _merge = Schedule, merge_events

@@ -412,7 +412,8 @@ def test_rates_command_and_sdp_configs(capsys, tmp_path, monkeypatch):
     assert totals[1] < 0.3 * 126.148
     resolved = config.load(str(tmp_path / "run_sdp" / "config.toml"))
     assert resolved["rates"] == {"kind": "sdp", "method": "sdp", "solver": "auto",
-                                 "node_cap": "auto", "costs_path": "auto"}
+                                 "node_cap": "auto", "costs_path": "auto",
+                                 "costs_from_timing": False}
 
 
 def test_rates_mistakes(capsys, tmp_path):

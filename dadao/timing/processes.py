@@ -30,11 +30,11 @@ import simpy
 
 from dadao.engines.kernels import (APPLY, GRADIENT, GRADIENT_APPLY, GRADIENT_START, PAIR,
                                    SEND)
-from dadao.events import PoissonClocks, _merge, _Schedule
+from dadao.events import PoissonClocks, Schedule, merge_events
 from dadao.timing.schedule import KIND_BITS, ExchangeDraws
 
 
-class ProcessSchedule(_Schedule):
+class ProcessSchedule(Schedule):
     """Windows of the timed events of an asynchronous run from SimPy processes (module
     docstring); the parameters of ``dadao.timing.schedule.TimedSchedule``."""
 
@@ -217,4 +217,4 @@ class ProcessSchedule(_Schedule):
         now = log_t < t_end   # SimPy may have reached an exact time at t_end within rounding
         self.held_t, self.held_id = log_t[~now], log_id[~now]
         self.time = float(t_end)
-        return _merge([log_t[now]], [log_id[now]])
+        return merge_events([log_t[now]], [log_id[now]])
