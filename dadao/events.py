@@ -386,6 +386,3 @@ def schedule(seed, grad_rates, edges, edge_rates, t_end, clocks=None):
     """The whole schedule on [0, t_end) at once: (times, clock ids). For tests and small runs."""
     return PoissonClocks(seed, grad_rates, edges, edge_rates, clocks).until(t_end)
 
-
-# the timing engine's schedules import these names while they are renamed
-_Schedule, _merge = Schedule, merge_events

@@ -28,6 +28,14 @@ depends on another's, and each clock's events follow from its own draws. The Sim
 Ids: event id = 8 c + kind, c the clock (node i, or n + e for edge e) and kind one of
 ``dadao.engines.kernels`` (APPLY ... GRADIENT_START), so sorting by (time, id) orders events at
 one time by clock, then by kind (an exchange ending at t before the next one starting at t).
+
+How a window is computed: each node's computation ends (a Python step per node: its own
+stream), each edge's gossip arrivals (a Python step per edge: its own clock), then one compiled
+pass over every link (``link_events``: its exchange in flight, its queue or its skips), then one
+sort of the window's events by (time, id). Where no exchange is lost and each edge's exchanges
+all take the same time (constant latency, no message computation: the idealised links among
+them), the durations are one number per edge and nothing more is drawn; otherwise each active
+edge's durations and fates come from its ``ExchangeDraws`` (two Python steps per window).
 """
 
 from __future__ import annotations
@@ -37,7 +45,9 @@ import numpy as np
 
 from dadao.engines.kernels import (APPLY, GRADIENT, GRADIENT_START, PAIR, SEND,
                                    STALE_GRADIENT)
-from dadao.events import PoissonClocks, _merge, _Schedule
+from dadao.events import PoissonClocks, Schedule, merge_events
+from dadao.timing.laws import Constant
+from dadao.timing.links import transfer_time
 
 #: bits of an event id holding its kind
 KIND_BITS = 3
@@ -49,38 +59,118 @@ def event_ids(clock, kind) -> np.ndarray:
 
 
 @numba.njit(cache=True)
-def queue_times(arrivals, durations, free_at):
-    """Starts and ends of exchanges activated at ``arrivals`` on a link free at ``free_at``,
-    each waiting its turn: S_k = max(A_k, F_{k-1}), F_k = S_k + D_k, F_0 = free_at."""
-    starts = np.empty(arrivals.shape[0])
-    ends = np.empty(arrivals.shape[0])
-    free = free_at
-    for k in range(arrivals.shape[0]):
-        s = arrivals[k] if arrivals[k] > free else free
-        starts[k] = s
-        free = s + durations[k]
-        ends[k] = free
-    return starts, ends
+def _exchange(times, ids, m, cid, start, end, duration, lost, t_end):
+    """Write the events in [now, t_end) of one exchange started at ``start`` (a PAIR if it takes
+    no time and is not lost, else a SEND, and its APPLY if not lost and ended before t_end) from
+    row m on; return the next free row."""
+    instant = duration == 0.0 and not lost
+    times[m] = start
+    ids[m] = cid + (PAIR if instant else SEND)
+    m += 1
+    if not instant and not lost and end < t_end:
+        times[m] = end
+        ids[m] = cid + APPLY
+        m += 1
+    return m
 
 
 @numba.njit(cache=True)
-def skip_times(arrivals, durations, free_at):
-    """Exchanges activated at ``arrivals`` on a link free at ``free_at``, those that find it
-    busy dropped: (carried mask, starts and ends of the carried ones, durations used: the
-    carried exchanges take durations[0], durations[1], ... in order)."""
-    carried = np.zeros(arrivals.shape[0], dtype=np.bool_)
-    starts = np.empty(arrivals.shape[0])
-    ends = np.empty(arrivals.shape[0])
-    free = free_at
-    used = 0
-    for k in range(arrivals.shape[0]):
-        if arrivals[k] >= free:
-            carried[k] = True
-            starts[used] = arrivals[k]
-            free = arrivals[k] + durations[used]
-            ends[used] = free
-            used += 1
-    return carried, starts[:used], ends[:used], used
+def link_events(t_end, skip, first_clock, counts, arrivals, durations, lost, wait_counts,
+                wait_arrivals, wait_durations, wait_lost, free_at, in_flight, flight_end,
+                flight_lost):
+    """Every link's exchange events in [now, t_end) (times in units), in one pass over the
+    edges.
+
+    Edge e (clock first_clock + e) has ``counts[e]`` new activations, ``arrivals`` grouped by
+    edge and increasing within one, with the ``durations`` and ``lost`` flags of its next
+    exchanges (aligned with its arrivals: in a queue each activation takes one; with ``skip``
+    the carried ones take them in order); ``wait_*`` (grouped the same way): the activations
+    still waiting from earlier windows, with their durations and fates. Link state, updated in
+    place: busy until ``free_at``; ``in_flight``: an exchange started and not ended, ending at
+    ``flight_end``, lost or not.
+
+    A queue starts S_k = max(A_k, F_{k-1}) and ends F_k = S_k + D_k; an exchange that would
+    start at t_end or later waits, with every later one. With ``skip`` an activation that finds
+    the link busy (A_k < F) is dropped.
+
+    Returns (times, ids) of the events in no particular order, how many draws each edge took,
+    the waiting activations (counts, arrivals, durations, lost), the exchanges started lost and
+    the activations dropped.
+    """
+    E = counts.shape[0]
+    size = wait_arrivals.shape[0] + arrivals.shape[0]
+    times = np.empty(E + 2 * size)
+    ids = np.empty(E + 2 * size, dtype=np.int64)
+    taken = np.zeros(E, dtype=np.int64)
+    held_counts = np.zeros(E, dtype=np.int64)
+    held_arrivals = np.empty(size)
+    held_durations = np.empty(size)
+    held_lost = np.empty(size, dtype=np.bool_)
+    m = 0
+    held = 0
+    lost_count = 0
+    skipped = 0
+    a0 = 0
+    w0 = 0
+    for e in range(E):
+        cid = (first_clock + e) << KIND_BITS
+        if in_flight[e] and flight_end[e] < t_end:
+            in_flight[e] = False
+            if not flight_lost[e]:
+                times[m] = flight_end[e]
+                ids[m] = cid + APPLY
+                m += 1
+        free = free_at[e]
+        started = False
+        waits = False
+        last_end = 0.0
+        last_instant = True
+        last_lost = False
+        used = 0
+        cw = wait_counts[e]
+        for k in range(cw + counts[e]):
+            if k < cw:
+                arrival = wait_arrivals[w0 + k]
+                d = wait_durations[w0 + k]
+                gone = wait_lost[w0 + k]
+            else:
+                arrival = arrivals[a0 + k - cw]
+                if skip and arrival < free:
+                    skipped += 1
+                    continue
+                d = durations[a0 + used]
+                gone = lost[a0 + used]
+                used += 1
+            start = arrival if arrival > free else free
+            if waits or start >= t_end:
+                # the link is busy past the window: this one and every later one wait (only
+                # in a queue: a carried activation starts when it arrives, before t_end)
+                waits = True
+                held_arrivals[held] = arrival
+                held_durations[held] = d
+                held_lost[held] = gone
+                held += 1
+                held_counts[e] += 1
+                continue
+            free = start + d
+            m = _exchange(times, ids, m, cid, start, free, d, gone, t_end)
+            if gone:
+                lost_count += 1
+            started = True
+            last_end = free
+            last_instant = d == 0.0 and not gone
+            last_lost = gone
+        if started:
+            free_at[e] = free
+            if not last_instant and last_end >= t_end:
+                in_flight[e] = True
+                flight_end[e] = last_end
+                flight_lost[e] = last_lost
+        taken[e] = used
+        a0 += counts[e]
+        w0 += cw
+    return (times[:m], ids[:m], taken, held_counts, held_arrivals[:held],
+            held_durations[:held], held_lost[:held], lost_count, skipped)
 
 
 class ExchangeDraws:
@@ -100,9 +190,28 @@ class ExchangeDraws:
         self.durations = np.empty(0)
         self.lost = np.empty(0, dtype=bool)
 
+    def open(self) -> None:
+        """Open the random streams of this edge's draws now (each draws nothing: Links, Loss
+        and ComputeModel open a stream when first asked, even for 0 values)."""
+        for u, v in ((self.u, self.v), (self.v, self.u)):
+            if not isinstance(self.links.latency_law(u, v), Constant):
+                self.links.transfer_times(u, v, self.nbytes, 0)
+            self.loss.lost(u, v, 0)
+            if self.per_end:
+                self.compute.message_work(u, v, 0)
+
+    def transfer_times(self, u: int, v: int, m: int) -> np.ndarray:
+        """Seconds of the transfers of u's next m messages to v (``Links.transfer_times``); a
+        constant latency is computed without the stream that Links would open for it (it
+        draws nothing from it: the same values)."""
+        law = self.links.latency_law(u, v)
+        if isinstance(law, Constant):
+            return transfer_time(law.draw(None, m), self.nbytes, self.links.bandwidth(u, v))
+        return self.links.transfer_times(u, v, self.nbytes, m)
+
     def message_times(self, u: int, v: int, m: int) -> np.ndarray:
         """Seconds of u's next m messages to v: computation (if any), then transfer."""
-        transfer = self.links.transfer_times(u, v, self.nbytes, m)
+        transfer = self.transfer_times(u, v, m)
         if not self.per_end:
             return transfer
         work = self.compute.message_work(u, v, m * self.per_end).reshape(m, self.per_end)
@@ -123,23 +232,26 @@ class ExchangeDraws:
         self.durations, self.lost = self.durations[count:], self.lost[count:]
 
 
-class _Link:
-    """One edge's link between windows: busy until ``free_at``; ``waiting``: activations (and
-    their durations and fates) not started yet (queue); ``flight``: (end, lost) of the exchange
-    started and not ended yet, None when idle."""
+def constant_durations(edges, links, loss, nbytes: float, unit_s: float,
+                       per_end: int) -> np.ndarray | None:
+    """The duration (units) of every exchange of each edge where it is one number per edge and
+    no exchange is lost: a constant latency each way, no message computation, no loss; None
+    otherwise. The same arithmetic as ``ExchangeDraws``, edge by edge."""
+    if per_end or loss.law is not None:
+        return None
+    pairs = [(u, v) for u, v in edges.tolist()]
+    laws = [(links.latency_law(u, v), links.latency_law(v, u)) for u, v in pairs]
+    if not all(isinstance(a, Constant) and isinstance(b, Constant) for a, b in laws):
+        return None
+    nbytes = float(nbytes)
+    forward = transfer_time(np.array([a.value for a, _ in laws], dtype=np.float64), nbytes,
+                            np.array([links.bandwidth(u, v) for u, v in pairs], np.float64))
+    backward = transfer_time(np.array([b.value for _, b in laws], dtype=np.float64), nbytes,
+                             np.array([links.bandwidth(v, u) for u, v in pairs], np.float64))
+    return np.maximum(forward, backward) / unit_s
 
-    __slots__ = ("draws", "free_at", "waiting", "wait_durations", "wait_lost", "flight")
 
-    def __init__(self, draws: ExchangeDraws):
-        self.draws = draws
-        self.free_at = 0.0
-        self.waiting = np.empty(0)
-        self.wait_durations = np.empty(0)
-        self.wait_lost = np.empty(0, dtype=bool)
-        self.flight = None
-
-
-class TimedSchedule(_Schedule):
+class TimedSchedule(Schedule):
     """Windows of the timed events of an asynchronous run (module docstring), in units.
 
     Parameters: ``model`` (``TimingModel``), ``args`` (the run's ``RunArguments``: seed,
@@ -163,11 +275,6 @@ class TimedSchedule(_Schedule):
         self.gossip = PoissonClocks(args.seed, np.zeros(self.n), self.edges, args.edge_rates)
         self.computing = (np.flatnonzero(np.asarray(args.grad_rates) > 0) if computes
                           else np.empty(0, dtype=np.int64))
-        self.node_end_s = {int(i): 0.0 for i in self.computing}   # seconds: last end drawn
-        self.node_pending = {int(i): np.empty(0) for i in self.computing}   # units
-        self.links = [_Link(ExchangeDraws(u, v, model.links, model.loss, nbytes, self.unit,
-                                          model.compute, per_end))
-                      for u, v in self.edges.tolist()]
         self.clock_ids = np.arange(self.n + E, dtype=np.int64)
         g = np.asarray(args.grad_rates, dtype=np.float64)
         mean_factor = float(np.mean(model.compute.factors)) if self.n else 1.0
@@ -177,6 +284,43 @@ class TimedSchedule(_Schedule):
         self.lost_exchanges = 0
         self.skipped_activations = 0
         self._first = True
+        self._init_nodes(model.compute)
+        self._init_links(model, nbytes, per_end)
+
+    def _init_nodes(self, compute) -> None:
+        self.node_end_s = {int(i): 0.0 for i in self.computing}   # seconds: last end drawn
+        self.node_pending = {int(i): np.empty(0) for i in self.computing}   # units
+        # units: each computing node's mean compute time (sizes its blocks of draws)
+        self.node_mean = {i: compute.law.mean * compute.factors[i] / compute.rates[i] / self.unit
+                          for i in self.computing.tolist()}
+        for i in self.computing.tolist():
+            # open each node's stream now (it draws nothing), as the in-process engine opens
+            # its clocks' streams before the run, not in its first window
+            compute.work(i, 0)
+
+    def _init_links(self, model, nbytes: float, per_end: int) -> None:
+        E = len(self.edges)
+        self.constant = constant_durations(self.edges, model.links, model.loss, nbytes,
+                                           self.unit, per_end)
+        self.draws = None
+        if self.constant is None:
+            self.draws = [ExchangeDraws(u, v, model.links, model.loss, nbytes, self.unit,
+                                        model.compute, per_end) for u, v in self.edges.tolist()]
+            for draws in self.draws:
+                draws.open()   # before the run, as the nodes' streams (``_init_nodes``)
+        # every link's state between windows (``link_events``)
+        self.free_at = np.zeros(E)
+        self.in_flight = np.zeros(E, dtype=bool)
+        self.flight_end = np.zeros(E)
+        self.flight_lost = np.zeros(E, dtype=bool)
+        self.wait_counts = np.zeros(E, dtype=np.int64)
+        self.wait_arrivals = np.empty(0)
+        self.wait_durations = np.empty(0)
+        self.wait_lost = np.empty(0, dtype=bool)
+        # compile (or load from numba's cache) before the run's clock starts: a pass with no
+        # activation at time 0 changes no link
+        self._link_pass(0.0, np.zeros(E, dtype=np.int64), np.empty(0), np.empty(0),
+                        np.empty(0, dtype=bool))
 
     # -- nodes ---------------------------------------------------------------------------------
 
@@ -184,8 +328,8 @@ class TimedSchedule(_Schedule):
         """Node i's computation ends in [now, t_end) (units), removed from its buffer."""
         pending = self.node_pending[i]
         compute = self.model.compute
+        mean = self.node_mean[i]
         while not len(pending) or pending[-1] < t_end:
-            mean = compute.law.mean * compute.factors[i] / compute.rates[i] / self.unit
             count = int((t_end - (pending[-1] if len(pending) else 0.0)) / mean * 1.2) + 16
             ends_s = compute.back_to_back(i, self.node_end_s[i], count)
             self.node_end_s[i] = float(ends_s[-1])
@@ -194,51 +338,63 @@ class TimedSchedule(_Schedule):
         self.node_pending[i] = pending[cut:]
         return pending[:cut]
 
+    def _node_events(self, t_end: float) -> tuple[np.ndarray, np.ndarray]:
+        """(times, ids) of every node's computation ends in [now, t_end), node by node."""
+        if not len(self.computing):
+            return np.empty(0), np.empty(0, dtype=np.int64)
+        ends = [self._node_ends(i, t_end) for i in self.computing.tolist()]
+        kind = STALE_GRADIENT if self.stale else GRADIENT
+        counts = np.fromiter((len(x) for x in ends), np.int64, len(ends))
+        return np.concatenate(ends), np.repeat((self.computing << KIND_BITS) + kind, counts)
+
     # -- links ---------------------------------------------------------------------------------
 
-    def _link_events(self, e: int, arrivals: np.ndarray, t_end: float):
-        """(times, kinds) of edge e's exchange events in [now, t_end), given its activations
-        there."""
-        link = self.links[e]
-        times, kinds = [], []
-        if link.flight is not None:
-            end, lost = link.flight
-            if end < t_end:
-                link.flight = None
-                if not lost:
-                    times.append(np.array([end]))
-                    kinds.append(np.array([APPLY]))
-        if self.skip:
-            durations, lost = link.draws.peek(len(arrivals))
-            _, starts, ends, used = skip_times(arrivals, durations, link.free_at)
-            self.skipped_activations += len(arrivals) - used
-            lost = lost[:used]
-            durations = durations[:used]
-            link.draws.take(used)
-        else:
-            durations, lost = link.draws.peek(len(arrivals))
-            link.draws.take(len(arrivals))
-            arrivals = np.concatenate([link.waiting, arrivals])
-            durations = np.concatenate([link.wait_durations, durations])
-            lost = np.concatenate([link.wait_lost, lost])
-            starts, ends = queue_times(arrivals, durations, link.free_at)
-            now = int(np.searchsorted(starts, t_end, side="left"))
-            link.waiting, link.wait_durations, link.wait_lost = (
-                arrivals[now:], durations[now:], lost[now:])
-            starts, ends, durations, lost = starts[:now], ends[:now], durations[:now], lost[:now]
-        if len(starts):
-            link.free_at = float(ends[-1])
-            self.lost_exchanges += int(lost.sum())
-            instant = (durations == 0) & ~lost
-            times.append(starts)
-            kinds.append(np.where(instant, PAIR, SEND))
-            applied = ~instant & ~lost & (ends < t_end)
-            times.append(ends[applied])
-            kinds.append(np.full(int(applied.sum()), APPLY))
-            last = len(starts) - 1
-            if not instant[last] and ends[last] >= t_end:
-                link.flight = (float(ends[last]), bool(lost[last]))
-        return times, kinds
+    def _gossip_arrivals(self, t_end: float) -> tuple[np.ndarray, np.ndarray]:
+        """(counts per edge, arrival times grouped by edge, increasing within one) of the gossip
+        clocks in [now, t_end): ``PoissonClocks.until``'s draws, clock by clock, without its
+        merge (the links take them edge by edge)."""
+        draw = PoissonClocks._draw_until
+        arrivals = [draw(clock, t_end) for clock in self.gossip._clocks[self.n:]]
+        self.gossip.time = float(t_end)
+        counts = np.fromiter((len(a) for a in arrivals), np.int64, len(arrivals))
+        return counts, (np.concatenate(arrivals) if arrivals else np.empty(0))
+
+    def _exchange_draws(self, counts: np.ndarray):
+        """(active edges, durations, lost): the next counts[e] exchanges of each edge, grouped by
+        edge like the arrivals, not taken yet (active edges: None where the durations are
+        constant and nothing is drawn)."""
+        if self.constant is not None:
+            return (None, np.repeat(self.constant, counts),
+                    np.zeros(int(counts.sum()), dtype=bool))
+        active = np.flatnonzero(counts)
+        peeks = [self.draws[e].peek(c) for e, c in zip(active.tolist(),
+                                                        counts[active].tolist())]
+        if not peeks:
+            return active, np.empty(0), np.empty(0, dtype=bool)
+        return (active, np.concatenate([d for d, _ in peeks]),
+                np.concatenate([lost for _, lost in peeks]))
+
+    def _link_pass(self, t_end: float, counts, arrivals, durations, lost):
+        """``link_events`` on every link's state; (times, ids, draws taken per edge); keeps the
+        waiting activations and the counters."""
+        (times, ids, taken, self.wait_counts, self.wait_arrivals, self.wait_durations,
+         self.wait_lost, lost_count, skipped) = link_events(
+            float(t_end), self.skip, self.n, counts, arrivals, durations, lost,
+            self.wait_counts, self.wait_arrivals, self.wait_durations, self.wait_lost,
+            self.free_at, self.in_flight, self.flight_end, self.flight_lost)
+        self.lost_exchanges += int(lost_count)
+        self.skipped_activations += int(skipped)
+        return times, ids, taken
+
+    def _edge_events(self, t_end: float, counts, arrivals) -> tuple[np.ndarray, np.ndarray]:
+        """(times, ids) of every link's exchange events in [now, t_end), in no order, given the
+        gossip arrivals (``_gossip_arrivals``)."""
+        active, durations, lost = self._exchange_draws(counts)
+        times, ids, taken = self._link_pass(t_end, counts, arrivals, durations, lost)
+        if active is not None:
+            for e, used in zip(active.tolist(), taken[active].tolist()):
+                self.draws[e].take(used)
+        return times, ids
 
     # -- the schedule --------------------------------------------------------------------------
 
@@ -251,29 +407,10 @@ class TimedSchedule(_Schedule):
             parts_t.append(np.zeros(len(self.computing)))
             parts_c.append(event_ids(self.computing, GRADIENT_START))
         self._first = False
-        node_kind = STALE_GRADIENT if self.stale else GRADIENT
-        for i in self.computing.tolist():
-            ends = self._node_ends(i, t_end)
-            if len(ends):
-                parts_t.append(ends)
-                parts_c.append(np.full(len(ends), (i << KIND_BITS) + node_kind, np.int64))
-        times, ids = self.gossip.until(t_end)
-        edge = ids - self.n
-        order = np.argsort(edge, kind="stable")
-        edge_sorted = edge[order]
-        active = np.unique(np.concatenate([edge_sorted, self._busy_edges()]))
-        bounds = np.searchsorted(edge_sorted, np.stack([active, active + 1]))
-        for e, lo, hi in zip(active.tolist(), bounds[0].tolist(), bounds[1].tolist()):
-            ts, ks = self._link_events(e, times[order[lo:hi]], t_end)
-            for t, k in zip(ts, ks):
-                if len(t):
-                    parts_t.append(t)
-                    parts_c.append(((self.n + e) << KIND_BITS) + k.astype(np.int64))
+        counts, arrivals = self._gossip_arrivals(t_end)
+        for times, ids in (self._node_events(t_end),
+                           self._edge_events(t_end, counts, arrivals)):
+            parts_t.append(times)
+            parts_c.append(ids)
         self.time = float(t_end)
-        return _merge(parts_t, parts_c)
-
-    def _busy_edges(self) -> np.ndarray:
-        """Edges with an exchange in flight or activations waiting: they have events to come
-        without a new activation."""
-        return np.array([e for e, link in enumerate(self.links)
-                         if link.flight is not None or len(link.waiting)], dtype=np.int64)
+        return merge_events(parts_t, parts_c)

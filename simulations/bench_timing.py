@@ -1,0 +1,825 @@
+"""Events per second and memory of the timing engine next to the in-process engine, on the same
+runs, at n = 100, 1,000 and 10,000 nodes. Writes docs/bench_timing.md.
+
+    python simulations/bench_timing.py             # the full benchmark, about 5 minutes
+    python simulations/bench_timing.py --quick     # a smoke test: shorter horizons, two
+                                                   # repetitions; writes the document only
+                                                   # with --doc PATH
+    python simulations/bench_timing.py --json PATH # also save every measurement
+    python simulations/bench_timing.py --no-memory # without the memory children
+
+Workload: DADAO with its theory rates (the default) on a 2-D torus (degree 4: 10 x 10, 25 x 40,
+100 x 100), a quadratic problem with d = 10 (kappa 10, seed 0), run seed 0, metrics sampled every
+t_max / 20. (A random regular graph would do as well at n <= 1,000, but its graph constants take
+minutes at n = 10,000, where the torus has them in closed form and by a sparse factorisation.)
+
+Engines, each on the same Setup: ``inprocess``; ``timing``, the timing engine on its direct
+schedule (``dadao.timing.schedule.TimedSchedule``); ``simpy``, the timing engine with
+processes=True (``dadao.timing.processes.ProcessSchedule``). With the default timing model the
+three run the same events; the script checks it (same event counts, same final iterates, bit for
+bit). A fourth case runs the two timing schedules at n = 1,000 with exponential latency (mean
+0.005 units) and 1% independent loss, where an exchange is a SEND and an APPLY event (checked
+equal to each other). (With a mean latency of 0.05 or 0.02 units DADAO diverges on this torus
+before t = 10: each edge exchanges about 4.5 times per unit at its theory rate; 0.005 converges.)
+
+How it measures (the project's rules for benchmarks):
+
+- the process runs on one core: it re-executes itself under ``taskset -c 0`` (or, without
+  taskset, pins itself with os.sched_setaffinity) with one BLAS/OpenMP/numba thread; the memory
+  children inherit the pinning;
+- a run's clock is bracketed by the progress callback of ``drive``: from its first sample (t = 0,
+  after the setup, the schedule's construction and the kernels' compilation) to its last (t_max),
+  i.e. the engine's timed part (``meta["run"]["wall_time_s"]``) less the metrics of the first
+  sample; rates are events per wall second (time.perf_counter) and per CPU second of this process
+  (time.process_time), and over the same bracket the share of busy time of other processes on
+  the pinned core and on the machine is read from /proc/stat (``machine_load.Load``);
+- each case first runs every engine once on a short horizon (the first such run in the process
+  compiles the numba kernels: its ``compile_time_s`` is reported apart), then the engines are
+  measured alternately, A B C A B C ..., ``--reps`` times; the tables give the median and the
+  range;
+- memory: each (case, engine) runs once more in a fresh child process (same pinning): its peak RSS
+  (VmHWM, which includes the numba compilation of the kernels) minus the peak RSS of a
+  baseline child that only imports dadao and builds the graph, the problem and the Setup; and the
+  run's own peak: the child compiles on a short run first, resets its peak RSS
+  (/proc/self/clear_refs) and reports VmHWM after the run minus VmRSS before it;
+- where the timing engine's time goes at n = 1,000: one more run of each timing case with timers
+  around the parts of ``TimedSchedule.until`` (node computations, gossip clocks, links, merge
+  sort) and the compiled event loop; the rest is the windows, the samples and Python between.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import json
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+#: the core every measurement runs on
+CPU = 0
+#: one thread per process: the measurement is of one core
+THREAD_ENV = {name: "1" for name in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS",
+                                     "MKL_NUM_THREADS", "NUMBA_NUM_THREADS",
+                                     "VECLIB_MAXIMUM_THREADS")}
+PINNED_ENV = "DADAO_BENCH_TIMING_PINNED"
+
+
+def pin_to_one_core(argv: list[str]) -> None:
+    """Run on core CPU with one thread: re-execute under ``taskset -c CPU`` (before numpy is
+    imported, so that the thread settings hold), or pin with sched_setaffinity without taskset."""
+    if os.environ.get(PINNED_ENV) == "1" or not hasattr(os, "sched_setaffinity"):
+        return
+    env = dict(os.environ, **THREAD_ENV, **{PINNED_ENV: "1"})
+    taskset = shutil.which("taskset")
+    if taskset is not None:
+        os.execve(taskset, [taskset, "-c", str(CPU), sys.executable, os.path.abspath(__file__),
+                            *argv], env)
+    os.sched_setaffinity(0, {CPU})
+    os.environ.update(env)
+
+
+if __name__ == "__main__":
+    pin_to_one_core(sys.argv[1:])
+
+import numpy as np  # noqa: E402  (after the pinning: one thread)
+
+from machine_load import Load, processor  # noqa: E402
+
+HERE = Path(__file__).resolve()
+DOC = HERE.parent.parent / "docs" / "bench_timing.md"
+MARKER = "BENCH_TIMING_JSON "
+
+#: the timing model of the case with latency and loss (seconds; the unit of time is the mean
+#: compute time, 1 s): a latency of mean 0.05 or 0.02 makes DADAO diverge on the torus
+LOSSY = {"latency_law": "exponential", "latency_mean": 0.005, "loss": "independent",
+         "loss_p": 0.01}
+
+#: engine key -> (engine name, options of Engine.run)
+ENGINES = {
+    "inprocess": ("inprocess", {}),
+    "timing": ("timing", {}),
+    "simpy": ("timing", {"processes": True}),
+}
+LABELS = {"inprocess": "in-process", "timing": "timing, direct schedule",
+          "simpy": "timing, SimPy processes"}
+
+#: the cases: torus rows x cols, horizon (about 4 x 10^5 events with the default model), its
+#: --quick horizon, the timing model (None: the default), the engines and the repetitions of
+#: each (None: --reps). SimPy at n = 10,000 runs once: each run takes about as long as at
+#: n = 1,000 (the same number of events) and the benchmark's time must stay near 5 minutes.
+CASES = [
+    dict(name="n100", n=100, rows=10, cols=10, t_max=1200.0, quick_t_max=200.0, timing=None,
+         engines=("inprocess", "timing", "simpy"), reps={}),
+    dict(name="n1000", n=1000, rows=25, cols=40, t_max=40.0, quick_t_max=8.0, timing=None,
+         engines=("inprocess", "timing", "simpy"), reps={}),
+    dict(name="n10000", n=10000, rows=100, cols=100, t_max=1.7, quick_t_max=0.4, timing=None,
+         engines=("inprocess", "timing", "simpy"), reps={"simpy": 1}, quick_skip=("simpy",)),
+    dict(name="n1000-loss", n=1000, rows=25, cols=40, t_max=20.0, quick_t_max=4.0,
+         timing=LOSSY, engines=("timing", "simpy"), reps={}),
+]
+#: the cases profiled (where the timing engine's time goes)
+PROFILED = ("n1000", "n1000-loss")
+#: the issue's target for the timing engine at n = 1,000, microseconds per event
+TARGET_US = 3.0
+
+#: What the optimisation of dadao/timing/schedule.py changed (the document's last section)
+CHANGES = (
+    "What changed in `dadao/timing/schedule.py` (the events and their order did not: "
+    "tests/engines/test_timing_engine.py; and the old and the new `TimedSchedule` gave the same"
+    " windows, bit for bit, with the same lost and skipped counts, on 112 runs: 15 timing "
+    "models (constant and random latencies, bandwidth, queues and skips, independent and bursty"
+    " loss, stragglers, stale gradients, lognormal compute times), DADAO and the Continuized "
+    "method (message computations), n = 12 and 60, two seeds, 23 windows each): (1) a window's "
+    "links are one compiled pass over every edge (`link_events`: the exchange in flight, the "
+    "queue or the skips) instead of a Python step per active edge (peek, take, concatenations, "
+    "a numba call, arrays for its events) and a Python scan of every link for the busy ones; "
+    "(2) where no exchange is lost and each edge's exchanges all take the same time (the "
+    "idealised links, a constant latency), the durations are one number per edge and nothing is"
+    " drawn; `ExchangeDraws` computes a constant latency without opening the stream `Links` "
+    "opened for each direction (the SimPy processes gain that too); (3) the gossip arrivals are"
+    " taken clock by clock, without `PoissonClocks.until`'s merge and the sort by edge after "
+    "it; (4) the random streams of the nodes, and of the links where they draw, are opened when"
+    " the schedule is built, as the in-process engine opens its clocks' streams, instead of in "
+    "the first window: that cost moved out of the clock, not away (the *whole run() call* "
+    "column counts it)."
+)
+
+#: Figures measured with this script (the full run) before dadao/timing/schedule.py was
+#: optimised (docs/bench_timing.md, Before and after): medians of events per wall and per CPU
+#: second and of the load on the pinned core, memory, and the per-event split of the timing
+#: engine at n = 1,000. Measured at another time than the current figures: the load is given
+#: for both.
+BEFORE = {
+    "note": ("measured on 2026-12-01 from 14:34 to 14:38 UTC by this script's full run (3 "
+             "repetitions) with the dadao/timing/schedule.py of before the optimisation "
+             "swapped in (by a wrapper outside the repository; the rest of the tree as for the"
+             " figures after): the direct schedule with a Python step per edge and window, a "
+             "stream opened per link direction even for a constant latency, the gossip "
+             "arrivals merged and sorted again by edge."),
+    # median events per wall and per CPU second, median loads on the pinned core and the
+    # machine
+    "rates": {
+        "n100 inprocess": {"wall": 2284565, "cpu": 2284956, "load_core": 0.0,
+                          "load_machine": 0.0},
+        "n100 timing": {"wall": 1617377, "cpu": 1617577, "load_core": 0.0,
+                       "load_machine": 0.0},
+        "n100 simpy": {"wall": 65460, "cpu": 65467, "load_core": 0.0017,
+                      "load_machine": 0.0025},
+        "n1000 inprocess": {"wall": 1722977, "cpu": 1722953, "load_core": 0.0,
+                           "load_machine": 0.0},
+        "n1000 timing": {"wall": 673861, "cpu": 674031, "load_core": 0.0,
+                        "load_machine": 0.0},
+        "n1000 simpy": {"wall": 42584, "cpu": 42592, "load_core": 0.0,
+                       "load_machine": 0.0022},
+        "n10000 inprocess": {"wall": 553884, "cpu": 553899, "load_core": 0.0,
+                            "load_machine": 0.0},
+        "n10000 timing": {"wall": 123260, "cpu": 123297, "load_core": 0.0,
+                         "load_machine": 0.0},
+        "n10000 simpy": {"wall": 27738, "cpu": 27769, "load_core": 0.0007,
+                        "load_machine": 0.0038},
+        "n1000-loss timing": {"wall": 518641, "cpu": 518661, "load_core": 0.0128,
+                             "load_machine": 0.0},
+        "n1000-loss simpy": {"wall": 62150, "cpu": 62168, "load_core": 0.0,
+                            "load_machine": 0.0008},
+    },
+    # MB: peak RSS minus the baseline child, the run's own peak (see Memory)
+    "memory": {
+        "n100 inprocess": {"peak_minus_base": 116.3, "run_own": 7.8},
+        "n100 timing": {"peak_minus_base": 129.9, "run_own": 15.8},
+        "n100 simpy": {"peak_minus_base": 137.4, "run_own": 22.6},
+        "n1000 inprocess": {"peak_minus_base": 99.0, "run_own": 18.0},
+        "n1000 timing": {"peak_minus_base": 153.6, "run_own": 55.1},
+        "n1000 simpy": {"peak_minus_base": 179.9, "run_own": 82.2},
+        "n10000 inprocess": {"peak_minus_base": 158.0, "run_own": 20.8},
+        "n10000 timing": {"peak_minus_base": 400.1, "run_own": 210.1},
+        "n10000 simpy": {"peak_minus_base": 435.3, "run_own": 193.3},
+        "n1000-loss timing": {"peak_minus_base": 139.7, "run_own": 42.4},
+        "n1000-loss simpy": {"peak_minus_base": 163.4, "run_own": 67.4},
+    },
+    # microseconds per event of the parts of the old TimedSchedule.until (gossip clocks:
+    # PoissonClocks.until, with its merge; links: _link_events, edge by edge)
+    "profiles": {
+        "n1000": {
+            "node computations (per node: draws, ends in the window)": 0.079,
+            "gossip clocks (per edge: arrivals)": 0.177,
+            "links (queues, durations, loss)": 1.027,
+            "busy-edge scan": 0.002,
+            "merge sort by (time, id)": 0.114,
+            "until, the rest (concatenations, Python between the parts)": 0.139,
+            "compiled event loop (with the split of ids into kinds and clocks)": 0.302,
+            "the rest: windows, samples (metrics), Python": 0.035,
+            "total (first to last sample)": 1.877,
+        },
+        "n1000-loss": {
+            "node computations (per node: draws, ends in the window)": 0.08,
+            "gossip clocks (per edge: arrivals)": 0.11,
+            "links (queues, durations, loss)": 0.8,
+            "busy-edge scan": 0.002,
+            "merge sort by (time, id)": 0.123,
+            "until, the rest (concatenations, Python between the parts)": 0.098,
+            "compiled event loop (with the split of ids into kinds and clocks)": 0.309,
+            "the rest: windows, samples (metrics), Python": 0.05,
+            "total (first to last sample)": 1.572,
+        },
+    },
+}
+
+
+# ---------------------------------------------------------------------------------------------
+# One run
+
+
+def horizon(case: dict, quick: bool) -> float:
+    return case["quick_t_max"] if quick else case["t_max"]
+
+
+def build_setup(case: dict, t_max: float):
+    """The Setup of ``case`` with horizon t_max: every engine runs it as is."""
+    from dadao import graphs
+    from dadao.problems import quadratic
+    from dadao.setup import prepare
+
+    G = graphs.make_graph("torus_2d", case["n"], rows=case["rows"], cols=case["cols"])
+    problem = quadratic(case["n"], 10, kappa=10.0, seed=0)
+    return prepare(G, problem, algorithm="dadao", t_max=t_max, seed=0, log_every=t_max / 20)
+
+
+class Bracket:
+    """The progress callback of a run: wall and CPU seconds and the load of other processes
+    from its first sample (t = 0) to its last (t = t_max)."""
+
+    def __init__(self, t_max: float):
+        self.t_max = float(t_max)
+        self.start = self.end = self.load = self.share = None
+
+    def __call__(self, t, events, dist):
+        if self.start is None:
+            self.load = Load(CPU)
+            self.start = (time.perf_counter(), time.process_time())
+        if t >= self.t_max:
+            self.end = (time.perf_counter(), time.process_time())
+            self.share = self.load.stop()
+
+    def result(self) -> dict:
+        return {"wall_s": self.end[0] - self.start[0], "cpu_s": self.end[1] - self.start[1],
+                "load_core": self.share.get("core", float("nan")),
+                "load_machine": self.share.get("machine", float("nan"))}
+
+
+def run_engine(setup, case: dict, key: str, progress=None):
+    """The Trace of ``key``'s engine on ``setup`` (the case's timing model for the timing
+    engine)."""
+    from dadao.engines import get_engine
+
+    name, options = ENGINES[key]
+    if name == "timing" and case["timing"] is not None:
+        options = dict(options, timing=case["timing"])
+    return get_engine(name).run(setup, progress=progress, **options)
+
+
+class EventCounter:
+    """Counts the events the timing engine processes (a context: ``TimedEventRun._process``
+    wrapped, one Python call per window): with delays an exchange is a SEND and an APPLY, which
+    the engine's counts (gradients, exchanges started) do not tell apart."""
+
+    def __init__(self):
+        self.events = 0
+
+    def __enter__(self):
+        from dadao.engines.timing import TimedEventRun
+
+        inner = self._inner = TimedEventRun._process
+
+        def counted(run, times, ids):
+            self.events += len(times)
+            return inner(run, times, ids)
+
+        TimedEventRun._process = counted
+        return self
+
+    def __exit__(self, *exc):
+        from dadao.engines.timing import TimedEventRun
+
+        TimedEventRun._process = self._inner
+
+
+def measure(setup, case: dict, key: str) -> tuple[dict, np.ndarray]:
+    """One timed run: (its figures, its final iterates)."""
+    bracket = Bracket(setup.args.t_max)
+    call = time.perf_counter()
+    with EventCounter() as counter:
+        trace = run_engine(setup, case, key, bracket)
+    call = time.perf_counter() - call
+    meta = trace.meta
+    if meta["status"] != "completed":
+        raise RuntimeError(f"{case['name']} {key}: the run ended {meta['status']}: "
+                           f"{meta.get('error')}")
+    run = meta["run"]
+    detail = (run.get("engine_detail") or {})
+    counted = run["gradient_events"] + run["gossip_events"]
+    if ENGINES[key][0] == "timing":
+        counted = counter.events
+    out = dict(bracket.result(), call_s=call, events=counted,
+               gradient_events=run["gradient_events"], gossip_events=run["gossip_events"],
+               engine_wall_s=run["wall_time_s"],
+               compile_s=run["compile_time_s"], lost_exchanges=detail.get("lost_exchanges") or 0,
+               skipped=detail.get("skipped_activations") or 0)
+    return out, np.asarray(trace.final_x)
+
+
+# ---------------------------------------------------------------------------------------------
+# Where the timing engine's time goes
+
+
+#: (label, [(module path, class or None, attribute), ...]): the first attribute that exists is
+#: timed (the schedule's parts have had other names)
+PARTS = [
+    ("node computations (per node: draws, ends in the window)",
+     [("dadao.timing.schedule", "TimedSchedule", "_node_events"),
+      ("dadao.timing.schedule", "TimedSchedule", "_node_ends")]),
+    ("gossip clocks (per edge: arrivals)",
+     [("dadao.timing.schedule", "TimedSchedule", "_gossip_arrivals"),
+      ("dadao.events", "PoissonClocks", "until")]),
+    ("links (queues, durations, loss)",
+     [("dadao.timing.schedule", "TimedSchedule", "_edge_events"),
+      ("dadao.timing.schedule", "TimedSchedule", "_link_events")]),
+    ("busy-edge scan", [("dadao.timing.schedule", "TimedSchedule", "_busy_edges")]),
+    ("merge sort by (time, id)",
+     [("dadao.timing.schedule", None, "merge_events")]),
+]
+UNTIL = ("dadao.timing.schedule", "TimedSchedule", "until")
+KERNEL = ("dadao.engines.timing", "TimedEventRun", "_process")
+
+
+def _owner(module: str, cls: str | None):
+    import importlib
+
+    mod = importlib.import_module(module)
+    return mod if cls is None else getattr(mod, cls)
+
+
+class PartTimers:
+    """Seconds spent in each part while active (a context): each timed attribute is replaced by
+    a wrapper that adds its wall time to its part, and put back on exit."""
+
+    def __init__(self):
+        self.seconds: dict[str, float] = {}
+        self._saved = []
+
+    def _wrap(self, label: str, where) -> None:
+        owner = _owner(where[0], where[1])
+        inner = getattr(owner, where[2])
+        self.seconds[label] = 0.0
+
+        def timed(*args, **kwargs):
+            t0 = time.perf_counter()
+            try:
+                return inner(*args, **kwargs)
+            finally:
+                self.seconds[label] += time.perf_counter() - t0
+
+        self._saved.append((owner, where[2], inner))
+        setattr(owner, where[2], timed)
+
+    def __enter__(self):
+        for label, choices in PARTS:
+            for where in choices:
+                if hasattr(_owner(where[0], where[1]), where[2]):
+                    self._wrap(label, where)
+                    break
+        self._wrap("until", UNTIL)
+        self._wrap("compiled event loop (with the split of ids into kinds and clocks)", KERNEL)
+        return self
+
+    def __exit__(self, *exc):
+        for owner, name, inner in reversed(self._saved):
+            setattr(owner, name, inner)
+        self._saved = []
+
+
+def profile(setup, case: dict) -> dict:
+    """One run of the direct timing schedule with part timers: {part: seconds}, the bracket's
+    wall seconds and the events."""
+    with PartTimers() as timers:
+        r, _ = measure(setup, case, "timing")
+    parts = dict(timers.seconds)
+    until = parts.pop("until")
+    kernel_label = [k for k in parts if k.startswith("compiled")][0]
+    kernel = parts.pop(kernel_label)
+    split = dict(parts)
+    split["until, the rest (concatenations, Python between the parts)"] = until - sum(
+        parts.values())
+    split[kernel_label] = kernel
+    split["the rest: windows, samples (metrics), Python"] = r["wall_s"] - until - kernel
+    return {"split_s": split, "wall_s": r["wall_s"], "events": r["events"],
+            "load_core": r["load_core"]}
+
+
+# ---------------------------------------------------------------------------------------------
+# Memory, in fresh children
+
+
+def _proc_status(field: str) -> float | None:
+    """A field of /proc/self/status in MB (VmRSS, VmHWM), None where unreadable."""
+    try:
+        with open("/proc/self/status") as fh:
+            for line in fh:
+                if line.startswith(field + ":"):
+                    return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return None
+
+
+def _reset_peak() -> bool:
+    """Reset this process's peak RSS (VmHWM) to its current RSS; False where Linux refuses."""
+    try:
+        with open("/proc/self/clear_refs", "w") as fh:
+            fh.write("5")
+        return True
+    except OSError:
+        return False
+
+
+def child(spec: dict) -> None:
+    """A memory child: build the case; unless a baseline, compile on a short run, reset the
+    peak RSS, run the case's horizon; print the figures (MB) on one line. Peaks are VmHWM, the
+    high-water mark of this process's own memory (ru_maxrss would not do: Linux carries it
+    over from the parent across fork and exec)."""
+    case = {c["name"]: c for c in CASES}[spec["case"]]
+    t_max = horizon(case, spec["quick"])
+    setup = build_setup(case, t_max)
+    out = {"base_mb": _proc_status("VmHWM")}
+    peak = out["base_mb"]
+    if spec["engine"] != "baseline":
+        run_engine(build_setup(case, t_max / 200), case, spec["engine"])   # compiles
+        out["compiled_mb"] = peak = _proc_status("VmHWM")
+        reset = _reset_peak()
+        rss0 = _proc_status("VmRSS")
+        run_engine(setup, case, spec["engine"])
+        hwm = _proc_status("VmHWM")
+        out["run_own_mb"] = hwm - rss0 if reset else None
+        peak = max(peak, hwm)
+    out["peak_mb"] = peak
+    print(MARKER + json.dumps(out), flush=True)
+
+
+def memory(case: dict, engine: str, quick: bool) -> dict:
+    """The figures of a memory child (``child``) for (case, engine or "baseline")."""
+    spec = json.dumps({"case": case["name"], "engine": engine, "quick": quick})
+    out = subprocess.run([sys.executable, str(HERE), "--child", spec], check=True,
+                         capture_output=True, text=True, env=dict(os.environ, **THREAD_ENV))
+    line = [s for s in out.stdout.splitlines() if s.startswith(MARKER)][-1]
+    return json.loads(line[len(MARKER):])
+
+
+# ---------------------------------------------------------------------------------------------
+# The benchmark
+
+
+def run_case(case: dict, reps: int, quick: bool, log) -> dict:
+    """Warm-up, then the engines alternately; the checks that they ran the same events."""
+    engines = [k for k in case["engines"] if not (quick and k in case.get("quick_skip", ()))]
+    t_max = horizon(case, quick)
+    warm = build_setup(case, t_max / 200)
+    compile_s = {}
+    for key in engines:
+        r, _ = measure(warm, case, key)
+        compile_s[key] = r["compile_s"]
+    setup = build_setup(case, t_max)
+    runs = {key: [] for key in engines}
+    finals = {}
+    for rep in range(reps):
+        for key in engines:
+            if rep >= case["reps"].get(key, reps):
+                continue
+            r, final_x = measure(setup, case, key)
+            runs[key].append(r)
+            finals.setdefault(key, final_x)
+            log(f"{case['name']:>10} {key:>9} rep {rep}: {r['events']:>9,d} events, "
+                f"{r['wall_s']:6.2f} s wall, {r['cpu_s']:6.2f} s CPU, "
+                f"{r['events'] / r['cpu_s']:>11,.0f} events/CPU s, load core "
+                f"{100 * r['load_core']:4.1f}%")
+    return {"name": case["name"], "n": case["n"], "edges": 2 * case["n"], "t_max": t_max,
+            "timing": case["timing"], "engines": engines, "compile_s": compile_s,
+            "runs": runs, "checks": same_runs(runs, finals)}
+
+
+def same_runs(runs: dict, finals: dict) -> dict:
+    """Whether every engine of a case ran the same events: the same counts in every run and the
+    same final iterates as the first engine, bit for bit."""
+    keys = list(runs)
+    first = keys[0]
+    counts = {k: {(r["events"], r["gradient_events"], r["gossip_events"], r["lost_exchanges"])
+                  for r in runs[k]} for k in keys}
+    return {k: {"same_counts": counts[k] == counts[first] and len(counts[k]) == 1,
+                "same_final_x": bool(np.array_equal(finals[k], finals[first]))}
+            for k in keys[1:]}
+
+
+def summary(runs: list[dict], field: str) -> tuple[float, float, float]:
+    values = [r["events"] / r[field] for r in runs]
+    return statistics.median(values), min(values), max(values)
+
+
+# ---------------------------------------------------------------------------------------------
+# The document
+
+
+def _fmt_rate(med_lo_hi) -> str:
+    med, lo, hi = med_lo_hi
+    return f"{med:,.0f} [{lo:,.0f}, {hi:,.0f}]"
+
+
+def _pct(x) -> str:
+    return f"{100 * x:.1f}%"
+
+
+def throughput_table(cases: list[dict]) -> list[str]:
+    lines = ["| case | n | edges | t_max | engine | events per run (gradient + exchange "
+             "events) | runs | events / wall s, median [min, max] | events / CPU s, median "
+             "[min, max] | us / event (CPU, median) | CPU rate / in-process | whole run() call "
+             "(s, median) | load: pinned core, machine (median; max) |",
+             "|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
+    for c in cases:
+        ref = (summary(c["runs"]["inprocess"], "cpu_s")[0] if "inprocess" in c["runs"]
+               else None)
+        for key in c["engines"]:
+            runs = c["runs"][key]
+            r0 = runs[0]
+            cpu = summary(runs, "cpu_s")
+            core = [r["load_core"] for r in runs]
+            machine = [r["load_machine"] for r in runs]
+            split = (f"{r0['gradient_events']:,} + {r0['events'] - r0['gradient_events']:,}")
+            lines.append(
+                f"| {c['name']} | {c['n']:,} | {c['edges']:,} | {c['t_max']:g} | "
+                f"{LABELS[key]} | {r0['events']:,} ({split}) | {len(runs)} | "
+                f"{_fmt_rate(summary(runs, 'wall_s'))} | {_fmt_rate(cpu)} | "
+                f"{1e6 / cpu[0]:.2f} | {'-' if ref is None else f'{cpu[0] / ref:.2f}'} | "
+                f"{statistics.median(r['call_s'] for r in runs):.2f} | "
+                f"{_pct(statistics.median(core))}, {_pct(statistics.median(machine))}; "
+                f"{_pct(max(core))}, {_pct(max(machine))} |")
+    return lines
+
+
+def memory_table(cases: list[dict], mem: dict) -> list[str]:
+    lines = ["| case | n | engine | peak RSS (MB) | peak RSS - baseline (MB) | the run's own "
+             "peak (MB) | baseline child (MB) |", "|---|---|---|---|---|---|---|"]
+    for c in cases:
+        base = mem[(c["n"], "baseline")]["peak_mb"]
+        for key in c["engines"]:
+            m = mem[(c["name"], key)]
+            own = "n/a" if m.get("run_own_mb") is None else f"{m['run_own_mb']:.1f}"
+            lines.append(f"| {c['name']} | {c['n']:,} | {LABELS[key]} | {m['peak_mb']:.0f} | "
+                         f"{m['peak_mb'] - base:.0f} | {own} | {base:.0f} |")
+    return lines
+
+
+def profile_lines(name: str, p: dict) -> list[str]:
+    lines = [f"| part ({name}: {p['events']:,} events, {p['wall_s']:.2f} s, load on the "
+             f"pinned core {_pct(p['load_core'])}) | seconds | us / event | share |",
+             "|---|---|---|---|"]
+    for label, s in p["split_s"].items():
+        lines.append(f"| {label} | {s:.3f} | {1e6 * s / p['events']:.2f} | "
+                     f"{_pct(s / p['wall_s'])} |")
+    lines.append(f"| total (first to last sample) | {p['wall_s']:.3f} | "
+                 f"{1e6 * p['wall_s'] / p['events']:.2f} | 100% |")
+    return lines
+
+
+def checks_line(cases: list[dict]) -> str:
+    bad = [f"{c['name']} {k}" for c in cases for k, v in c["checks"].items()
+           if not (v["same_counts"] and v["same_final_x"])]
+    if bad:
+        return ("Exactness: **the engines did not run the same events** in: " + ", ".join(bad)
+                + ".")
+    return ("Exactness: in every case every engine ran the same events as the first engine of "
+            "its case (the same gradient, gossip and lost-exchange counts in every run) and ended "
+            "on the same final iterates, bit for bit.")
+
+
+def target_line(cases: list[dict]) -> str:
+    c = {c["name"]: c for c in cases}.get("n1000")
+    if c is None or "timing" not in c["runs"]:
+        return ""
+    cpu = 1e6 / summary(c["runs"]["timing"], "cpu_s")[0]
+    wall = 1e6 / summary(c["runs"]["timing"], "wall_s")[0]
+    met = "met" if max(cpu, wall) <= TARGET_US else "**not met**"
+    return (f"Target (issue 13): at most {TARGET_US:g} us per event for the timing engine at "
+            f"n = 1,000: {met} ({cpu:.2f} us per CPU second, {wall:.2f} us per wall second, "
+            f"medians, default model).")
+
+
+def before_after(cases: list[dict], mem: dict, quick: bool) -> list[str]:
+    """Tables of the figures of BEFORE next to this run's."""
+    if BEFORE is None:
+        return ["No figures from before the optimisation are recorded in the script."]
+    if quick:
+        return [CHANGES, "", "(--quick: the figures from before the optimisation are of the "
+                "full run's horizons; they are not compared with these.)"]
+    lines = [CHANGES, "", f"Before: {BEFORE['note']}", "",
+             "After: this run. The two were measured at different times, not side by side: "
+             "the load is given for both, and the in-process engine, whose code did not change, "
+             "is the control: the last column divides a ratio by its in-process ratio at the "
+             "same n (n1000's for n1000-loss). The SimPy processes changed only in "
+             "`ExchangeDraws` (a constant latency computed without a stream): their ratios "
+             "mostly show how much Python-bound code drifted between the two runs, which the "
+             "in-process control, bound by its compiled loop, does not.", ""]
+    lines += ["| case | engine | before: events / wall s | before: events / CPU s | before: "
+              "load: core, machine | after: events / wall s | after: events / CPU s | after: "
+              "load: core, machine | CPU rate after / before | the same over the in-process "
+              "engine's of that n |", "|---|---|---|---|---|---|---|---|---|---|"]
+    control = {}
+    for c in cases:
+        b = BEFORE["rates"].get(f"{c['name']} inprocess")
+        if b is not None and "inprocess" in c["runs"]:
+            control[c["n"]] = summary(c["runs"]["inprocess"], "cpu_s")[0] / b["cpu"]
+    for c in cases:
+        for key in c["engines"]:
+            b = BEFORE["rates"].get(f"{c['name']} {key}")
+            if b is None:
+                continue
+            runs = c["runs"][key]
+            wall, cpu = summary(runs, "wall_s")[0], summary(runs, "cpu_s")[0]
+            core = statistics.median(r["load_core"] for r in runs)
+            machine = statistics.median(r["load_machine"] for r in runs)
+            ratio = cpu / b["cpu"]
+            relative = f"{ratio / control[c['n']]:.2f}" if c["n"] in control else "-"
+            lines.append(f"| {c['name']} | {LABELS[key]} | {b['wall']:,.0f} | {b['cpu']:,.0f} "
+                         f"| {_pct(b['load_core'])}, {_pct(b['load_machine'])} | {wall:,.0f} | "
+                         f"{cpu:,.0f} | {_pct(core)}, {_pct(machine)} | {ratio:.2f} | "
+                         f"{relative} |")
+    if mem and BEFORE.get("memory"):
+        lines += ["", "| case | engine | before: peak RSS - baseline (MB) | before: the run's own "
+                  "peak (MB) | after: peak RSS - baseline (MB) | after: the run's own peak "
+                  "(MB) |", "|---|---|---|---|---|---|"]
+        for c in cases:
+            base = mem[(c["n"], "baseline")]["peak_mb"]
+            for key in c["engines"]:
+                b = BEFORE["memory"].get(f"{c['name']} {key}")
+                if b is None:
+                    continue
+                m = mem[(c["name"], key)]
+                lines.append(f"| {c['name']} | {LABELS[key]} | {b['peak_minus_base']:.0f} | "
+                             f"{b['run_own']:.1f} | {m['peak_mb'] - base:.0f} | "
+                             f"{m['run_own_mb']:.1f} |")
+    for name, split in BEFORE.get("profiles", {}).items():
+        lines += ["", f"Before, where the time went ({name}, us per event):", "",
+                  "| part | us / event |", "|---|---|"]
+        lines += [f"| {label} | {us:.2f} |" for label, us in split.items()]
+    return lines
+
+
+def markdown(cases, mem, profiles, argv, wall_s, quick) -> str:
+    import importlib.metadata
+
+    from dadao.versions import versions
+
+    v = versions()
+    v.setdefault("simpy", importlib.metadata.version("simpy"))
+    if v["simpy"] is None:
+        v["simpy"] = importlib.metadata.version("simpy")
+    now = datetime.datetime.now().strftime("%Y-%m-%d %H:%M")
+    command = " ".join(["python", "simulations/bench_timing.py", *argv])
+    lines = [
+        "# Timing engine: events per second and memory",
+        "",
+        f"Generated by `{command}` on {now} in {wall_s:.0f} s (edit the script, not this file: "
+        "it is written whole by the script).",
+        "",
+        f"Machine: {processor()}, {os.cpu_count()} CPUs; every measurement pinned to core {CPU} "
+        f"(`taskset -c {CPU}`) with one BLAS/OpenMP/numba thread. Python {v['python']}, numpy "
+        f"{v.get('numpy')}, numba {v.get('numba')}, SimPy {v.get('simpy')}, dadao "
+        f"{v.get('dadao')}." + (" **--quick: a smoke test, short horizons.**" if quick else ""),
+        "",
+        "Workload: DADAO with its theory rates on a 2-D torus (degree 4: 10 x 10, 25 x 40, "
+        "100 x 100 nodes), quadratic problem with d = 10 (kappa 10, seed 0), run seed 0, metrics "
+        "sampled every t_max / 20. The theory rates of a torus grow with its size, so the share "
+        "of exchanges grows with n (the events column). Horizons give about 4 x 10^5 events per "
+        "run with the default model. The n1000-loss case runs the timing engine with exponential "
+        f"latency (mean {LOSSY['latency_mean']:g} units) and {100 * LOSSY['loss_p']:g}% "
+        "independent loss per message "
+        f"(`{json.dumps(LOSSY)}`): an exchange is then a SEND and, unless lost, an APPLY event, "
+        "both counted; its horizon is half the n1000 one. (With a mean latency of 0.05 or 0.02 "
+        "units DADAO diverges on this torus before t = 10: an edge exchanges about 4.5 times "
+        "per unit at its theory rate.)",
+        "",
+        "Method: the engines of a case run the same Setup, alternately (A B C A B C ...), after a "
+        "warm-up run of each (compiles the kernels). A run's clock goes from its first sample "
+        "(t = 0: after the setup, the construction of the schedule and the compilation) to its "
+        "last (t = t_max), bracketed by the progress callback: the engine's own timed part "
+        "(`meta[\"run\"][\"wall_time_s\"]`) less the first sample's metrics. Events per wall "
+        "second (perf_counter) and per CPU second of the process (process_time); the load is "
+        "the share of busy time of other processes over the same interval, on the pinned core "
+        "and on the machine (/proc/stat, `simulations/machine_load.py`). *Whole run() call*: "
+        "the wall seconds of `Engine.run` on the ready Setup, clock and all: the construction "
+        "of the run and its schedule (the streams of every clock, node and link are opened "
+        "there, for both engines), the check of the compiled kernels, the first sample and "
+        "the trace.",
+        "",
+        "## Events per second",
+        "",
+    ]
+    lines += throughput_table(cases)
+    notes = ["", checks_line(cases), ""]
+    ten = {c["name"]: c for c in cases}.get("n10000")
+    if ten is not None:
+        simpy_runs = len(ten["runs"].get("simpy", []))
+        times = {0: "", 1: "once"}.get(simpy_runs, f"{simpy_runs} times")
+        notes.append(
+            "At n = 10,000 the whole run is one window of the schedule (a window holds up to "
+            "128 events per clock), split at the samples; the SimPy processes run "
+            + (f"{times} there, not every repetition (each run takes about as long as at "
+               "n = 1,000, and the benchmark must stay near 5 minutes)."
+               if simpy_runs else "not at all there in --quick."))
+        notes.append("")
+    notes += [target_line(cases), "", "Compile time (the first warm-up run of each engine in the "
+              "process; the kernels are compiled once per process and the later engines reuse "
+              "what they share, `meta[\"run\"][\"compile_time_s\"]`): "
+              + ", ".join(f"{LABELS[k]} {s:.2f} s" for k, s in cases[0]["compile_s"].items())
+              + ".", ""]
+    lines += notes
+    lines += ["## Memory", "",
+              "Each (case, engine) once more in a fresh child process (pinned like the rest). *Peak"
+              " RSS*: the child's high-water mark (VmHWM of /proc/self/status, over the whole "
+              "child, across the reset below), which includes the numba compilation of the kernels "
+              "(most of what it has over the baseline); *- baseline*: minus the peak RSS of a child"
+              " that only imports dadao and builds the graph, the problem and the Setup of that n; "
+              "*the run's own peak*: the child first compiles on a run of t_max / 200, resets its "
+              "peak RSS (`/proc/self/clear_refs`), runs the case's horizon and reports VmHWM minus "
+              "the VmRSS it started the run with: the memory of the run itself (state, schedule "
+              "windows, sort permutations, the trace).", ""]
+    lines += memory_table(cases, mem) if mem else ["Not measured (--no-memory)."]
+    lines += ["", "## Where the timing engine's time goes at n = 1,000", "",
+              "One more run of the direct schedule with wall-clock timers around the parts of "
+              "`TimedSchedule.until` and the compiled loop (`TimedEventRun._process`); "
+              "microseconds per event processed.", ""]
+    for name, p in profiles.items():
+        lines += profile_lines(name, p) + [""]
+        top = sorted(p["split_s"].items(), key=lambda kv: -kv[1])[:3]
+        lines += [f"{name}: {1e6 * p['wall_s'] / p['events']:.2f} us per event in all; the "
+                  "largest parts: " + "; ".join(f"{label}: {1e6 * sec / p['events']:.2f} us "
+                                                f"({_pct(sec / p['wall_s'])})"
+                                                for label, sec in top) + ".", ""]
+    lines += ["## Before and after the optimisation of dadao/timing/schedule.py", ""]
+    lines += before_after(cases, mem, quick) + [""]
+    return "\n".join(lines)
+
+
+def main(argv=None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--quick", action="store_true", help="short horizons, 2 repetitions")
+    p.add_argument("--reps", type=int, default=None, help="repetitions (default 3, --quick 2)")
+    p.add_argument("--doc", default=None, help=f"markdown to write (default {DOC}; with "
+                   "--quick: none unless given)")
+    p.add_argument("--json", default=None, help="also save every measurement to this file")
+    p.add_argument("--no-memory", action="store_true", help="skip the memory children")
+    p.add_argument("--child", default=None, help=argparse.SUPPRESS)
+    args = p.parse_args(argv)
+    if args.child is not None:
+        child(json.loads(args.child))
+        return 0
+    reps = args.reps or (2 if args.quick else 3)
+    t0 = time.perf_counter()
+
+    def log(msg):
+        print(f"[{time.perf_counter() - t0:6.1f} s] {msg}", flush=True)
+
+    log(f"pinned to {sorted(os.sched_getaffinity(0))}")
+    cases = [run_case(c, reps, args.quick, log) for c in CASES]
+    profiles = {}
+    for c in CASES:
+        if c["name"] in PROFILED:
+            profiles[c["name"]] = profile(build_setup(c, horizon(c, args.quick)), c)
+            log(f"profiled {c['name']}")
+    mem = {}
+    if not args.no_memory:
+        for c in CASES:
+            if (c["n"], "baseline") not in mem:
+                mem[(c["n"], "baseline")] = memory(c, "baseline", args.quick)
+            for key in [k for k in c["engines"]
+                        if not (args.quick and k in c.get("quick_skip", ()))]:
+                mem[(c["name"], key)] = m = memory(c, key, args.quick)
+                log(f"memory {c['name']} {key}: peak {m['peak_mb']:.0f} MB, run's own "
+                    f"{m.get('run_own_mb')}")
+    wall = time.perf_counter() - t0
+    if args.json:
+        with open(args.json, "w") as fh:
+            json.dump({"cases": cases, "profiles": profiles,
+                       "memory": {f"{k[0]} {k[1]}": v for k, v in mem.items()}}, fh, indent=1)
+    doc = args.doc if args.doc is not None else (None if args.quick else str(DOC))
+    if doc is not None:
+        with open(doc, "w") as fh:
+            fh.write(markdown(cases, mem, profiles, argv, wall, args.quick))
+        log(f"wrote {doc}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
