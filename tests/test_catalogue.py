@@ -168,6 +168,14 @@ def run_dir(meta=META_OK, trace=TRACE_OK, name="r") -> dict:
     return out
 
 
+def collect_case(id, files, expect, argv) -> Mistake:
+    return Mistake(id, ("collect", *argv), files, tuple(expect))
+
+
+#: a run directory `dadao collect` finds: run_dir() and its config.toml
+COLLECT_RUN = {**run_dir(), "r/config.toml": config()}
+
+
 # --- the catalogue --------------------------------------------------------------------------
 
 CASES = [
@@ -701,6 +709,16 @@ CASES = [
     plot_case("plot-output-folder-missing", run_dir(), ("-o",), ("r", "-o", "no/such.png")),
     plot_case("plot-output-parent-is-a-file", {**run_dir(), "notes.txt": "hello\n"}, ("-o",),
               ("r", "-o", "notes.txt/fig.png")),
+    # -- dadao collect: folders of run directories, -o --
+    collect_case("collect-no-run-found", {"empty": DIR, "other/notes.txt": "hello\n"},
+                 ("empty", "other", "no run directory"), ("empty", "other")),
+    collect_case("collect-missing-folder", {}, ("nowhere",), ("nowhere",)),
+    collect_case("collect-output-is-a-directory", {**COLLECT_RUN, "out.csv": DIR}, ("-o",),
+                 ("r", "-o", "out.csv")),
+    collect_case("collect-output-extension", COLLECT_RUN, ("-o", ".csv or .json"),
+                 ("r", "-o", "results.parquet")),
+    collect_case("collect-output-folder-missing", COLLECT_RUN, ("-o", "no"),
+                 ("r", "-o", "no/such.csv")),
     # -- argument errors of the parser (one line, like every other mistake) --
     flag_case("argv-run-seed-not-an-int", ("--seed", "abc"), ("--seed",)),
     flag_case("argv-run-engine-unknown", ("--engine", "gpu"), ("--engine",)),
@@ -812,7 +830,7 @@ def test_the_catalogue_is_large():
     """At least 130 distinct mistakes, over every command and every kind of input."""
     assert len(CASES) >= 130
     commands = {c.argv[0] for c in CASES}
-    assert commands >= {"run", "graph", "rates", "plot", "mpi-check"}
+    assert commands >= {"run", "graph", "rates", "plot", "collect", "mpi-check"}
     texts = " ".join(" ".join(c.expect) for c in CASES)
     for section in ("graph.", "problem.", "algorithm.", "rates.", "run.", "[mpi]", "--set"):
         assert section in texts, section
