@@ -43,6 +43,16 @@ examples:
   srun dadao mpi-check                        (inside a Slurm allocation)
 """
 
+EXAMPLES_SWEEP = """\
+examples:
+  dadao sweep configs/sweeps/demo.toml --dry-run    (list the cells and which are done)
+  dadao sweep configs/sweeps/demo.toml --jobs 4     (4 worker processes)
+
+Each cell (grid values x seeds) is an ordinary run directory <out>/<values>-<hash>. Running the
+sweep again skips the completed cells and runs the failed, interrupted and new ones; sweep.json
+and sweep.csv in <out> list every cell. The sweep file's format is docs/sweep.md.
+"""
+
 EXAMPLES_GRAPH = """\
 examples:
   dadao graph star --n 300
@@ -66,6 +76,18 @@ EXAMPLES_PLOT = """\
 examples:
   dadao plot runs/quickstart-*/ -o quickstart.png
   dadao plot runs/a runs/b --x communications -o comms.pdf
+  dadao plot runs/sweep-a/* --x time --normalise --theory -o rates.png
+
+Runs that differ only by their seeds are one group: one legend entry, the median over the seeds
+and the band between the 25% and 75% quantiles; labels name the config keys that differ.
+"""
+
+EXAMPLES_REPORT = """\
+examples:
+  dadao report runs -o report.html
+  dadao report runs/sweep-a -o report.html --pdf report.pdf
+
+One HTML file, images embedded (no link to anything); docs/report.md says what it holds.
 """
 
 EXAMPLES_COLLECT = """\
@@ -84,9 +106,11 @@ Time is in expected gradient steps per node.
 
 commands:
   run     run one simulation from a TOML config and write a run directory
+  sweep   run a grid of configs (methods, sizes, seeds), each a run directory
   graph   print a graph's constants (chi, chi_1, chi_2) and communications per round
   rates   optimal per-edge gossip rates (SDP or first-order) against uniform ones
   plot    overlay the convergence of run directories
+  report  one self-contained HTML (and PDF) report of run directories
   collect one table (CSV or JSON) of the run directories under folders
 
 `dadao COMMAND --help` lists each command's options, with examples.
@@ -131,6 +155,18 @@ def _parser() -> argparse.ArgumentParser:
     r.add_argument("--checkpoint-every", type=float, default=None, metavar="SECONDS",
                    help="wall seconds between two checkpoints of the run's state (default "
                         "600; 0: none but the one a stop by SIGINT or SIGTERM always writes)")
+
+    sw = sub.add_parser("sweep", help="run a grid of configs, each a run directory",
+                        epilog=EXAMPLES_SWEEP, formatter_class=fmt,
+                        description="Run every cell of a sweep file (a base config, seeds and "
+                                    "grids of config values) into its own run directory.")
+    sw.add_argument("sweep", metavar="SWEEP.toml", help="the sweep file (docs/sweep.md)")
+    sw.add_argument("--jobs", type=int, default=1, metavar="N",
+                    help="worker processes that run the cells (default 1: in this process)")
+    sw.add_argument("--out", metavar="DIR",
+                    help="the sweep's folder (default: sweep.out, else sweeps/<file stem>)")
+    sw.add_argument("--dry-run", action="store_true",
+                    help="check the sweep file, list the cells and which are done, run nothing")
 
     g = sub.add_parser("graph", help="a graph's constants", epilog=EXAMPLES_GRAPH,
                        formatter_class=fmt,
@@ -181,6 +217,27 @@ def _parser() -> argparse.ArgumentParser:
                     help="one panel against this axis (default: time, gradients and "
                          "communications; wall_time first instead of time when every run "
                          "has it: runs of the timing engine)")
+    pl.add_argument("--metric", choices=("dist_to_opt", "suboptimality", "consensus"),
+                    default="dist_to_opt", help="the y axis, a column of trace.csv (default "
+                                                "dist_to_opt)")
+    pl.add_argument("--normalise", action="store_true",
+                    help="divide each run's y by its value at the start")
+    pl.add_argument("--logx", action="store_true", help="log scale on x too")
+    pl.add_argument("--theory", action="store_true",
+                    help="each group's declared rate (meta.json theory.rate) as a dashed line "
+                         "y0 exp(-rate t), against x = time")
+    rp = sub.add_parser("report", help="one HTML (and PDF) report of many runs",
+                        epilog=EXAMPLES_REPORT, formatter_class=fmt,
+                        description="Write one self-contained HTML report of the run "
+                                    "directories found under the DIRs: convergence by group "
+                                    "(median and quartile band over seeds), declared rates, "
+                                    "lower bounds, counts to 1e-4/1e-6/1e-8, graphs, "
+                                    "provenance (docs/report.md).")
+    rp.add_argument("dirs", nargs="+", metavar="DIR",
+                    help="run directories, or folders holding them at any depth")
+    rp.add_argument("-o", "--output", default="report.html", metavar="FILE",
+                    help="the HTML report (default report.html)")
+    rp.add_argument("--pdf", metavar="FILE", help="also a PDF of the figures and tables")
     co = sub.add_parser("collect", help="one table of many runs", epilog=EXAMPLES_COLLECT,
                         formatter_class=fmt,
                         description="Write one flat table, a row per run directory found under "
@@ -246,8 +303,8 @@ def _one_line_warning(command: str):
 
 def _dispatch(args) -> int:
     try:
-        return {"run": cmd_run, "graph": cmd_graph, "rates": cmd_rates,
-                "plot": cmd_plot, "collect": cmd_collect,
+        return {"run": cmd_run, "sweep": cmd_sweep, "graph": cmd_graph, "rates": cmd_rates,
+                "plot": cmd_plot, "report": cmd_report, "collect": cmd_collect,
                 "mpi-check": cmd_mpi_check}[args.command](args)
     except BrokenPipeError:
         # output piped into `head` and closed: stop quietly, as Unix tools do
@@ -284,6 +341,14 @@ def cmd_run(args) -> int:
                            out=out, rerun=args.rerun, dry_run=args.dry_run, resume=args.resume,
                            checkpoint_every=every, command=["dadao"] + args.argv,
                            reporter=CliReporter(args)).code
+
+
+def cmd_sweep(args) -> int:
+    from dadao import sweep
+    from dadao.sweeps.progress import Printer
+
+    return sweep.run_sweep(args.sweep, jobs=args.jobs, dry_run=args.dry_run, out=args.out,
+                           reporter=Printer(), command=["dadao"] + args.argv).code
 
 
 class CliReporter:
@@ -580,23 +645,40 @@ def cmd_plot(args) -> int:
     ext = os.path.splitext(args.output)[1].lower()
     if ext not in (".png", ".pdf", ".svg"):
         raise UsageError("the extension must be .png, .pdf or .svg", field=f"-o {args.output}")
+    from dadao.report import grouping
+
     runs = []
     for path in args.runs:
-        trace, meta = rundir.read_run(path)
-        empty = figures.nothing_to_plot(trace)
+        run = grouping.read_run(path)
+        empty = figures.nothing_to_plot(run.trace, args.metric)
         if empty:  # an empty figure with exit 0 would look like a result
             raise RunDirError(f"{rundir.TRACE} {empty}: nothing to plot", file=path)
-        if args.x and args.x not in trace.columns:
+        if args.x and args.x not in run.trace.columns:
             raise RunDirError(f"{rundir.TRACE} has no {args.x} column (runs of engine "
                               f"\"timing\" have one)", file=path)
-        runs.append((trace, figures.label(meta)))
+        runs.append(run)
+    groups, _, _ = grouping.group_runs(runs)
     xs = (args.x,) if args.x else None
+    fig, notes = figures.group_figure(groups, xs, metric=args.metric, normalise=args.normalise,
+                                      logx=args.logx, theory=args.theory)
     try:
-        figures.save(figures.convergence_figure(runs, xs), args.output)
+        figures.save(fig, args.output)
     except OSError as exc:
         raise write_failed(args.output, "-o", exc) from None
-    print(f"{args.output}: {len(runs)} run(s)")
+    for note in notes:
+        print(f"note: {note}")
+    print(f"{args.output}: {len(runs)} run(s), {len(groups)} group(s)")
     return 0
+
+
+# ---------------------------------------------------------------------------------------------
+# dadao report
+
+
+def cmd_report(args) -> int:
+    from dadao.report import build
+
+    return build.main(args)
 
 
 # ---------------------------------------------------------------------------------------------

@@ -172,6 +172,14 @@ def collect_case(id, files, expect, argv) -> Mistake:
     return Mistake(id, ("collect", *argv), files, tuple(expect))
 
 
+def sweep_case(id, grid, expect, argv=()) -> Mistake:
+    """``dadao sweep s.toml ARGV``: a sweep of the base config c.toml with ``grid`` (the TOML
+    text after [sweep]); the line names the sweep file."""
+    return Mistake(id, ("sweep", "s.toml", *argv),
+                   {"s.toml": '[sweep]\nbase = "c.toml"\n' + grid, "c.toml": config()},
+                   ("s.toml",) + tuple(expect))
+
+
 #: a run directory `dadao collect` finds: run_dir() and its config.toml
 COLLECT_RUN = {**run_dir(), "r/config.toml": config()}
 
@@ -719,6 +727,23 @@ CASES = [
                  ("r", "-o", "results.parquet")),
     collect_case("collect-output-folder-missing", COLLECT_RUN, ("-o", "no"),
                  ("r", "-o", "no/such.csv")),
+    # -- dadao report: folders of run directories, -o, --pdf --
+    Mistake("report-no-run-found", ("report", "empty"), {"empty": DIR},
+            ("empty", "no run directory")),
+    Mistake("report-output-is-a-directory", ("report", "r", "-o", "out.html"),
+            {**COLLECT_RUN, "out.html": DIR}, ("-o", "out.html", "is a directory")),
+    Mistake("report-pdf-extension", ("report", "r", "--pdf", "report.png"), COLLECT_RUN,
+            ("--pdf", "report.png", ".pdf")),
+    # -- dadao sweep: the sweep file (checked whole, every cell's config too, before a run) --
+    sweep_case("sweep-unknown-section", '[grids]\n"graph.n" = [8]\n',
+               ("[grids]", "did you mean 'grid'")),
+    sweep_case("sweep-axis-not-a-config-key", '[[grid]]\n"graph.nodes" = [8, 16]\n',
+               ("graph.nodes = 8", "graph.nodes: unknown key")),
+    sweep_case("sweep-empty-axis", '[[grid]]\n"algorithm.name" = []\n',
+               ("[[grid]] #1 algorithm.name", "empty axis")),
+    sweep_case("sweep-value-twice", '[[grid]]\n"graph.n" = [8, 16, 8]\n',
+               ("graph.n", "listed twice"), ("--jobs", "2")),
+    sweep_case("sweep-seeds-not-integers", 'seeds = [0, "1"]\n', ("sweep.seeds",)),
     # -- argument errors of the parser (one line, like every other mistake) --
     flag_case("argv-run-seed-not-an-int", ("--seed", "abc"), ("--seed",)),
     flag_case("argv-run-engine-unknown", ("--engine", "gpu"), ("--engine",)),

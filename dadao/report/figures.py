@@ -69,6 +69,91 @@ def convergence_figure(runs, xs=None, title: str | None = None) -> Figure:
     return fig
 
 
+METRICS = {
+    "dist_to_opt": METRIC_LABEL,
+    "suboptimality": r"$f(\bar x) - f^\star$",
+    "consensus": r"$\frac{1}{n}\sum_i \|x_i - \bar x\|^2$",
+}
+
+
+def group_rate(group) -> float | None:
+    """The declared decay rate (meta.json theory.rate, per unit time) of a group's runs: their
+    median (seeds may draw problems of other constants); None when no run declares one."""
+    rates = [((r.meta.get("theory") or {}).get("rate")) for r in group.runs]
+    rates = [float(v) for v in rates if isinstance(v, (int, float)) and v > 0]
+    return float(np.median(rates)) if rates else None
+
+
+def group_figure(groups, xs=None, metric: str = METRIC, normalise: bool = False,
+                 logx: bool = False, theory: bool = False,
+                 title: str | None = None) -> tuple[Figure, list[str]]:
+    """One panel per x axis in ``xs`` (default ``default_axes``), one legend entry per group
+    (``dadao.report.grouping.Group``): the median over its runs and, with two runs or more, the
+    band between the 25% and 75% quantiles. ``normalise``: each run's y divided by its start.
+    ``theory``: each group's declared rate as a dashed line y0 exp(-rate t), against time only.
+    Returns (the figure, notes: one line for each thing left out or interpolated)."""
+    from dadao.report.aggregate import aggregate
+
+    groups = list(groups)
+    xs = default_axes(r.trace for g in groups for r in g.runs) if xs is None else tuple(xs)
+    fig = Figure(figsize=(4.2 * len(xs), 3.9), layout="constrained")
+    FigureCanvasAgg(fig)
+    axes = fig.subplots(1, len(xs), squeeze=False)[0]
+    notes, interpolated = [], set()
+    banded = any(len(g.runs) > 1 for g in groups)
+    for ax, x in zip(axes, xs):
+        lines = []
+        for k, g in enumerate(groups):
+            curve = aggregate([r.trace for r in g.runs], x, metric, normalise)
+            if curve is None:
+                continue
+            color = f"C{k % 10}"
+            ax.plot(curve.x, curve.median, color=color, linewidth=1.4,
+                    label=g.label + (f" ({curve.runs} runs)" if curve.runs > 1 else ""))
+            if curve.runs > 1:
+                ax.fill_between(curve.x, curve.low, curve.high, color=color, alpha=0.2,
+                                linewidth=0)
+            if curve.interpolated:
+                interpolated.add(x)
+            lines.append((g, curve, color))
+        ax.set_yscale("log")
+        if logx:
+            ax.set_xscale("log")  # x = 0 (the start) is left out on a log axis
+        ax.set_ylim(ax.get_ylim())  # the data's range: a theory line must not stretch it
+        if theory and x == "time":
+            for g, curve, color in lines:
+                rate = group_rate(g)
+                if rate is None:
+                    notes.append(f"--theory: {g.label} declares no rate (theory.rate is "
+                                 f"null): no line")
+                    continue
+                t = curve.x
+                ax.plot(t, curve.median[0] * np.exp(-rate * (t - t[0])), color=color,
+                        linestyle="--", linewidth=1.0)
+        ax.set_xlabel(AXES[x])
+        ax.grid(True, which="major", alpha=0.3)
+    if theory and "time" not in xs:
+        notes.append("--theory: declared rates are per unit time: drawn only against x = time")
+    ylabel = METRICS[metric]
+    axes[0].set_ylabel(f"{ylabel} / its start" if normalise else ylabel)
+    if len(groups) > 1 or groups and groups[0].label:
+        axes[-1].legend(fontsize="small", loc="upper right")
+    caption = []
+    if banded:
+        caption.append("line: median over seeds; band: 25% to 75% quantiles")
+    if interpolated:
+        caption.append("runs interpolated in log y on a common grid of "
+                       + ", ".join(sorted(interpolated)))
+        notes.append(caption[-1])
+    if theory and "time" in xs:
+        caption.append("dashed: declared rate, y0 exp(-rate t)")
+    if caption:
+        fig.supxlabel("\n".join(caption), fontsize="small")  # one part a line: no clipping
+    if title:
+        fig.suptitle(title, fontsize="medium")
+    return fig, notes
+
+
 def save(fig: Figure, path: str, dpi: int = 150) -> None:
     """Save atomically; the format follows the extension (.png, .pdf, .svg)."""
     import io
@@ -96,12 +181,12 @@ def _title(meta: dict) -> str:
     return "; ".join(parts)
 
 
-def nothing_to_plot(trace) -> str:
+def nothing_to_plot(trace, metric: str = METRIC) -> str:
     """Why ``trace`` gives no curve, in a few words ("has no rows"), or "" when it gives one: a
-    point needs a finite, positive dist_to_opt (log scale)."""
+    point needs a finite, positive ``metric`` (log scale)."""
     if len(trace) == 0:
         return "has no rows"
-    y = np.asarray(trace[METRIC], dtype=float)
+    y = np.asarray(trace[metric], dtype=float)
     if not np.any(np.isfinite(y) & (y > 0)):
-        return f"has no finite, positive {METRIC} (log scale)"
+        return f"has no finite, positive {metric} (log scale)"
     return ""

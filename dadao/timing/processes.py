@@ -30,36 +30,25 @@ import simpy
 
 from dadao.engines.kernels import (APPLY, GRADIENT, GRADIENT_APPLY, GRADIENT_START, PAIR,
                                    SEND)
-from dadao.events import PoissonClocks, Schedule, merge_events
-from dadao.timing.schedule import KIND_BITS, ExchangeDraws
+from dadao.events import merge_events
+from dadao.timing.schedule import KIND_BITS, ExchangeDraws, TimedClocks
 
 
-class ProcessSchedule(Schedule):
+class ProcessSchedule(TimedClocks):
     """Windows of the timed events of an asynchronous run from SimPy processes (module
     docstring); the parameters of ``dadao.timing.schedule.TimedSchedule``."""
 
     kind = "simpy"
 
     def __init__(self, model, args, n: int, computes: bool, nbytes: float, per_end: int = 0):
-        self.model, self.n = model, int(n)
+        super().__init__(model, args, n, computes)
         self.per_end = int(per_end)
         # a message's duration known when it is drawn (ExchangeDraws) unless it depends on
         # when its computation starts (transient stragglers) or waits for a sender
         self.by_message = bool(model.serial_sends
                                or (self.per_end and model.compute.timed_by_start))
-        self.unit = model.unit_s
         self.nbytes = float(nbytes)
-        self.edges = np.asarray(args.edges, dtype=np.int64).reshape(-1, 2)
         E = len(self.edges)
-        self.gossip = PoissonClocks(args.seed, np.zeros(self.n), self.edges, args.edge_rates)
-        self.computing = (np.flatnonzero(np.asarray(args.grad_rates) > 0) if computes
-                          else np.empty(0, dtype=np.int64))
-        self.clock_ids = np.arange(self.n + E, dtype=np.int64)
-        g = np.asarray(args.grad_rates, dtype=np.float64)
-        self.total_rate = float(g[self.computing].sum()) + float(np.sum(args.edge_rates))
-        self.time = 0.0
-        self.lost_exchanges = 0
-        self.skipped_activations = 0
 
         self.env = simpy.Environment()
         self.log_t: list[float] = []

@@ -251,7 +251,32 @@ def constant_durations(edges, links, loss, nbytes: float, unit_s: float,
     return np.maximum(forward, backward) / unit_s
 
 
-class TimedSchedule(Schedule):
+class TimedClocks(Schedule):
+    """What both timed schedules (this direct one, and ``dadao.timing.processes``) start
+    from: the run's edges, the idealised gossip clocks alone (ids n + e: the same streams and
+    arrivals as ``dadao.events``), the nodes that compute (gradient rate > 0, for methods with
+    gradient clocks), the expected events per unit (which sizes the windows) and the counters
+    of lost exchanges and dropped activations."""
+
+    def __init__(self, model, args, n: int, computes: bool):
+        self.model, self.n = model, int(n)
+        self.unit = model.unit_s
+        self.edges = np.asarray(args.edges, dtype=np.int64).reshape(-1, 2)
+        self.gossip = PoissonClocks(args.seed, np.zeros(self.n), self.edges, args.edge_rates)
+        self.computing = (np.flatnonzero(np.asarray(args.grad_rates) > 0) if computes
+                          else np.empty(0, dtype=np.int64))
+        self.clock_ids = np.arange(self.n + len(self.edges), dtype=np.int64)
+        g = np.asarray(args.grad_rates, dtype=np.float64)
+        # slower nodes compute less often: fewer events per unit, larger windows
+        mean_factor = float(np.mean(model.compute.factors)) if self.n else 1.0
+        self.total_rate = (float(g[self.computing].sum()) / mean_factor
+                           + float(np.sum(args.edge_rates)))
+        self.time = 0.0
+        self.lost_exchanges = 0
+        self.skipped_activations = 0
+
+
+class TimedSchedule(TimedClocks):
     """Windows of the timed events of an asynchronous run (module docstring), in units.
 
     Parameters: ``model`` (``TimingModel``), ``args`` (the run's ``RunArguments``: seed,
@@ -265,24 +290,9 @@ class TimedSchedule(Schedule):
     def __init__(self, model, args, n: int, computes: bool, nbytes: float, per_end: int = 0):
         if per_end and model.compute.timed_by_start:
             raise ValueError("message computations on transient stragglers need the processes")
-        self.model, self.n = model, int(n)
-        self.unit = model.unit_s
+        super().__init__(model, args, n, computes)
         self.stale = model.gradient == "stale"
         self.skip = model.busy_link == "skip"
-        self.edges = np.asarray(args.edges, dtype=np.int64).reshape(-1, 2)
-        E = len(self.edges)
-        # the gossip clocks alone (ids n + e), the idealised ones: same streams, same arrivals
-        self.gossip = PoissonClocks(args.seed, np.zeros(self.n), self.edges, args.edge_rates)
-        self.computing = (np.flatnonzero(np.asarray(args.grad_rates) > 0) if computes
-                          else np.empty(0, dtype=np.int64))
-        self.clock_ids = np.arange(self.n + E, dtype=np.int64)
-        g = np.asarray(args.grad_rates, dtype=np.float64)
-        mean_factor = float(np.mean(model.compute.factors)) if self.n else 1.0
-        self.total_rate = (float(g[self.computing].sum()) / mean_factor
-                           + float(np.sum(args.edge_rates)))
-        self.started = self.time = 0.0
-        self.lost_exchanges = 0
-        self.skipped_activations = 0
         self._first = True
         self._init_nodes(model.compute)
         self._init_links(model, nbytes, per_end)
