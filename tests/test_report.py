@@ -124,6 +124,25 @@ def test_plot_flags_draw_a_figure(runs_dir, tmp_path, capsys):
     assert "drawn only against x = time" in capsys.readouterr().out
 
 
+def test_long_labels_go_below_the_panels_and_leave_them_their_size(runs_dir, tmp_path):
+    """Groups that differ in many keys have long labels: the legend goes below the panels,
+    wrapped, and no panel collapses (matplotlib warns when constrained layout gives up)."""
+    import warnings
+
+    from dadao.report import figures
+
+    groups = read_groups([str(runs_dir)])[0]
+    for g in groups:
+        g.label = g.label + ", " + ", ".join(f"timing.key_{k}=value_{k}" for k in range(8))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        fig, _ = figures.group_figure(groups)
+        figures.save(fig, str(tmp_path / "long.png"))
+    assert fig.legends and not any(ax.get_legend() for ax in fig.axes)
+    width = min(ax.get_position().width for ax in fig.axes)
+    assert width > 0.15   # each of the three panels keeps a fair share of the figure
+
+
 @pytest.mark.parametrize("flag,value", [("--metric", "energy"), ("--x", "events")])
 def test_plot_rejects_bad_values_in_one_line(runs_dir, tmp_path, capsys, flag, value):
     out = tmp_path / "f.png"

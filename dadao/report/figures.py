@@ -108,17 +108,20 @@ def group_figure(groups, xs=None, metric: str = METRIC, normalise: bool = False,
             if curve is None:
                 continue
             color = f"C{k % 10}"
-            ax.plot(curve.x, curve.median, color=color, linewidth=1.4,
+            # x = 0 (the start) has no place on a log axis: leave it out rather than let
+            # matplotlib clip it (which collapses the constrained layout)
+            shown = curve.x > 0 if logx else slice(None)
+            ax.plot(curve.x[shown], curve.median[shown], color=color, linewidth=1.4,
                     label=g.label + (f" ({curve.runs} runs)" if curve.runs > 1 else ""))
             if curve.runs > 1:
-                ax.fill_between(curve.x, curve.low, curve.high, color=color, alpha=0.2,
-                                linewidth=0)
+                ax.fill_between(curve.x[shown], curve.low[shown], curve.high[shown],
+                                color=color, alpha=0.2, linewidth=0)
             if curve.interpolated:
                 interpolated.add(x)
             lines.append((g, curve, color))
         ax.set_yscale("log")
         if logx:
-            ax.set_xscale("log")  # x = 0 (the start) is left out on a log axis
+            ax.set_xscale("log")
         ax.set_ylim(ax.get_ylim())  # the data's range: a theory line must not stretch it
         if theory and x == "time":
             for g, curve, color in lines:
@@ -137,7 +140,7 @@ def group_figure(groups, xs=None, metric: str = METRIC, normalise: bool = False,
     ylabel = METRICS[metric]
     axes[0].set_ylabel(f"{ylabel} / its start" if normalise else ylabel)
     if len(groups) > 1 or groups and groups[0].label:
-        axes[-1].legend(fontsize="small", loc="upper right")
+        place_legend(fig, axes)
     caption = []
     if banded:
         caption.append("line: median over seeds; band: 25% to 75% quantiles")
@@ -152,6 +155,27 @@ def group_figure(groups, xs=None, metric: str = METRIC, normalise: bool = False,
     if title:
         fig.suptitle(title, fontsize="medium")
     return fig, notes
+
+
+#: a legend entry longer than this (characters) is wrapped, and such a legend goes below the
+#: panels: inside one it would squeeze the axes to nothing
+LEGEND_WIDTH = 48
+
+
+def place_legend(fig: Figure, axes) -> None:
+    """The legend of the first panel's lines: inside the last panel when its entries are short
+    and few, else below the panels, each entry wrapped to LEGEND_WIDTH characters."""
+    import textwrap
+
+    handles, labels = axes[0].get_legend_handles_labels()
+    if not handles:
+        return
+    if len(labels) <= 4 and max(len(label) for label in labels) <= LEGEND_WIDTH:
+        axes[-1].legend(handles, labels, fontsize="small", loc="upper right")
+        return
+    wrapped = [textwrap.fill(label, 2 * LEGEND_WIDTH) for label in labels]
+    fig.legend(handles, wrapped, fontsize="small", loc="outside lower center",
+               ncols=min(len(axes), 2) if len(labels) > 1 else 1)
 
 
 def save(fig: Figure, path: str, dpi: int = 150) -> None:
