@@ -13,6 +13,9 @@ the first writable of $XDG_CACHE_HOME/dadao/numba (~/.cache/dadao/numba) and
 <temp dir>/dadao-numba-<uid>, unless numba's own user-wide folder is writable (numba falls back
 to it by itself); when none is, numba compiles without caching (a slower start, the same
 numbers). An explicit NUMBA_CACHE_DIR is always left alone.
+
+:func:`generated_folder` is where the generated modules of the event loops go
+(``dadao.engines.codegen``), beside the compiled code numba caches for them.
 """
 
 from __future__ import annotations
@@ -46,6 +49,30 @@ def configure_numba_cache(environ=os.environ) -> str | None:
             return str(folder)
     _compile_without_cache()
     return ""
+
+
+#: name of the folder of generated kernel modules, inside the cache folder
+GENERATED = "dadao-generated"
+
+
+def generated_folder(environ=os.environ) -> Path | None:
+    """The writable folder for the generated modules of dadao's event loops, or None (then
+    they compile without caching).
+
+    In $NUMBA_CACHE_DIR when it is set (by the user, or by :func:`configure_numba_cache`),
+    else in the package's __pycache__, else in numba's user-wide folder: the first writable
+    one, so that numba caches the loops of a module where it caches everything else."""
+    if environ.get("NUMBA_CACHE_DIR"):
+        candidates = [Path(environ["NUMBA_CACHE_DIR"]) / GENERATED]
+    else:
+        candidates = [PACKAGE_DIR / "__pycache__" / GENERATED]
+        user_wide = _numba_user_folder()
+        if user_wide is not None:
+            candidates.append(user_wide / GENERATED)
+    for folder in candidates:
+        if _writable(folder):
+            return folder
+    return None
 
 
 def _package_folders() -> list[Path]:

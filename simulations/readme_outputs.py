@@ -82,7 +82,18 @@ def regenerate(text: str, run_outputs: bool = True) -> str:
     text = re.sub(r"<!-- config reference: begin -->\n.*?\n<!-- config reference: end -->",
                   lambda m: f"<!-- config reference: begin -->\n{config.reference_markdown()}\n"
                             f"<!-- config reference: end -->", text, flags=re.S)
+    text = re.sub(r"<!-- measured: begin -->\n.*?\n<!-- measured: end -->",
+                  lambda m: f"<!-- measured: begin -->\n{measured_table()}\n"
+                            f"<!-- measured: end -->", text, flags=re.S)
     return text
+
+
+def measured_table() -> str:
+    """The Measured table, from the rows the benchmarks wrote in docs/measured/."""
+    sys.path.insert(0, str(ROOT / "simulations"))
+    from measured import table
+
+    return table()
 
 
 def main(argv=None) -> int:

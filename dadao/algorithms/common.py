@@ -56,7 +56,9 @@ def no_gradient(s, k, oracle, i, work):
 @numba.njit(cache=True)
 def copy_x(s, k, oracle, i, out):
     """out = x_i = s[0]: the message, or the primal estimate, of a method whose row 0 is x."""
-    out[:] = s[0]
+    # a loop, not out[:] = s[0]: numba compiles the slice assignment for seconds on a cold start
+    for p in range(out.shape[0]):
+        out[p] = s[0, p]
 
 
 @numba.njit(cache=True)

@@ -2,8 +2,9 @@
 
 Asynchronous methods: events come from ``dadao.events`` (per-clock random streams, so the
 schedule is the same whatever engine consumes it) in windows of about 10^5 events or more; each
-window runs in one numba-compiled loop (``dadao.engines.kernels.event_loop``) that dispatches to
-the algorithm's node-local functions with lazy time bookkeeping: node i's state lives at time
+window runs in one numba-compiled loop (``dadao.engines.kernels.event_loop``, generated for the
+method and cached across processes) that inlines the algorithm's node-local functions, with lazy
+time bookkeeping: node i's state lives at time
 tau_i and is flowed to t only when an event touches it. Synchronous methods run their rounds on
 all rows at once (``dadao.engines.rounds``).
 
@@ -50,8 +51,9 @@ class EventRun:
         self._primal_rows = kernels.event_functions(algo)[2]
         self._all_nodes = np.arange(self.n, dtype=np.int64)
         self._window = {} if events_per_window is None else {"events_per_window": events_per_window}
-        # Compile (first run in a process: a few seconds) before anyone times the run: an empty
-        # window has the argument types of every later window, and a sample at t = 0 is a no-op.
+        # Compile, or load from numba's cache (dadao.engines.codegen), before anyone times the
+        # run: an empty window has the argument types of every later window, and a sample at
+        # t = 0 is a no-op.
         t0 = wallclock.perf_counter()
         self._process(np.empty(0), np.empty(0, dtype=np.int64))
         self.primal_X(0.0)

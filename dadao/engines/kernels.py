@@ -10,114 +10,240 @@ touches it (``flow`` integrates the method's between-event dynamics exactly, in 
 
 - ``gradient_event(state, tau, r, node, t, k, oracle, work)``: flow row r (node ``node``) from
   tau[r] to t, then its gradient step ``on_gradient``;
-- ``pair_event(state, tau, ri, rj, i, j, e, t, k, oracle, msg_i, msg_j)``: flow rows ri and rj
-  (nodes i and j of edge e) to t, compute both messages, apply both ``on_message``;
+- ``pair_event(state, tau, ri, rj, i, j, e, t, k, oracle, msgs)``: flow rows ri and rj (nodes i
+  and j of edge e) to t, compute both messages into msgs (2, d), apply both ``on_message``;
 - ``primal_rows(state, tau, nodes, t, k, oracle, X)``: X[r] = primal estimate of node nodes[r]
   at time t, each row flowed on a copy (sampling never perturbs the run);
-- ``event_loop(times, clocks, n, edges, state, tau, k, oracle, counts)``: a window of events of
-  the whole network in (time, clock id) order; clock c < n is node c's gradient clock and n + e
-  is the gossip clock of edge e (``dadao.events``).
+- ``run_events(times, clocks, n, edges, state, tau, k, oracle, counts)`` (``event_loop``): a
+  window of events of the whole network in (time, clock id) order; clock c < n is node c's
+  gradient clock and n + e is the gossip clock of edge e (``dadao.events``);
+- ``run_timed`` (``timed_event_loop``): the timing engine's window loop;
+- ``run_until_cut`` (``dadao.engines.mpi.rank_kernels``): an MPI rank's loop up to its next
+  cut-edge event.
 
-Each is compiled once per method (keyed by its functions) and kept for the process.
+They are the functions of ``TEMPLATE``, generated per method into a module that numba caches
+across processes (``dadao.engines.codegen``), and kept for the process once loaded.
 """
 
 from __future__ import annotations
 
+from dadao.engines import codegen
+
+#: kinds of a timed event, in the order events at the same time and clock are processed
+#: (an exchange that ends at t comes before the next one on its link that starts at t)
+APPLY, GRADIENT_APPLY, STALE_GRADIENT, GRADIENT, PAIR, SEND, GRADIENT_START = range(7)
+
+#: the loops of every engine, for the functions ``_flow``, ``_on_gradient``, ... of a method
+#: (``codegen.ROLES``, bound by the generated header; the optional ones may be None)
+TEMPLATE = '''
 import numba
 import numpy as np
 
-_COMPILED: dict[tuple, tuple] = {}
+from dadao.engines.codegen import inlined, no_apply_gradient
+from dadao.engines.kernels import (APPLY, GRADIENT, GRADIENT_APPLY, GRADIENT_START, PAIR, SEND,
+                                   STALE_GRADIENT)
+from dadao.problems.oracle import local_gradient as _local_gradient
+
+flow = inlined(_flow)
+on_gradient = inlined(_on_gradient)
+message = inlined(_message)
+on_message = inlined(_on_message)
+primal = inlined(_primal)
+local_gradient = inlined(_local_gradient)
+# the engine refuses stale gradients for a method without apply_gradient
+apply_gradient = no_apply_gradient if _apply_gradient is None else inlined(_apply_gradient)
+# a delayed exchange applies the messages' difference (an overwrite with an old message would
+# break what the method conserves)
+on_delayed_message = (on_message if _on_delayed_message is None
+                      else inlined(_on_delayed_message))
 
 
-def _key(algo, what: str) -> tuple:
-    return (what, algo.flow, algo.on_gradient, algo.message, algo.on_message, algo.primal)
+# Each loop flows the rows of an event at one place and calls each of the method's functions at
+# one place (flow_rows, gossip_rows): every call is inlined, and one copy of each keeps the
+# compiled loop small. An event's operations touch only its own rows, in the order of
+# gradient_event and pair_event.
+
+
+@numba.njit(cache=CACHE, inline="always")
+def flow_rows(state, tau, ri, rj, ends, t, k, lazy):
+    """Flow row ri (and row rj when ends == 2) from tau to t; with ``lazy``, only a row
+    behind t (the timing engine's events that need a row at t)."""
+    for w in range(ends):
+        r = ri if w == 0 else rj
+        if not lazy or t > tau[r]:
+            flow(state[r], t - tau[r], k)
+            tau[r] = t
+
+
+@numba.njit(cache=CACHE, inline="always")
+def gossip_rows(state, ri, rj, i, j, e, k, oracle, msgs, apply):
+    """The messages of nodes i and j (rows ri, rj) of edge e into msgs[0] and msgs[1], then,
+    with ``apply``, both on_message."""
+    for w in range(2):
+        message(state[ri if w == 0 else rj], k, oracle, i if w == 0 else j, msgs[w])
+    if apply:
+        for w in range(2):
+            on_message(state[ri if w == 0 else rj], k, msgs[w], msgs[1 - w], e)
+
+
+@numba.njit(cache=CACHE)
+def gradient_event(state, tau, r, node, t, k, oracle, work):
+    """Flow row r (node ``node``) to t, then its gradient step."""
+    flow_rows(state, tau, r, r, 1, t, k, False)
+    on_gradient(state[r], k, oracle, node, work)
+
+
+@numba.njit(cache=CACHE)
+def pair_event(state, tau, ri, rj, i, j, e, t, k, oracle, msgs):
+    """Flow rows ri and rj (nodes i and j of edge e) to t, compute both messages into msgs
+    (2, d), apply both on_message."""
+    flow_rows(state, tau, ri, rj, 2, t, k, False)
+    gossip_rows(state, ri, rj, i, j, e, k, oracle, msgs, True)
+
+
+@numba.njit(cache=CACHE)
+def primal_rows(state, tau, nodes, t, k, oracle, X):
+    """X[r] = primal estimate of node nodes[r] at time t: row r flowed on a copy (one row of
+    scratch at a time, so sampling a large state allocates no copy of it)."""
+    if state.shape[0] == 0:
+        return
+    s = np.empty_like(state[0])
+    for r in range(state.shape[0]):
+        for a in range(s.shape[0]):  # (a loop: numba compiles s[:] = ... for seconds)
+            for m in range(s.shape[1]):
+                s[a, m] = state[r, a, m]
+        flow(s, t - tau[r], k)
+        primal(s, k, oracle, nodes[r], X[r])
+
+
+@numba.njit(cache=CACHE)
+def run_events(times, clocks, n, edges, state, tau, k, oracle, counts):
+    """The window loop of the whole network: counts[0] += gradient events, counts[1] +=
+    gossip events."""
+    d = state.shape[2]
+    work = np.empty(d)
+    msgs = np.empty((2, d))
+    n_grad = 0
+    n_gossip = 0
+    for e in range(times.shape[0]):
+        t = times[e]
+        c = clocks[e]
+        if c < n:
+            i, j, ends = c, c, 1
+        else:
+            i, j, ends = edges[c - n, 0], edges[c - n, 1], 2
+        flow_rows(state, tau, i, j, ends, t, k, False)
+        if ends == 1:
+            on_gradient(state[i], k, oracle, i, work)
+            n_grad += 1
+        else:
+            gossip_rows(state, i, j, i, j, c - n, k, oracle, msgs, True)
+            n_gossip += 1
+    counts[0] += n_grad
+    counts[1] += n_gossip
+
+
+@numba.njit(cache=CACHE)
+def run_timed(times, kinds, clocks, n, edges, state, tau, k, oracle, messages, grads, counts):
+    """The timing engine's window loop (``timed_event_loop``)."""
+    d = state.shape[2]
+    work = np.empty(d)
+    msgs = np.empty((2, d))
+    n_grad = 0
+    n_exchange = 0
+    for r in range(times.shape[0]):
+        t = times[r]
+        kind = kinds[r]
+        c = clocks[r]
+        if kind == APPLY or kind == PAIR or kind == SEND:
+            c -= n  # the edge
+            i, j, ends = edges[c, 0], edges[c, 1], 2
+        else:
+            i, j, ends = c, c, 1
+        flow_rows(state, tau, i, j, ends, t, k, not (kind == GRADIENT or kind == PAIR))
+        if kind == GRADIENT:
+            on_gradient(state[i], k, oracle, i, work)
+            n_grad += 1
+        elif kind == PAIR or kind == SEND:
+            # an exchange that is sent now computes its messages into messages[c], to be
+            # applied when it ends
+            gossip_rows(state, i, j, i, j, c, k, oracle, msgs if kind == PAIR else messages[c],
+                        kind == PAIR)
+            n_exchange += 1
+        elif kind == APPLY:
+            for w in range(2):
+                on_delayed_message(state[i if w == 0 else j], k, messages[c, w],
+                                   messages[c, 1 - w], c)
+        else:
+            if kind == GRADIENT_APPLY or kind == STALE_GRADIENT:
+                apply_gradient(state[i], k, i, grads[i])
+                n_grad += 1
+            if kind == GRADIENT_START or kind == STALE_GRADIENT:
+                local_gradient(oracle, i, state[i, 0], grads[i])
+    counts[0] += n_grad
+    counts[1] += n_exchange
+
+
+@numba.njit(cache=CACHE)
+def run_until_cut(times, clocks, lo, pending, n, edges, own_row, cut, row, state, tau, k,
+                  oracle, counts, msg_own, msg_peer, scratch):
+    """First finish the exchanged cut-edge event ``pending`` (edge id, or -1): apply
+    ``on_message`` to its own end with msg_own and msg_peer. Then process events lo, lo+1, ...
+    in order (the in-process loop on local rows) until a cut-edge event: flow its own end,
+    write its message in msg_own, return its index (len(times) when the window has none
+    left). One call per cut-edge event. counts: [gradient, local gossip, cut gossip] events
+    of this rank. scratch: (3, d) buffers, allocated once per run (this function is entered
+    again after every cut-edge event)."""
+    work = scratch[0]
+    msgs = scratch[1:]
+    if pending >= 0:  # the cut-edge event the caller has just exchanged: its own end
+        on_message(state[own_row[pending]], k, msg_own, msg_peer, pending)
+    for e in range(lo, times.shape[0]):
+        t = times[e]
+        c = clocks[e]
+        ed = c - n
+        if c < n:
+            ri, rj, ends = row[c], row[c], 1
+        elif cut[ed]:
+            ri, rj, ends = own_row[ed], own_row[ed], 1
+        else:
+            ri, rj, ends = row[edges[ed, 0]], row[edges[ed, 1]], 2
+        flow_rows(state, tau, ri, rj, ends, t, k, False)
+        if c < n:
+            on_gradient(state[ri], k, oracle, c, work)
+            counts[0] += 1
+        elif cut[ed]:
+            own = edges[ed, 0] if row[edges[ed, 0]] >= 0 else edges[ed, 1]
+            message(state[ri], k, oracle, own, msg_own)
+            counts[2] += 1
+            return e
+        else:
+            gossip_rows(state, ri, rj, edges[ed, 0], edges[ed, 1], ed, k, oracle, msgs, True)
+            counts[1] += 1
+    return times.shape[0]
+'''
+
+_MODULES: dict[tuple, object] = {}
+
+
+def kernel_module(algo):
+    """The generated module of ``TEMPLATE`` for ``algo`` (once per process and method)."""
+    key = tuple(getattr(algo, role) for role in codegen.ROLES)
+    if key not in _MODULES:
+        _MODULES[key] = codegen.kernel_module(algo, TEMPLATE)
+    return _MODULES[key]
 
 
 def event_functions(algo):
     """(gradient_event, pair_event, primal_rows) compiled for ``algo`` (see module docstring)."""
-    key = _key(algo, "events")
-    if key in _COMPILED:
-        return _COMPILED[key]
-    flow, on_gradient = algo.flow, algo.on_gradient
-    message, on_message, primal = algo.message, algo.on_message, algo.primal
-
-    @numba.njit
-    def gradient_event(state, tau, r, node, t, k, oracle, work):
-        si = state[r]
-        flow(si, t - tau[r], k)
-        tau[r] = t
-        on_gradient(si, k, oracle, node, work)
-
-    @numba.njit
-    def pair_event(state, tau, ri, rj, i, j, e, t, k, oracle, msg_i, msg_j):
-        si = state[ri]
-        sj = state[rj]
-        flow(si, t - tau[ri], k)
-        tau[ri] = t
-        flow(sj, t - tau[rj], k)
-        tau[rj] = t
-        message(si, k, oracle, i, msg_i)
-        message(sj, k, oracle, j, msg_j)
-        on_message(si, k, msg_i, msg_j, e)
-        on_message(sj, k, msg_j, msg_i, e)
-
-    @numba.njit
-    def primal_rows(state, tau, nodes, t, k, oracle, X):
-        """X[r] = primal estimate of node nodes[r] at time t: row r flowed on a copy (one row of
-        scratch at a time, so sampling a large state allocates no copy of it)."""
-        if state.shape[0] == 0:
-            return
-        s = np.empty_like(state[0])
-        for r in range(state.shape[0]):
-            s[:] = state[r]
-            flow(s, t - tau[r], k)
-            primal(s, k, oracle, nodes[r], X[r])
-
-    _COMPILED[key] = (gradient_event, pair_event, primal_rows)
-    return _COMPILED[key]
+    m = kernel_module(algo)
+    return m.gradient_event, m.pair_event, m.primal_rows
 
 
 def event_loop(algo):
     """The window loop of the whole network, compiled for ``algo`` (see module docstring):
     counts[0] += gradient events, counts[1] += gossip events."""
-    key = _key(algo, "loop")
-    if key in _COMPILED:
-        return _COMPILED[key]
-    gradient_event, pair_event, _ = event_functions(algo)
-
-    @numba.njit
-    def run_events(times, clocks, n, edges, state, tau, k, oracle, counts):
-        d = state.shape[2]
-        work = np.empty(d)
-        msg_i = np.empty(d)
-        msg_j = np.empty(d)
-        n_grad = 0
-        n_gossip = 0
-        for e in range(times.shape[0]):
-            t = times[e]
-            c = clocks[e]
-            if c < n:
-                gradient_event(state, tau, c, c, t, k, oracle, work)
-                n_grad += 1
-            else:
-                i = edges[c - n, 0]
-                j = edges[c - n, 1]
-                pair_event(state, tau, i, j, i, j, c - n, t, k, oracle, msg_i, msg_j)
-                n_gossip += 1
-        counts[0] += n_grad
-        counts[1] += n_gossip
-
-    _COMPILED[key] = run_events
-    return run_events
-
-
-# ---------------------------------------------------------------------------------------------
-# The timed loop: events of the timing engine (dadao.timing.schedule), where an exchange's two
-# messages are computed when they are sent and applied when they arrive
-
-#: kinds of a timed event, in the order events at the same time and clock are processed
-#: (an exchange that ends at t comes before the next one on its link that starts at t)
-APPLY, GRADIENT_APPLY, STALE_GRADIENT, GRADIENT, PAIR, SEND, GRADIENT_START = range(7)
+    return kernel_module(algo).run_events
 
 
 def timed_event_loop(algo):
@@ -138,73 +264,4 @@ def timed_event_loop(algo):
       GRADIENT_START (a node computing back to back).
 
     counts[0] += gradients applied, counts[1] += exchanges started (PAIR, SEND)."""
-    key = _key(algo, "timed") + (algo.apply_gradient, algo.on_delayed_message)
-    if key in _COMPILED:
-        return _COMPILED[key]
-    gradient_event, pair_event, _ = event_functions(algo)
-    flow, message = algo.flow, algo.message
-    # a delayed exchange applies the messages' difference (an overwrite with an old message
-    # would break what the method conserves)
-    on_message = algo.on_delayed_message or algo.on_message
-    apply_gradient = algo.apply_gradient
-    stale = apply_gradient is not None
-    if not stale:
-        @numba.njit
-        def apply_gradient(s, k, i, grad):  # never called: the engine refuses stale gradients
-            pass
-    from dadao.problems.oracle import local_gradient
-
-    @numba.njit
-    def flowed(state, tau, r, t, k):
-        s = state[r]
-        if t > tau[r]:
-            flow(s, t - tau[r], k)
-            tau[r] = t
-        return s
-
-    @numba.njit
-    def run_timed(times, kinds, clocks, n, edges, state, tau, k, oracle, messages, grads,
-                  counts):
-        d = state.shape[2]
-        work = np.empty(d)
-        msg_i = np.empty(d)
-        msg_j = np.empty(d)
-        n_grad = 0
-        n_exchange = 0
-        for r in range(times.shape[0]):
-            t = times[r]
-            kind = kinds[r]
-            c = clocks[r]
-            if kind == APPLY or kind == PAIR or kind == SEND:
-                c -= n  # the edge
-            if kind == GRADIENT:
-                gradient_event(state, tau, c, c, t, k, oracle, work)
-                n_grad += 1
-            elif kind == PAIR:
-                i = edges[c, 0]
-                j = edges[c, 1]
-                pair_event(state, tau, i, j, i, j, c, t, k, oracle, msg_i, msg_j)
-                n_exchange += 1
-            elif kind == SEND:
-                i = edges[c, 0]
-                j = edges[c, 1]
-                message(flowed(state, tau, i, t, k), k, oracle, i, messages[c, 0])
-                message(flowed(state, tau, j, t, k), k, oracle, j, messages[c, 1])
-                n_exchange += 1
-            elif kind == APPLY:
-                i = edges[c, 0]
-                j = edges[c, 1]
-                on_message(flowed(state, tau, i, t, k), k, messages[c, 0], messages[c, 1], c)
-                on_message(flowed(state, tau, j, t, k), k, messages[c, 1], messages[c, 0], c)
-            else:
-                s = flowed(state, tau, c, t, k)
-                if kind == GRADIENT_APPLY or kind == STALE_GRADIENT:
-                    apply_gradient(s, k, c, grads[c])
-                    n_grad += 1
-                if kind == GRADIENT_START or kind == STALE_GRADIENT:
-                    local_gradient(oracle, c, s[0], grads[c])
-        counts[0] += n_grad
-        counts[1] += n_exchange
-
-    _COMPILED[key] = run_timed
-    return run_timed
+    return kernel_module(algo).run_timed

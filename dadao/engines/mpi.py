@@ -686,58 +686,12 @@ def root_flag(comm, flag: bool) -> bool:
 # ---------------------------------------------------------------------------------------------
 # Asynchronous methods
 
-_KERNELS: dict[tuple, tuple] = {}
-
-
 def rank_kernels(algo):
     """(event loop from the end of one cut-edge event to the next, primal estimates of the
-    rank's rows), specialised to ``algo``'s node-local functions; built once each."""
-    key = (algo.flow, algo.on_gradient, algo.message, algo.on_message, algo.primal)
-    if key in _KERNELS:
-        return _KERNELS[key]
-    flow, message, on_message = algo.flow, algo.message, algo.on_message
-    gradient_event, pair_event, primal_rows = kernels.event_functions(algo)
-
-    @numba.njit
-    def run_until_cut(times, clocks, lo, pending, n, edges, own_row, cut, row, state, tau, k,
-                      oracle, counts, msg_own, msg_peer, scratch):
-        """First finish the exchanged cut-edge event ``pending`` (edge id, or -1): apply
-        ``on_message`` to its own end with msg_own and msg_peer. Then process events lo, lo+1, ...
-        in order (the in-process loop on local rows) until a cut-edge event: flow its own end,
-        write its message in msg_own, return its index (len(times) when the window has none
-        left). One call per cut-edge event. counts: [gradient, local gossip, cut gossip] events
-        of this rank. scratch: (3, d) buffers, allocated once per run (this function is entered
-        again after every cut-edge event)."""
-        work = scratch[0]
-        msg_i = scratch[1]
-        msg_j = scratch[2]
-        if pending >= 0:  # the cut-edge event the caller has just exchanged: its own end
-            on_message(state[own_row[pending]], k, msg_own, msg_peer, pending)
-        for e in range(lo, times.shape[0]):
-            t = times[e]
-            c = clocks[e]
-            if c < n:
-                gradient_event(state, tau, row[c], c, t, k, oracle, work)
-                counts[0] += 1
-                continue
-            ed = c - n
-            if cut[ed]:
-                r = own_row[ed]
-                s = state[r]
-                flow(s, t - tau[r], k)
-                tau[r] = t
-                own = edges[ed, 0] if row[edges[ed, 0]] >= 0 else edges[ed, 1]
-                message(s, k, oracle, own, msg_own)
-                counts[2] += 1
-                return e
-            i = edges[ed, 0]
-            j = edges[ed, 1]
-            pair_event(state, tau, row[i], row[j], i, j, ed, t, k, oracle, msg_i, msg_j)
-            counts[1] += 1
-        return times.shape[0]
-
-    _KERNELS[key] = (run_until_cut, primal_rows)
-    return _KERNELS[key]
+    rank's rows), specialised to ``algo``'s node-local functions: ``run_until_cut`` and
+    ``primal_rows`` of ``dadao.engines.kernels``."""
+    module = kernels.kernel_module(algo)
+    return module.run_until_cut, module.primal_rows
 
 
 class RankEventRun:
