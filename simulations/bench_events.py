@@ -45,32 +45,15 @@ and the metrics belong to other modules (dadao.events, dadao.trace): measured he
 from __future__ import annotations
 
 import os
-import shutil
 import sys
 
 CPU = 0
-THREAD_ENV = {name: "1" for name in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS",
-                                     "MKL_NUM_THREADS", "NUMBA_NUM_THREADS",
-                                     "VECLIB_MAXIMUM_THREADS")}
-PINNED_ENV = "DADAO_BENCH_EVENTS_PINNED"
-
-
-def pin_to_one_core(argv: list[str]) -> None:
-    """Run on core CPU with one thread: re-execute under ``taskset -c CPU`` (before numpy is
-    imported, so that the thread settings hold), or pin with sched_setaffinity."""
-    if os.environ.get(PINNED_ENV) == "1" or not hasattr(os, "sched_setaffinity"):
-        return
-    env = dict(os.environ, **THREAD_ENV, **{PINNED_ENV: "1"})
-    taskset = shutil.which("taskset")
-    if taskset is not None:
-        os.execve(taskset, [taskset, "-c", str(CPU), sys.executable, os.path.abspath(__file__),
-                            *argv], env)
-    os.sched_setaffinity(0, {CPU})
-    os.environ.update(env)
 
 
 if __name__ == "__main__":
-    pin_to_one_core(sys.argv[1:])
+    from machine_load import pin_to_one_core
+
+    pin_to_one_core(__file__, sys.argv[1:], CPU)
 
 import argparse  # noqa: E402
 import datetime  # noqa: E402

@@ -54,6 +54,9 @@ from pathlib import Path
 
 import numpy as np
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from machine_load import THREAD_ENV  # noqa: E402  (one thread per rank)
+
 from dadao import engines
 
 HERE = Path(__file__).resolve()
@@ -74,11 +77,6 @@ WORKLOADS = {
                           t_max=2000.0, quick_t_max=20.0, quick_dim=10,
                           oversubscribed_fraction=0.25),
 }
-
-#: one thread per process: a rank is one core, and the in-process reference is one core too
-THREAD_ENV = {name: "1" for name in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS",
-                                     "MKL_NUM_THREADS", "NUMBA_NUM_THREADS",
-                                     "VECLIB_MAXIMUM_THREADS")}
 
 
 # ---------------------------------------------------------------------------------------------

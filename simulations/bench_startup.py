@@ -40,16 +40,13 @@ import tempfile
 import time
 from pathlib import Path
 
-from machine_load import Load, processor
+from machine_load import THREAD_ENV, Load, processor
 
 HERE = Path(__file__).resolve()
 ROOT = HERE.parent.parent
 DOC = ROOT / "docs" / "bench_startup.md"
 MARKER = "BENCH_STARTUP_JSON "
 CPU = 0
-THREAD_ENV = {name: "1" for name in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS",
-                                     "MKL_NUM_THREADS", "NUMBA_NUM_THREADS",
-                                     "VECLIB_MAXIMUM_THREADS")}
 
 CONFIG = """
 [graph]

@@ -11,6 +11,31 @@
 from __future__ import annotations
 
 import math
+import os
+import shutil
+import sys
+
+#: one thread per process: a benchmark measures one core (a rank of bench_mpi is one core too)
+THREAD_ENV = {name: "1" for name in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS",
+                                     "MKL_NUM_THREADS", "NUMBA_NUM_THREADS",
+                                     "VECLIB_MAXIMUM_THREADS")}
+#: set in the re-executed, pinned process
+PINNED_ENV = "DADAO_BENCH_PINNED"
+
+
+def pin_to_one_core(script: str, argv: list[str], cpu: int = 0) -> None:
+    """Run ``script`` on core ``cpu`` with one thread: re-execute it under ``taskset -c cpu``
+    (call this before numpy is imported, so that the thread settings hold), or pin this process
+    with sched_setaffinity where there is no taskset."""
+    if os.environ.get(PINNED_ENV) == "1" or not hasattr(os, "sched_setaffinity"):
+        return
+    env = dict(os.environ, **THREAD_ENV, **{PINNED_ENV: "1"})
+    taskset = shutil.which("taskset")
+    if taskset is not None:
+        os.execve(taskset, [taskset, "-c", str(cpu), sys.executable, os.path.abspath(script),
+                            *argv], env)
+    os.sched_setaffinity(0, {cpu})
+    os.environ.update(env)
 
 
 def machine_jiffies() -> dict:
