@@ -188,6 +188,13 @@ SWITCH_PERIOD = _f("float", AUTO, "how long each graph of a time-varying list is
                    "1 / max_k chi_1 of the unit-rate Laplacians, as the authors' code)",
                    minimum=0, exclusive_minimum=True, auto=True)
 
+#: [graph] key written only when given, so that configs without it keep their hash (and their
+#: run directories)
+GRAPH_CONSTANTS = _f("str", "auto", "how chi_1, chi_2 and the spectra are computed: exact (a "
+                     "factorisation), estimate (iterative solvers and certified bounds, "
+                     f"docs/graph_constants.md) or auto (exact up to {graphs.EXACT_MAX_N:,} "
+                     "nodes); closed forms at any size", choices=graphs.CONSTANTS_MODES)
+
 #: the algorithm's own keys: any name in its ``tunables`` (a finite number)
 ALGORITHM_CONSTANT = _f("float", REQUIRED, "override of one of the method's constants")
 
@@ -333,6 +340,8 @@ def _validate_section(section: str, body: dict, source: str, base_dir: str) -> d
     if section == "graph" and isinstance(body.get("time_varying"), int) and \
             body["time_varying"] >= 2:
         fields["switch_period"] = SWITCH_PERIOD
+    if section == "graph" and "constants" in body:
+        fields["constants"] = GRAPH_CONSTANTS
     extra = {k: v for k, v in body.items() if k not in fields}
     if section == "algorithm":
         extra = _algorithm_constants(source, sel_value, extra)
@@ -509,6 +518,8 @@ def reference_markdown() -> str:
             for key, spec in fields.items():
                 row(section, key, spec, f"{selector} = \"{value}\"")
     row("graph", "switch_period", SWITCH_PERIOD, "time_varying >= 2")
+    row("graph", "constants", GRAPH_CONSTANTS, "optional: left out of the resolved config "
+        "when not given")
     lines.append("| `algorithm.<constant>` | number | the theory value | override of one of the "
                  "method's tunable constants (`dadao graph` and meta.json list them) |")
     return "\n".join(lines)

@@ -111,7 +111,8 @@ def _build_setup(cfg: dict) -> Setup:
                    switch_period=None if (period == AUTO or is_synchronous(algorithm))
                    else period,
                    engine=run["engine"], rates_kind=cfg["rates"]["kind"],
-                   rates_detail=detail, family=cfg["graph"]["family"])
+                   rates_detail=detail, family=cfg["graph"]["family"],
+                   constants=cfg["graph"].get("constants", "auto"))
 
 
 def build_graph(gcfg: dict):

@@ -80,6 +80,9 @@ class Setup:
     #: the resolved config and its file, when the setup was built from one
     config: dict | None = None
     source: str | None = None
+    #: how the graph constants were computed (``dadao.graphs.constants_record``), one record per
+    #: graph: of the gossip rates' Laplacian (asynchronous methods) or of L_G (synchronous ones)
+    constants_record: Any = None
 
     @property
     def synchronous(self) -> bool:
@@ -116,7 +119,7 @@ class Setup:
         graph = {"family": self.family, "n": self.n, "edges": s.edges, "chi": float(self.chi),
                  "graphs": len(self.graphs),
                  "edges_per_graph": counts if self.time_varying else None,
-                 "switch_period": a.switch_period}
+                 "switch_period": a.switch_period, "constants_record": self.constants_record}
         c = self.condition
         lam = a.edge_rates
         rates = {"kind": self.rates_kind,
@@ -163,7 +166,7 @@ def is_synchronous(algorithm) -> bool:
 def prepare(graph, problem: Problem, *, algorithm="dadao", rates="auto", t_max, seed=0,
             log_every=None, grad_rates=None, x0=None, force=False, options=None,
             switch_period=None, engine=engines.DEFAULT, rates_kind=None, rates_detail=None,
-            family=None) -> Setup:
+            family=None, constants="auto") -> Setup:
     """Check and derive one run (see the module docstring).
 
     ``graph``: a connected networkx graph on the nodes 0..n-1, an (E, 2) edge array in edge_array
@@ -179,6 +182,8 @@ def prepare(graph, problem: Problem, *, algorithm="dadao", rates="auto", t_max, 
     method's rate condition (with a RuntimeWarning). ``options``: overrides of the method's
     tunable constants. ``engine``: a registered engine name. ``rates_kind``, ``rates_detail``,
     ``family``: what the record says of the rates and the graph (the config layer sets them).
+    ``constants``: how the graph constants are computed ("auto", "exact", "estimate":
+    ``dadao.graphs.constants_mode``; docs/graph_constants.md).
     """
     engines.check_name(engine)
     if not isinstance(force, (bool, np.bool_)):
@@ -196,10 +201,28 @@ def prepare(graph, problem: Problem, *, algorithm="dadao", rates="auto", t_max, 
     family = family or (items[0].graph.get("family", "graph") if nx_given else "edges")
     common = dict(algo=algo, problem=problem, t_max=t_max, seed=seed, log_every=log_every,
                   x0=x0, options=options, force=force, engine=engine, family=family)
-    if is_synchronous(algo):
-        return _prepare_synchronous(items, nx_given, rates, grad_rates, switch_period, **common)
-    return _prepare_asynchronous(items, nx_given, _is_list(graph), rates, grad_rates,
-                                 switch_period, rates_kind, rates_detail, **common)
+    with graphs.constants_mode(constants):
+        if is_synchronous(algo):
+            setup = _prepare_synchronous(items, nx_given, rates, grad_rates, switch_period,
+                                         **common)
+        else:
+            setup = _prepare_asynchronous(items, nx_given, _is_list(graph), rates, grad_rates,
+                                          switch_period, rates_kind, rates_detail, **common)
+        return _with_constants_record(setup)
+
+
+def _with_constants_record(setup: Setup) -> Setup:
+    """The setup with the record of how its graph constants were computed (meta.json:
+    graph.constants_record)."""
+    import dataclasses
+
+    n = setup.n
+    if setup.synchronous:
+        pairs = [(e, np.ones(len(e))) for e in setup.edge_lists]
+    else:
+        pairs = list(zip(*setup.args.edge_lists()))
+    records = [graphs.constants_record(e, r, n) for e, r in pairs]
+    return dataclasses.replace(setup, constants_record=records)
 
 
 def _is_list(graph) -> bool:

@@ -12,8 +12,9 @@ from dadao.errors import GraphError
 from dadao.graphs.families import (FAMILIES, FAMILY_PARAMS, as_edges, check_connected,
                                    check_n, edge_array, graph_sequence, make_graph)
 from dadao.graphs.io import from_networkx, load_edge_list
-from dadao.graphs.spectral import (DENSE_MAX_N, chi_1, chi_2, effective_resistances, graph_chi,
-                                   laplacian, laplacian_extremes, rate_constants)
+from dadao.graphs.spectral import (CONSTANTS_MODES, DENSE_MAX_N, EXACT_MAX_N, chi_1, chi_2,
+                                   constants_mode, constants_record, effective_resistances,
+                                   graph_chi, laplacian, laplacian_extremes, rate_constants)
 
 __all__ = [
     "GraphError",
@@ -28,6 +29,10 @@ __all__ = [
     "from_networkx",
     "load_edge_list",
     "DENSE_MAX_N",
+    "EXACT_MAX_N",
+    "CONSTANTS_MODES",
+    "constants_mode",
+    "constants_record",
     "laplacian",
     "graph_chi",
     "laplacian_extremes",

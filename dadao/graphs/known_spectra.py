@@ -89,8 +89,10 @@ def _lattice(rows: int, cols: int, periodic: bool) -> np.ndarray:
     return _canonical(u, v)
 
 
-def _candidates(n: int, E: int, degree: np.ndarray):
-    """(family, rows, cols, its canonical edge list) of the families with n nodes and E edges."""
+def _candidates(n: int, E: int, degree: np.ndarray, first: set):
+    """(family, rows, cols, its canonical edge list) of the families with n nodes and E edges
+    whose node 0 has the neighbours ``first`` (a lattice's shape is read from them, so that a
+    highly composite n does not try every factorisation)."""
     i = np.arange(n, dtype=np.int64)
     if E == n - 1:
         yield "path", 0, 0, _canonical(i[:-1], i[1:])
@@ -111,9 +113,10 @@ def _candidates(n: int, E: int, degree: np.ndarray):
         if n % rows:
             continue
         for r, c in {(rows, n // rows), (n // rows, rows)}:
-            if E == 2 * n - r - c and r > 1 and c > 1:
+            if E == 2 * n - r - c and r > 1 and c > 1 and first == {1, c}:
                 yield "grid_2d", r, c, _lattice(r, c, False)
-            if E == 2 * n and r >= 3 and c >= 3 and regular:
+            if E == 2 * n and r >= 3 and c >= 3 and regular and \
+                    first == {1, c - 1, c, (r - 1) * c}:
                 yield "torus_2d", r, c, _lattice(r, c, True)
 
 
@@ -127,7 +130,9 @@ def family_of(edges: np.ndarray, n: int) -> tuple[str, int, int] | None:
         return None
     given = None
     degree = np.bincount(edges.ravel(), minlength=n)
-    for family, rows, cols, expected in _candidates(n, E, degree):
+    at_0 = edges[(edges[:, 0] == 0) | (edges[:, 1] == 0)]
+    first = set(at_0.ravel().tolist()) - {0}
+    for family, rows, cols, expected in _candidates(n, E, degree, first):
         if given is None:
             given = _canonical(edges[:, 0], edges[:, 1])
         if np.array_equal(given, expected):

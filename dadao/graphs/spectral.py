@@ -7,13 +7,23 @@ rate Laplacian Lambda = sum_e lambda_e b_e b_e^T. The constants (docs/model.md, 
 - chi_1[Lambda] = 1 / lambda_2(Lambda)
 - chi_2[Lambda] = (1/2) max_{e in E} R_e,   R_e = b_e^T Lambda^+ b_e  (effective resistance)
 
-Two exact methods compute them. "dense" takes an eigendecomposition of Lambda (n up to a few
-thousand). "sparse" grounds Lambda at one node, factorises the grounded matrix once with a
-fill-reducing ordering and gets every R_e from a sparse triangular solve; it handles tens of
-thousands of nodes (docs/graph_constants.md has the timings).
+Four paths compute them (``rate_constants``; docs/graph_constants.md has the maths and the error
+bounds, docs/bench_graph_constants.md the time and memory): closed forms for uniform rates on the
+families with known spectra and resistances (``known_spectra``, ``lattice_resistances``); "dense",
+an eigendecomposition of Lambda (n up to a few thousand); "sparse", one fill-reducing
+factorisation of Lambda grounded at a node and a sparse triangular solve per edge (tens of
+thousands of nodes); and "estimate", no factorisation at all: intervals for lambda_2 (multigrid-
+preconditioned LOBPCG, ``iterative``) and for max_e R_e (certified Rayleigh-monotonicity bounds,
+``resistance_bounds``, or a random projection, ``sketch``), of which the upper ends of chi_1 and
+chi_2 are reported. ``constants_record`` says which path ran and what its numbers guarantee.
 """
 
 from __future__ import annotations
+
+import contextlib
+import contextvars
+import hashlib
+import math
 
 import networkx as nx
 import numba
@@ -24,7 +34,7 @@ import scipy.sparse.csgraph
 import scipy.sparse.linalg
 
 from dadao.errors import GraphError, RateError
-from dadao.graphs import known_spectra
+from dadao.graphs import iterative, known_spectra, lattice_resistances, resistance_bounds, sketch
 from dadao.graphs.families import as_edges, check_n, edge_array
 
 DENSE_MAX_N = 2000
@@ -41,17 +51,20 @@ def laplacian(edges, n: int, weights=None) -> sp.csr_matrix:
         raise GraphError(f"weights must have one entry per edge ({len(edges)}); "
                          f"got shape {w.shape}")
     u, v = edges[:, 0], edges[:, 1]
-    rows = np.concatenate([u, v, u, v])
-    cols = np.concatenate([u, v, v, u])
-    data = np.concatenate([w, w, -w, -w])
+    # the diagonal summed here, not as 2E duplicate entries (a tenth of the time at E = 10^7)
+    degree = np.bincount(u, weights=w, minlength=n) + np.bincount(v, weights=w, minlength=n)
+    nodes = np.arange(n, dtype=np.int64)
+    rows = np.concatenate([u, v, nodes])
+    cols = np.concatenate([v, u, nodes])
+    data = np.concatenate([-w, -w, degree])
     return sp.csr_matrix((data, (rows, cols)), shape=(n, n))
 
 
 def laplacian_extremes(G: nx.Graph, *, method: str = "auto") -> tuple[float, float]:
     """(lambda_2, lambda_max) of the unweighted Laplacian L_G."""
     edges = edge_array(G)
-    c = rate_constants(edges, np.ones(len(edges)), G.number_of_nodes(), method=method)
-    return c["lambda_2"], c["lambda_max"]
+    out = _compute(edges, np.ones(len(edges)), G.number_of_nodes(), method, "spectrum")
+    return out["lambda_2"], out["lambda_max"]
 
 
 def graph_chi(G: nx.Graph, *, method: str = "auto") -> float:
@@ -63,9 +76,12 @@ def graph_chi(G: nx.Graph, *, method: str = "auto") -> float:
 def effective_resistances(edges, rates, n: int, *, method: str = "auto") -> np.ndarray:
     """R_e = b_e^T Lambda^+ b_e for every edge e, with Lambda = sum_e lambda_e b_e b_e^T.
 
-    Edges of rate 0 get their resistance too (they still belong to the graph).
+    Edges of rate 0 get their resistance too (they still belong to the graph). Where
+    ``method`` resolves to "estimate" and no closed form applies, these are the sketched values
+    of ``dadao.graphs.sketch`` (within a factor given by ``constants_record(...)["sketch"]``
+    with probability 1 - delta), not exact ones.
     """
-    return _solve(edges, rates, n, method, want_spectrum=False)["resistances"]
+    return _compute(edges, rates, n, method, "resistances")["resistances"]
 
 
 def chi_1(edges, rates, n: int, *, method: str = "auto") -> float:
@@ -75,13 +91,40 @@ def chi_1(edges, rates, n: int, *, method: str = "auto") -> float:
 
 def chi_2(edges, rates, n: int, *, method: str = "auto") -> float:
     """chi_2[Lambda] = (1/2) max_{e in E} b_e^T Lambda^+ b_e (half the largest resistance)."""
-    return 0.5 * float(effective_resistances(edges, rates, n, method=method).max())
+    return _public(_compute(edges, rates, n, method, "chi_2"))["chi_2"]
+
+
+#: "auto" computes the constants exactly up to this many nodes and estimates them above (closed
+#: forms, where they apply, are exact at any n)
+EXACT_MAX_N = 10_000
+#: the estimate path's iterative solvers need a graph of at least this size; below, exact
+ESTIMATE_MIN_N = 200
+#: how the constants are computed: "auto" (exact up to EXACT_MAX_N nodes, estimated above),
+#: "exact" (always factorise), "estimate" (never, unless a closed form applies)
+CONSTANTS_MODES = ("auto", "exact", "estimate")
+METHODS = ("auto", "dense", "sparse", "exact", "estimate")
+
+_MODE: contextvars.ContextVar = contextvars.ContextVar("dadao_graph_constants", default="auto")
+
+
+@contextlib.contextmanager
+def constants_mode(mode: str):
+    """Within the block, method "auto" means ``mode`` (one of CONSTANTS_MODES): how
+    ``dadao.setup.prepare`` applies a config's ``graph.constants``."""
+    if mode not in CONSTANTS_MODES:
+        raise GraphError(f"must be one of {', '.join(CONSTANTS_MODES)}; got {mode!r}",
+                         field="constants")
+    token = _MODE.set(mode)
+    try:
+        yield
+    finally:
+        _MODE.reset(token)
 
 
 def rate_constants(edges, rates, n: int, *, method: str = "auto") -> dict:
     """chi_1, chi_2, lambda_2, lambda_max and max_resistance of Lambda = sum_e lambda_e b_e b_e^T.
 
-    All come from one factorisation. ``method``:
+    ``method``:
 
     - "dense": eigh of the dense Lambda; Lambda^+ = V diag(1/w) V^T over the nonzero eigenvalues.
       O(n^3) time, O(n^2) memory (eigh, divide and conquer).
@@ -90,33 +133,167 @@ def rate_constants(edges, rates, n: int, *, method: str = "auto") -> dict:
       matrix once, P Lambda_g P^T = L D L^T (SuperLU, minimum degree on A + A^T, symmetric mode,
       no pivoting), and get R_e = sum_k y_k^2 / D_k with y = L^{-1} P b_e by a sparse-right-hand-
       side solve: y is nonzero only on the nodes reachable from the two entries of P b_e (their
-      elimination-tree paths). The sum has no cancellation. lambda_2 and lambda_max: in closed
-      form when the rates are uniform on a graph of a family whose spectrum is known (path,
-      cycle, complete, star, hypercube, grids and tori: ``known_spectra``); else
-      lambda_2 = 1 / lambda_max(Lambda^+) by Lanczos (eigsh) on x -> Lambda^+ x =
-      centre(Lambda_g^{-1} x), and lambda_max by Lanczos on Lambda, or, where its top
-      eigenvalues cluster (Lanczos stalls), by shift-invert Lanczos above the Gershgorin bound
-      (``_lambda_max_sparse``); dense eigenvalues for n <= 50. The cost is about |E| x
-      (elimination-tree path length x column length); edges are processed in parallel.
-      docs/graph_constants.md has the timings and memory of both paths
-      (simulations/bench_graph_constants.py).
-    - "auto": dense for n <= 2000, sparse above.
+      elimination-tree paths). The sum has no cancellation. lambda_2 = 1 / lambda_max(Lambda^+)
+      by Lanczos (eigsh) on x -> Lambda^+ x = centre(Lambda_g^{-1} x), and lambda_max by
+      Lanczos on Lambda, or, where its top eigenvalues cluster (Lanczos stalls), by
+      shift-invert Lanczos above the Gershgorin bound (``_lambda_max_sparse``); dense
+      eigenvalues for n <= 50. The cost is about |E| x (elimination-tree path length x column
+      length); edges are processed in parallel.
+    - "exact": dense for n <= DENSE_MAX_N, sparse above.
+    - "estimate" (no factorisation; docs/graph_constants.md): lambda_2 by multigrid-
+      preconditioned LOBPCG (``iterative``), chi_2 by certified bounds on the largest
+      resistance (``resistance_bounds``), or, where those would need too many local solves,
+      by a random projection (``sketch``). The reported chi_1 and chi_2 are the upper ends of
+      their intervals, so that rates scaled with them meet chi_1 chi_2 <= 1/2 for the true
+      values; ``constants_record`` says which guarantee holds.
+    - "auto": the mode set by ``constants_mode`` (default "auto": exact for n <= EXACT_MAX_N,
+      estimate above).
+
+    Whatever the method, uniform rates on a graph of a family with known spectra and
+    resistances (path, cycle, complete, star, hypercube, torus_2d, grid_2d: ``known_spectra``,
+    ``lattice_resistances``, and any tree or cycle for the resistances) take the closed forms
+    outside the dense path. The constants of uniform rates c are those of the unit rates
+    scaled by 1/c, computed once per edge set and method (theory rates, Lbar and graph_chi all
+    share them).
 
     Edges of rate 0 are allowed (their R_e counts in chi_2), but the edges of positive rate must
     connect all n nodes, else lambda_2 = 0 and RateError is raised.
     """
-    out = _solve(edges, rates, n, method, want_spectrum=True)
-    R = out["resistances"]
+    return _public(_compute(edges, rates, n, method, "all"))
+
+
+def constants_record(edges, rates, n: int, *, method: str = "auto") -> dict:
+    """How the constants of these rates were (or would be) computed, for meta.json: method
+    ("dense", "sparse", "closed form", "estimate"), exact (bool), and for an estimate the
+    intervals of lambda_2, chi_1 and chi_2 and the guarantee each rests on (``guarantee``,
+    one line). The record of the computation already made for these edges and rates (any part
+    of it); computes all the constants if none was."""
+    return dict(_compute(edges, rates, n, method, "record")["record"])
+
+
+def _public(out: dict) -> dict:
     return {
-        "chi_1": 1.0 / out["lambda_2"],
-        "chi_2": 0.5 * float(R.max()),
+        "chi_1": 1.0 / out["lambda_2_lower"],
+        "chi_2": 0.5 * out["max_resistance"],
         "lambda_2": out["lambda_2"],
         "lambda_max": out["lambda_max"],
-        "max_resistance": float(R.max()),
+        "max_resistance": out["max_resistance"],
     }
 
 
-def _check_rates(edges, rates, n):
+# Results by (n, resolved method, edges, rates) digest; uniform rates are stored as the unit-rate
+# result (rates None in the digest) and scaled: a run asks for the same few rate vectors (the
+# condition, the theory rates, chi, the record) several times.
+_KNOWN: dict = {}
+_KNOWN_MAX = 4
+
+
+def _digest(n: int, method: str, edges: np.ndarray, lam: np.ndarray | None) -> bytes:
+    h = hashlib.blake2b(digest_size=20)
+    h.update(f"{n}:{method}:{'uniform' if lam is None else 'rates'}:".encode())
+    h.update(np.ascontiguousarray(edges, dtype=np.int64).tobytes())
+    if lam is not None:
+        h.update(np.ascontiguousarray(lam, dtype=np.float64).tobytes())
+    return h.digest()
+
+
+def _resolve(method: str, n: int) -> str:
+    if method not in METHODS:
+        raise GraphError(f"method must be one of {', '.join(METHODS)}; got {method!r}")
+    if method == "auto":
+        mode = _MODE.get()
+        method = mode if mode != "auto" else ("exact" if n <= EXACT_MAX_N else "estimate")
+    if method == "estimate" and n < ESTIMATE_MIN_N:
+        method = "exact"
+    if method == "exact":
+        method = "dense" if n <= DENSE_MAX_N else "sparse"
+    return method
+
+
+def _compute(edges, rates, n, method, need):
+    """The internal result (resistances or max_resistance, lambda_2 and its lower end,
+    lambda_max, record) for ``need`` in "all", "spectrum", "resistances", "chi_2"."""
+    n = check_n(n, "graph")
+    edges, lam = _check_values(edges, rates, n)
+    method = _resolve(method, n)
+    c = float(lam[0])
+    uniform = c > 0 and bool(np.all(lam == c))
+    key = _digest(n, method, edges, None if uniform else lam)
+    known = _KNOWN.get(key)
+    if known is None or not _covers(known, need):
+        # connectivity depends on the edges and which rates are positive, both in the key
+        _check_connected(edges, lam, n)
+        fresh = _solve(edges, np.ones(len(edges)) if uniform else lam, n, method,
+                       "all" if need == "record" else need)
+        known = fresh if known is None else _merge(known, fresh)
+        _KNOWN.pop(key, None)
+        if len(_KNOWN) >= _KNOWN_MAX:
+            _KNOWN.pop(next(iter(_KNOWN)))
+        _KNOWN[key] = known
+    return _scaled(known, c if uniform else 1.0)
+
+
+def _merge(old, new):
+    """``new`` with what only ``old`` has (another need of the same computation)."""
+    out = dict(new)
+    for key, value in old.items():
+        if key != "record" and (out.get(key) is None or (isinstance(out[key], float)
+                                                          and math.isnan(out[key]))):
+            out[key] = value
+    record = {**old["record"], **new["record"]}
+    parts = [g for r in (old["record"], new["record"]) for g in r.get("guarantee", "").split("; ")
+             if g and g != "exact"]
+    record["guarantee"] = "; ".join(dict.fromkeys(parts)) or "exact"
+    out["record"] = record
+    return out
+
+
+def _covers(out, need):
+    have_spectrum = not math.isnan(out["lambda_2"])
+    have_R = out.get("resistances") is not None
+    have_max = not math.isnan(out["max_resistance"])
+    return {"all": have_spectrum and have_max, "spectrum": have_spectrum,
+            "resistances": have_R, "chi_2": have_max, "record": True}[need]
+
+
+def _scaled(unit, c):
+    """The result of rates c lambda from that of lambda: eigenvalues times c, resistances and
+    chi's over c (the record's numbers too)."""
+    out = dict(unit)
+    out["record"] = _scale_record(unit["record"], c)
+    for key in ("lambda_2", "lambda_2_lower", "lambda_max"):
+        out[key] = unit[key] * c
+    out["max_resistance"] = unit["max_resistance"] / c
+    out["resistances"] = None if unit.get("resistances") is None else unit["resistances"] / c
+    return out
+
+
+_TIMES_C = {"lambda_2": ("ritz_value", "residual", "interval", "certain_lower_bound"),
+            "lambda_max": ("ritz_value", "residual", "upper_bound")}
+
+
+def _scale_record(record, c):
+    out = {}
+    for key, value in record.items():
+        if isinstance(value, dict):
+            value = dict(value)
+            for field in _TIMES_C.get(key, ()):
+                if field in value:
+                    value[field] = _times(value[field], c)
+            if "interval" in value and key not in _TIMES_C:
+                value["interval"] = _times(value["interval"], 1.0 / c)
+        elif key == "chi_1_interval":
+            value = _times(value, 1.0 / c)
+        out[key] = value
+    return out
+
+
+def _times(x, c):
+    return [float(v) * c for v in x] if isinstance(x, (list, tuple)) else float(x) * c
+
+
+def _check_values(edges, rates, n):
+    """(edges, rates) as arrays, or the error naming what is wrong with them."""
     edges = as_edges(edges, n)
     lam = np.asarray(rates, dtype=np.float64)
     if lam.shape != (len(edges),):
@@ -129,6 +306,11 @@ def _check_rates(edges, rates, n):
                         f"got {lam[e]!r}")
     if np.any(edges[:, 0] == edges[:, 1]):
         raise GraphError("edges contain a self-loop; use edge_array(G) to build the edge list")
+    return edges, lam
+
+
+def _check_connected(edges, lam, n):
+    """GraphError (disconnected graph) or RateError (positive rates disconnected)."""
     on = lam > 0
     A = sp.csr_matrix((np.ones(int(on.sum())), (edges[on, 0], edges[on, 1])), shape=(n, n))
     k, _ = scipy.sparse.csgraph.connected_components(A, directed=False)
@@ -141,17 +323,26 @@ def _check_rates(edges, rates, n):
         raise RateError(f"the rate Laplacian is disconnected (lambda_2 = 0): the edges with "
                         f"positive rate form {k} components; give a positive rate to edges "
                         f"joining them")
-    return edges, lam
 
 
-def _solve(edges, rates, n, method, want_spectrum):
-    if method not in ("auto", "dense", "sparse"):
-        raise GraphError(f"method must be 'auto', 'dense' or 'sparse'; got {method!r}")
-    n = check_n(n, "graph")
-    edges, lam = _check_rates(edges, rates, n)
-    if method == "dense" or (method == "auto" and n <= DENSE_MAX_N):
+def _exact_record(method):
+    return {"method": method, "exact": True}
+
+
+def _finish(R, lambda_2, lambda_max, record, max_resistance=None, lambda_2_lower=None):
+    return {"resistances": R,
+            "max_resistance": (float(R.max()) if R is not None else math.nan)
+            if max_resistance is None else max_resistance,
+            "lambda_2": lambda_2, "lambda_2_lower": lambda_2 if lambda_2_lower is None
+            else lambda_2_lower, "lambda_max": lambda_max, "record": record}
+
+
+def _solve(edges, lam, n, method, need):
+    if method == "dense":
         return _solve_dense(edges, lam, n)
-    return _solve_sparse(edges, lam, n, want_spectrum)
+    if method == "estimate":
+        return _solve_estimate(edges, lam, n, need)
+    return _solve_sparse(edges, lam, n, need != "resistances" and need != "chi_2")
 
 
 def _solve_dense(edges, lam, n):
@@ -162,7 +353,7 @@ def _solve_dense(edges, lam, n):
     Z = (Vp / w[1:]) @ Vp.T
     u, v = edges[:, 0], edges[:, 1]
     R = Z[u, u] + Z[v, v] - 2.0 * Z[u, v]
-    return {"resistances": R, "lambda_2": float(w[1]), "lambda_max": float(w[-1])}
+    return _finish(R, float(w[1]), float(w[-1]), _exact_record("dense"))
 
 
 def _solve_sparse(edges, lam, n, want_spectrum):
@@ -170,23 +361,104 @@ def _solve_sparse(edges, lam, n, want_spectrum):
     Lam = laplacian(edges[on], n, lam[on]).tocsc()
     factor = None
     R = _closed_form_resistances(edges, lam, n)
+    closed = R is not None
     if R is None:
         factor = _grounded_factor(Lam, n)
         R = _resistances_from_factor(factor, edges, n)
-    out = {"resistances": R, "lambda_2": np.nan, "lambda_max": np.nan}
+    lambda_2 = lambda_max = math.nan
     if want_spectrum and n <= 50:
         # ARPACK needs a Krylov space smaller than n; tiny graphs take the dense eigenvalues.
         w = scipy.linalg.eigvalsh(Lam.toarray())
-        out["lambda_2"], out["lambda_max"] = float(w[1]), float(w[-1])
+        lambda_2, lambda_max = float(w[1]), float(w[-1])
     elif want_spectrum:
         known = _closed_form_extremes(edges, lam, n)
         if known is not None:
-            out["lambda_2"], out["lambda_max"] = known
+            lambda_2, lambda_max = known
         else:
+            closed = False
             lu, keep = factor or _grounded_factor(Lam, n)
-            out["lambda_2"] = _lambda_2_sparse(lu, keep, n)
-            out["lambda_max"] = _lambda_max_sparse(Lam)
-    return out
+            lambda_2 = _lambda_2_sparse(lu, keep, n)
+            lambda_max = _lambda_max_sparse(Lam)
+    return _finish(R, lambda_2, lambda_max, _exact_record("closed form" if closed else "sparse"))
+
+
+#: the certified bracket of max R_e is refined until its relative width is at most this
+BRACKET_RTOL = 1e-5
+#: above this many edges left after the cheap bounds, chi_2 comes from the random projection
+BRACKET_MAX_CANDIDATES = 20_000
+
+
+def _solve_estimate(edges, lam, n, need):
+    """The estimate path (``rate_constants``, "estimate"); closed forms first."""
+    R = _closed_form_resistances(edges, lam, n)
+    known = _closed_form_extremes(edges, lam, n)
+    want_spectrum = need in ("all", "spectrum")
+    want_chi_2 = need in ("all", "chi_2", "resistances")
+    if R is not None and (known is not None or not want_spectrum):
+        lambda_2, lambda_max = known if known is not None else (math.nan, math.nan)
+        return _finish(R, lambda_2, lambda_max, _exact_record("closed form"))
+    on = lam > 0
+    Lam = laplacian(edges[on], n, lam[on])
+    pre = None
+    record = {"method": "estimate", "exact": False}
+    guarantees = []
+    lambda_2 = lambda_2_lower = lambda_max = math.nan
+    if want_spectrum and known is not None:
+        lambda_2 = lambda_2_lower = known[0]
+        lambda_max = known[1]
+        record["lambda_2"] = {"method": "closed form"}
+    elif want_spectrum:
+        pre = iterative.Preconditioned(Lam)
+        l2 = pre.lambda_2()
+        lm = pre.lambda_max()
+        certain = iterative.lambda_2_lower_bound(edges, lam, n)
+        # an unconverged LOBPCG can leave theta - ||r|| below Mohar's certain bound, even <= 0
+        lower = max(l2["lower"], certain)
+        lambda_2, lambda_2_lower, lambda_max = l2["lambda_2"], lower, lm["lambda_max"]
+        record["lambda_2"] = {"method": "lobpcg", "ritz_value": l2["lambda_2"],
+                              "residual": l2["residual"], "interval": [lower, l2["lambda_2"]],
+                              "certain_lower_bound": certain}
+        record["lambda_max"] = {"method": "lanczos", "ritz_value": lm["lambda_max"],
+                                "residual": lm["residual"], "upper_bound": lm["upper"]}
+        record["chi_1_interval"] = [1.0 / l2["lambda_2"], 1.0 / lower]
+        guarantees.append("chi_1 = 1/(theta - ||r||) from the LOBPCG Ritz pair (theta >= lambda_2 "
+                          "always; lambda_2 >= theta - ||r|| when LOBPCG found lambda_2's "
+                          "eigenvector, not certified)")
+    max_resistance = math.nan
+    if R is None and need == "resistances":
+        pre = pre or iterative.Preconditioned(Lam)
+        R, sk = sketch.sketch_resistances(edges, lam, n, pre=pre)
+        record["resistances"] = {"method": "sketch", **sk}
+        guarantees.append(f"resistances: lower_factor R <= R_true <= upper_factor R for every "
+                          f"edge with probability >= {1 - sk['delta']:g} (random projection)")
+        # max_resistance stays unknown: chi_2 has its own, tighter path (the bracket)
+    elif R is None and want_chi_2:
+        bracket = resistance_bounds.max_resistance_bracket(
+            edges, lam, n, rtol=BRACKET_RTOL, max_candidates=BRACKET_MAX_CANDIDATES)
+        if bracket is not None:
+            max_resistance = bracket["upper"]
+            record["chi_2"] = {"method": "bounds", **{k: bracket[k] for k in (
+                "candidates", "refined", "hops", "ball_nodes", "converged")},
+                "interval": [0.5 * float(bracket["lower"]), 0.5 * bracket["upper"]]}
+            guarantees.append("chi_2 = the upper end of a certain bracket of max R_e "
+                              "(Rayleigh monotonicity; no probability)")
+        else:
+            pre = pre or iterative.Preconditioned(Lam)
+            Rs, sk = sketch.sketch_resistances(edges, lam, n, pre=pre)
+            top = float(Rs.max())
+            max_resistance = top * sk["upper_factor"]
+            record["chi_2"] = {"method": "sketch", **sk,
+                               "interval": [0.5 * top * sk["lower_factor"],
+                                            0.5 * top * sk["upper_factor"]]}
+            guarantees.append(f"chi_2 = the upper end of the random projection's interval: "
+                              f"the true chi_2 is at most this with probability >= "
+                              f"{1 - sk['delta']:g}")
+    elif R is not None:
+        record["chi_2"] = {"method": "closed form"}
+        max_resistance = float(R.max())
+    record["guarantee"] = "; ".join(guarantees) or "exact"
+    return _finish(R, lambda_2, lambda_max, record, max_resistance=max_resistance,
+                   lambda_2_lower=lambda_2_lower)
 
 
 def _grounded_factor(Lam, n):
@@ -226,15 +498,17 @@ def _resistances_from_factor(factor, edges, n):
 
 
 def _closed_form_resistances(edges, lam, n):
-    """R_e in closed form on a tree or a cycle with positive rates (any labelling), or on an
-    edge-transitive family with uniform rates; None otherwise.
+    """R_e in closed form on a tree or a cycle with positive rates (any labelling), or on a
+    family with known resistances under uniform rates; None otherwise.
 
     With r_e = 1/lambda_e the resistance of edge e alone: in a (connected) tree every edge is a
     bridge, so R_e = r_e; in a cycle, edge e is in parallel with the path of the other edges,
     whose resistance is S - r_e with S = sum_f r_f, so R_e = r_e (S - r_e) / S. On a graph whose
     automorphisms map any edge to any other (complete, hypercube, square torus) with the same
     rate c everywhere, all R_e are equal, and Foster's theorem sum_e c R_e = n - 1 gives
-    R_e = (n - 1) / (E c). Connectivity was checked combinatorially before (``_check_rates``).
+    R_e = (n - 1) / (E c) (complete: 2/(n c)). Tori with rows != cols and grids with uniform
+    rates: ``lattice_resistances`` (O(r + c) and O(r c min(r, c))). Connectivity was checked
+    combinatorially before (``_check_connected``).
     """
     if not len(lam) or not np.all(lam > 0):
         return None
@@ -249,6 +523,8 @@ def _closed_form_resistances(edges, lam, n):
         family = known_spectra.family_of(edges, n)
         if family is not None and known_spectra.equal_resistances(*family):
             return np.full(len(edges), (n - 1) / (len(edges) * float(lam[0])))
+        if family is not None and family[0] in ("torus_2d", "grid_2d"):
+            return lattice_resistances.lattice_edge_resistances(edges, *family) / float(lam[0])
     return None
 
 
