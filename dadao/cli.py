@@ -30,7 +30,7 @@ examples:
   dadao run runs/long-0123456789 --resume     (go on from the last checkpoint)
 
 The run directory (default runs/<config name>-<hash of the resolved config>/) holds config.toml,
-trace.csv, meta.json, convergence.png and convergence.pdf. Running the same resolved config and
+trace.csv, meta.json, convergence.png and convergence.pdf (not with --no-figures). Running the same resolved config and
 seed again finds the finished directory and stops (use --rerun to run it anyway).
 SIGINT (Ctrl-C) or SIGTERM stops a run at the next window of events, keeps the trace so far and
 writes a checkpoint: the run ends "interrupted" (exit 130 or 143) and --resume goes on with it.
@@ -47,6 +47,8 @@ EXAMPLES_SWEEP = """\
 examples:
   dadao sweep configs/sweeps/demo.toml --dry-run    (list the cells and which are done)
   dadao sweep configs/sweeps/demo.toml --jobs 4     (4 worker processes)
+  dadao sweep configs/sweeps/demo.toml --jobs 4 --no-figures   (no figures per cell)
+  mpiexec -n 9 dadao sweep configs/sweeps/demo.toml --executor mpi   (8 MPI workers)
 
 Each cell (grid values x seeds) is an ordinary run directory <out>/<values>-<hash>. Running the
 sweep again skips the completed cells and runs the failed, interrupted and new ones; sweep.json
@@ -155,6 +157,9 @@ def _parser() -> argparse.ArgumentParser:
     r.add_argument("--checkpoint-every", type=float, default=None, metavar="SECONDS",
                    help="wall seconds between two checkpoints of the run's state (default "
                         "600; 0: none but the one a stop by SIGINT or SIGTERM always writes)")
+    r.add_argument("--no-figures", action="store_true",
+                   help="write no convergence.png/.pdf (dadao plot and dadao report draw "
+                        "them later from trace.csv)")
 
     sw = sub.add_parser("sweep", help="run a grid of configs, each a run directory",
                         epilog=EXAMPLES_SWEEP, formatter_class=fmt,
@@ -167,6 +172,12 @@ def _parser() -> argparse.ArgumentParser:
                     help="the sweep's folder (default: sweep.out, else sweeps/<file stem>)")
     sw.add_argument("--dry-run", action="store_true",
                     help="check the sweep file, list the cells and which are done, run nothing")
+    sw.add_argument("--no-figures", action="store_true",
+                    help="the cells write no convergence.png/.pdf (same as sweep.figures = "
+                         "false; dadao report draws its figures from the traces)")
+    sw.add_argument("--executor", choices=("local", "mpi"), default="local",
+                    help="local: --jobs processes on this machine (default); mpi: the other "
+                         "processes of the MPI job, under mpiexec -n K (K - 1 workers)")
 
     g = sub.add_parser("graph", help="a graph's constants", epilog=EXAMPLES_GRAPH,
                        formatter_class=fmt,
@@ -340,7 +351,7 @@ def cmd_run(args) -> int:
     return runs.run_config(config_path, sets=args.set, seed=args.seed, engine=args.engine,
                            out=out, rerun=args.rerun, dry_run=args.dry_run, resume=args.resume,
                            checkpoint_every=every, command=["dadao"] + args.argv,
-                           reporter=CliReporter(args)).code
+                           reporter=CliReporter(args), figures=not args.no_figures).code
 
 
 def cmd_sweep(args) -> int:
@@ -348,7 +359,9 @@ def cmd_sweep(args) -> int:
     from dadao.sweeps.progress import Printer
 
     return sweep.run_sweep(args.sweep, jobs=args.jobs, dry_run=args.dry_run, out=args.out,
-                           reporter=Printer(), command=["dadao"] + args.argv).code
+                           reporter=Printer(), command=["dadao"] + args.argv,
+                           figures=False if args.no_figures else None,
+                           executor=args.executor).code
 
 
 class CliReporter:

@@ -6,8 +6,10 @@
         meta.json          the run's one record (docs/run_directory.md): status, engine, the
                            setup (seed, graph, rates, problem, algorithm, theory), what the engine
                            measured (run: counts, timings), versions, command, host
-        convergence.png    dist_to_opt against time, gradients and communications
-        convergence.pdf
+        rates.csv          u,v,rate: each edge's gossip rate, when they are not all equal (a
+                           static graph; meta.json has their min and max in any case)
+        convergence.png    dist_to_opt against time, gradients and communications (not with
+        convergence.pdf    --no-figures)
         error.log          only when the run failed: the traceback
         checkpoint.npz     the run's state at its last checkpoint (``dadao.checkpoint``)
         run.lock           while a process runs in the directory (``dadao.runlock``)
@@ -45,7 +47,8 @@ TRACE = "trace.csv"
 CONFIG = "config.toml"
 FIGURE = "convergence"
 CHECKPOINT = "checkpoint.npz"
-RESULT_FILES = (TRACE, FIGURE + ".png", FIGURE + ".pdf", "error.log", CHECKPOINT)
+RATES = "rates.csv"
+RESULT_FILES = (TRACE, FIGURE + ".png", FIGURE + ".pdf", "error.log", CHECKPOINT, RATES)
 #: files of a run directory that are not results: a folder holding only these is reusable
 #: (a start cut short by a full disk, say)
 OWN_FILES = (CONFIG, LOCK, ".reserve")
@@ -166,6 +169,8 @@ class RunDirectory:
                          **self.provenance}
             name = META
             write_json(self.file(META), self.meta)
+            name = RATES
+            _write_rates(self.file(RATES), setup)
             name = TRACE
             columns = TIMED_COLUMNS if engines.get_engine(setup.engine).timed else COLUMNS
             self.trace_file = TraceFile(self.file(TRACE)).open_new(columns)
@@ -188,7 +193,7 @@ class RunDirectory:
     def _undo_start(self) -> None:
         """A start that could not be completed leaves nothing behind (the folder is reusable)."""
         self._close_trace()
-        for name in (TRACE, META, CONFIG, RESERVE):
+        for name in (TRACE, META, CONFIG, RESERVE, RATES):
             remove_quietly(self.file(name))
 
     def resume(self, setup, previous: dict, ranks: int = 1) -> DriveState:
@@ -259,6 +264,9 @@ class RunDirectory:
             name = FIGURE + ".png/.pdf"
             if figure_writer is not None:
                 figure_writer(trace, meta, self.file(FIGURE))
+            else:  # figures of a resumed run's earlier part would not show this trace
+                for ext in (".png", ".pdf"):
+                    remove_quietly(self.file(FIGURE + ext))
             name = META
             signal_name = stopped() if stopped is not None else None
             if signal_name is not None and meta["status"] == "completed":
@@ -284,6 +292,20 @@ class RunDirectory:
         if exit_code == 1 and self.last_written is not None:
             kept = f"; {TRACE} keeps the samples up to t = {self.last_written:.6g}"
         return write_error(exc, self.path, file, exit_code=exit_code, kept=kept)
+
+
+def _write_rates(path: str, setup) -> None:
+    """rates.csv (``dadao.rates.write_rates_csv``, readable as [rates] kind = "explicit") of a
+    static graph's gossip rates when they differ between edges: what a drawing of the graph
+    needs for its edge widths. Not written when they are all equal (meta.json's min = max says
+    it), for a method without gossip clocks, or for a time-varying list."""
+    if setup.condition is None or setup.time_varying:
+        return
+    (edges,), (lam,) = setup.args.edge_lists()
+    if len(lam) and lam.min() < lam.max():
+        from dadao.rates.choices import write_rates_csv
+
+        write_rates_csv(path, edges, lam)
 
 
 def write_error(exc: OSError, path: str, name: str | None, *, exit_code: int,

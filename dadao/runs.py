@@ -18,7 +18,7 @@
 5. **Run**: the engine runs the setup; every sample is appended to trace.csv as it is taken, a
    checkpoint is written every ``checkpoint_every`` wall seconds, and SIGINT or SIGTERM stop the
    run at the next consistent point (``dadao.signals``), after a last checkpoint.
-6. **Finish or fail**: the root writes the figures, then meta.json with the final status
+6. **Finish or fail**: the root writes the figures (unless ``figures`` is off), then meta.json with the final status
    (completed | diverged | interrupted). A crash is recorded as "failed" with error.log (under
    MPI by the first rank that fails, which then aborts the job); a full disk ends the run
    "failed" where meta.json can still be written, the samples so far kept in trace.csv.
@@ -96,7 +96,7 @@ def run_config(config_path: str, *, sets=(), seed: int | None = None, engine: st
                out: str | None = None, rerun: bool = False, dry_run: bool = False,
                resume: bool = False, checkpoint_every: float = CHECKPOINT_EVERY_S,
                command: list[str] | None = None, reporter: Reporter | None = None,
-               launcher: bool = True) -> RunResult:
+               launcher: bool = True, figures: bool = True) -> RunResult:
     """Run the config at ``config_path`` (with ``--set`` texts ``sets``, a ``seed`` and an
     ``engine`` overriding the config's) into the run directory ``out`` (default
     runs/<name>-<hash>); see the module docstring.
@@ -104,7 +104,8 @@ def run_config(config_path: str, *, sets=(), seed: int | None = None, engine: st
     ``resume``: go on from the directory's checkpoint if it holds an unfinished run of this
     config (from the start if it holds none). ``checkpoint_every``: wall seconds between two
     checkpoints (0: none but the one a signal's stop writes). ``launcher=False`` ignores an MPI launcher's environment: the run is
-    this process's alone (a worker of a sweep).
+    this process's alone (a worker of a sweep). ``figures=False`` (``--no-figures``): no
+    convergence.png/.pdf (a sweep's cells, whose report draws its own from trace.csv).
     """
     if resume and rerun:
         raise UsageError("--resume goes on with an unfinished run, --rerun starts a finished "
@@ -136,7 +137,7 @@ def run_config(config_path: str, *, sets=(), seed: int | None = None, engine: st
                 group.close()
                 group = engines.get_engine(setup.engine).group()  # a job of one rank
             flags = {"out": out, "rerun": rerun, "dry_run": dry_run, "resume": resume,
-                     "checkpoint_every": checkpoint_every}
+                     "checkpoint_every": checkpoint_every, "figures": figures}
             return _checked_run(config_path, setup, group, flags, command, reporter, stops)
         finally:
             group.close()
@@ -155,7 +156,7 @@ def _checked_run(config_path, setup, group, flags, command, reporter, stops) -> 
     if opened.kind == "done":
         return RunResult(0, "done", opened.path, opened.previous, setup=setup)
     try:
-        return _run(setup, group, opened, flags["checkpoint_every"], stops, reporter)
+        return _run(setup, group, opened, flags, stops, reporter)
     finally:
         if opened.claim is not None:
             opened.claim.release()
@@ -307,7 +308,7 @@ def _stop_code(stops, status: str) -> int:
     return EXIT_CODES.get(status, 1)
 
 
-def _run(setup, group: Group, opened: _Opened, checkpoint_every: float, stops,
+def _run(setup, group: Group, opened: _Opened, flags: dict, stops,
          reporter: Reporter) -> RunResult:
     root, path, directory = group.is_root, opened.path, opened.directory
     engine = engines.get_engine(setup.engine)
@@ -327,7 +328,7 @@ def _run(setup, group: Group, opened: _Opened, checkpoint_every: float, stops,
                 rundir.mark_failed(path, line, traceback_text)
 
         options["on_failure"] = on_failure
-    journal = _Journal(opened, setup, group, stops, checkpoint_every)
+    journal = _Journal(opened, setup, group, stops, flags["checkpoint_every"])
     try:
         with (reporter.progress(setup) if root else contextlib.nullcontext()) as progress:
             trace = engine.run(setup, group=group, progress=progress, journal=journal, **options)
@@ -357,7 +358,10 @@ def _run(setup, group: Group, opened: _Opened, checkpoint_every: float, stops,
     # the other processes wait for the outcome: they hear it whatever happens while writing
     outcome = (1, "failed")
     try:
-        from dadao.report.figures import write_run_figures
+        # imported only when drawn: a sweep's worker without figures never loads matplotlib
+        write_run_figures = None
+        if flags["figures"]:
+            from dadao.report.figures import write_run_figures
 
         if stops.requested is not None and trace.meta["status"] == "completed":
             trace.meta.update(status="interrupted",

@@ -9,7 +9,10 @@ or is written (a mistake: a ConfigError line, exit 2). Each cell then goes throu
 ``dadao.runs.run_config`` into ``<out>/<readable values>-<config hash>``: a cell already completed
 is found "done" and skipped, one that failed, diverged or was interrupted runs again (from its
 checkpoint when it has one), so running a sweep again runs only what is missing. With
-``jobs`` > 1 the cells run in that many worker processes (``dadao.sweeps.workers``).
+``jobs`` > 1 the cells run in that many worker processes (``dadao.sweeps.workers``); with
+``executor="mpi"`` on the other processes of the MPI job that runs the sweep
+(``dadao.sweeps.mpi``). ``figures=False`` (or sweep.figures = false) writes no per-cell
+figures: most of a small cell's time, and a report draws its own from the traces.
 
 sweep.json and sweep.csv (``dadao.sweeps.summary``) are rewritten as each cell finishes. A failed
 cell does not stop the sweep. SIGINT or SIGTERM stops handing out cells; the cells being run stop
@@ -51,6 +54,8 @@ class SweepResult:
     stopped: str | None = None
     not_in_sweep: list = field(default_factory=list)
     interrupted: int = 0
+    #: True on a worker process of an MPI sweep: it ran cells, the root holds the result
+    worker: bool = False
 
 
 class Reporter:
@@ -60,8 +65,9 @@ class Reporter:
     def dry_run(self, spec, cells, states, others) -> None:
         """``--dry-run``: the cells, and the state of their folders (``cells.state``)."""
 
-    def started(self, spec, cells, others, jobs: int):
-        """The cells are about to run; a context manager (a progress bar, or nothing)."""
+    def started(self, spec, cells, others, workers: str):
+        """The cells are about to run (``workers``: where, "2 worker processes", "in
+        process"); a context manager (a progress bar, or nothing)."""
         import contextlib
 
         return contextlib.nullcontext()
@@ -73,21 +79,52 @@ class Reporter:
         """The sweep ended; its summary is written."""
 
 
+#: where the cells run: worker processes of this machine, or the processes of an MPI job
+EXECUTORS = ("local", "mpi")
+
+
 def run_sweep(path: str, jobs: int = 1, dry_run: bool = False, *, out: str | None = None,
-              reporter: Reporter | None = None, command: list[str] | None = None) -> SweepResult:
+              reporter: Reporter | None = None, command: list[str] | None = None,
+              figures: bool | None = None, executor: str = "local") -> SweepResult:
     """Run the sweep file at ``path`` in ``jobs`` processes (1: in this one); ``out`` replaces
-    its sweep.out; ``dry_run`` lists the cells and runs nothing. See the module docstring."""
+    its sweep.out; ``dry_run`` lists the cells and runs nothing; ``figures`` replaces its
+    sweep.figures; ``executor="mpi"``: on the other processes of this MPI job (on those, this
+    returns when the sweep is over, ``worker`` set). See the module docstring."""
     if isinstance(jobs, bool) or not isinstance(jobs, int) or jobs < 1:
         raise UsageError(f"must be a whole number of processes >= 1, got {jobs!r}",
                          field="--jobs")
+    if executor not in EXECUTORS:
+        raise UsageError(f"expected one of {', '.join(EXECUTORS)}, got {executor!r}",
+                         field="--executor")
     reporter = reporter or Reporter()
     command = command or ["dadao", "sweep", path]
+    if executor == "local":
+        return _sweep(path, dry_run, out, reporter, command, figures, jobs)
+    if jobs != 1:
+        raise UsageError("with --executor mpi the workers are the other processes of the MPI "
+                         "job (mpiexec -n K: K - 1 workers): leave --jobs out", field="--jobs")
+    from dadao.sweeps import mpi
+
+    with mpi.executor() as pool:
+        if pool is None:  # a worker: it ran the cells it was handed
+            return SweepResult(0, out or "", worker=True)
+        return _sweep(path, dry_run, out, reporter, command, figures, 1, pool)
+
+
+def _sweep(path, dry_run, out, reporter, command, figures, jobs, pool=None) -> SweepResult:
+    """``run_sweep`` once the executor is chosen: ``jobs`` local processes, or the MPI job's
+    workers behind ``pool`` (``dadao.sweeps.mpi``)."""
     spec = specmod.read(path, out=out)
+    figures = spec.figures if figures is None else figures
     if os.path.exists(spec.out) and not os.path.isdir(spec.out):
         raise ConfigError("exists and is not a folder", field="--out" if out else "sweep.out",
                           file=spec.out if out else path)
     with cellmod.base_file(spec) as base:
         cells = cellmod.expand(spec, base)
+        if pool is not None:
+            from dadao.sweeps import mpi
+
+            mpi.check_cells(spec, cells)
         others = cellmod.not_in_sweep(spec.out, cells)
         if dry_run:
             reporter.dry_run(spec, cells, {c.key: cellmod.state(c.path) for c in cells}, others)
@@ -99,11 +136,15 @@ def run_sweep(path: str, jobs: int = 1, dry_run: bool = False, *, out: str | Non
         except OSError as exc:
             raise OutputError(f"cannot write the sweep's summary: {exc.strerror or exc}",
                               file=spec.out) from None
+        base_text = None
+        if spec.inline_base is not None:  # a worker may be on another host: its text travels
+            with open(base) as fh:
+                base_text = fh.read()
         stops = _Stops()
-        with stops, reporter.started(spec, cells, others, jobs):
+        with stops, reporter.started(spec, cells, others, _where(jobs, len(cells), pool)):
             by_key = {cell.key: cell for cell in cells}
-            tasks = [workers.task(cell, base, command) for cell in cells]
-            for index, outcome in enumerate(_outcomes(tasks, jobs, stops), 1):
+            tasks = [workers.task(cell, base, command, figures, base_text) for cell in cells]
+            for index, outcome in enumerate(_outcomes(tasks, jobs, stops, pool), 1):
                 for text in outcome["warnings"]:
                     warnings.warn(f"{outcome['key']}: {text}", DadaoWarning)
                 summary.update(outcome)
@@ -121,6 +162,15 @@ def run_sweep(path: str, jobs: int = 1, dry_run: bool = False, *, out: str | Non
                          stops.name, others, counts["interrupted"])
     reporter.finished(result)
     return result
+
+
+def _where(jobs: int, cells: int, pool) -> str:
+    """Where the cells run, in words: "2 worker processes", "in process"."""
+    if pool is not None:
+        from dadao.sweeps import mpi
+
+        return mpi.describe(pool)
+    return f"{jobs} worker processes" if jobs > 1 and cells > 1 else "in process"
 
 
 def _write(summary: Summary) -> None:
@@ -147,8 +197,12 @@ class _Stops(signals.StopRequests):
             self.forward(signum)
 
 
-def _outcomes(tasks: list[dict], jobs: int, stops: _Stops):
-    """The outcome of every task, as each finishes (in process with ``jobs`` = 1)."""
+def _outcomes(tasks: list[dict], jobs: int, stops: _Stops, pool=None):
+    """The outcome of every task, as each finishes (in process with ``jobs`` = 1; on the MPI
+    workers of ``pool`` when there is one)."""
+    if pool is not None:
+        yield from _in_pool(pool, tasks, stops, forward=None)
+        return
     if jobs == 1 or len(tasks) <= 1:
         for job in tasks:
             if stops.requested is not None:
@@ -166,7 +220,7 @@ def _outcomes(tasks: list[dict], jobs: int, stops: _Stops):
 
 def _in_workers(tasks: list[dict], jobs: int, stops: _Stops):
     import multiprocessing
-    from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+    from concurrent.futures import ProcessPoolExecutor
 
     # "spawn": a fork would copy numba's and the threads' state of this process
     context = multiprocessing.get_context("spawn")
@@ -176,8 +230,7 @@ def _in_workers(tasks: list[dict], jobs: int, stops: _Stops):
     pool = ProcessPoolExecutor(max_workers=min(jobs, len(tasks)), mp_context=context,
                                initializer=workers.start_worker, initargs=(event,))
     try:
-        futures = {pool.submit(workers.run_cell, job): job for job in tasks}
-        pids = [child.pid for child in multiprocessing.active_children()]
+        pids = []
 
         def forward(signum):
             event.set()  # queued cells come back "not run"
@@ -187,9 +240,27 @@ def _in_workers(tasks: list[dict], jobs: int, stops: _Stops):
                 except (ProcessLookupError, PermissionError):
                     pass
 
-        stops.forward = forward
-        if stops.requested is not None:  # received while the workers were being started
-            forward(stops.requested)
+        yield from _in_pool(pool, tasks, stops, forward, pids)
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
+
+
+def _in_pool(pool, tasks: list[dict], stops: _Stops, forward, pids=None):
+    """The outcomes of ``tasks`` run on ``pool`` (an Executor), as they finish. On a stop the
+    cells not handed out yet are cancelled, and ``forward(signum)`` (if any) passes the signal
+    on to the workers, whose pids go into ``pids`` once they are started (an MPI pool has no
+    ``forward``: its launcher signals every process itself)."""
+    from concurrent.futures import FIRST_COMPLETED, wait
+
+    futures = {pool.submit(workers.run_cell, job): job for job in tasks}
+    if pids is not None:
+        import multiprocessing
+
+        pids.extend(child.pid for child in multiprocessing.active_children())
+    stops.forward = forward
+    try:
+        if forward is not None and stops.requested is not None:
+            forward(stops.requested)  # received while the workers were being started
         pending = set(futures)
         while pending:
             if stops.requested is not None:
@@ -203,7 +274,8 @@ def _in_workers(tasks: list[dict], jobs: int, stops: _Stops):
                 yield _result(future, futures[future], stops)
     finally:
         stops.forward = None
-        pool.shutdown(wait=True, cancel_futures=True)
+        for future in futures:
+            future.cancel()  # left early: nothing more is handed out
 
 
 def _result(future, job: dict, stops: _Stops) -> dict:

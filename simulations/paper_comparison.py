@@ -8,11 +8,12 @@ The runs are the cells of a `dadao sweep` file, configs/sweeps/paper_comparison.
 paper_comparison_quick.toml), each an ordinary run directory; running again runs only what is
 missing. This script has no simulation code of its own: it runs the sweep
 (``dadao.sweep.run_sweep``, 2 worker processes) and builds the report from the run directories
-only (``dadao.collect`` for the counts, ``dadao.rundir.read_run`` for the curves). Writes OUT.md
-(default docs/paper_comparison.md): for each setting and method the gradients and communications
-needed to reach 1e-4 and 1e-8 of the starting dist_to_opt, median [min, max] over the seeds, and
-OUT/<problem>_n<N>_<graph>.png: the relative dist_to_opt of seed 0 against gradients and
-communications. A method absent from a setting of the sweep (it cannot run there) is "n/a".
+only (``dadao.collect`` for the counts, ``dadao.rundir.read_run`` for the curves; the cells
+write no figures of their own). Writes OUT.md (default docs/paper_comparison.md): a summary
+whose every number is computed from the medians; for each setting and method the gradients and
+communications needed to reach 1e-4 and 1e-8 of the starting dist_to_opt, median [min, max]
+over the seeds; and OUT/<problem>_n<N>_<graph>.png: the relative dist_to_opt of seed 0 against
+gradients and communications. A method absent from a setting of the sweep (it cannot run there) is "n/a".
 """
 
 from __future__ import annotations
@@ -57,8 +58,6 @@ PLOT_FLOOR = 1e-10
 #: points kept per plotted curve, log-spaced along the trace (the x axes are logarithmic)
 PLOT_POINTS = 600
 JOBS = 2
-#: the hand-written summary of OUT.md lives between these markers and survives regeneration
-SUMMARY_BEGIN, SUMMARY_END = "<!-- summary: kept on regeneration -->", "<!-- end of summary -->"
 #: fixed colours so a method looks the same in every figure (DADAO black and thicker)
 COLOURS = dict(zip(METHODS, ("black", "tab:blue", "tab:cyan", "tab:orange", "tab:brown",
                               "tab:green", "tab:olive", "tab:purple", "tab:pink", "tab:gray")))
@@ -113,12 +112,62 @@ def absent_methods(keys) -> dict:
     return {setting: {m for m in METHODS if m not in there} for setting, there in present.items()}
 
 
-def run(path: str, jobs: int, out: str | None) -> tuple[sweep.SweepResult, float]:
-    """Run the sweep file (only what is missing); its result and wall seconds."""
-    start = time.perf_counter()
+@dataclass
+class Timing:
+    """How the sweep ran: wall seconds, CPU seconds (this process and its workers), the share
+    of the machine other processes kept busy meanwhile (/proc/stat), the cells it ran and
+    found done, its worker processes and when it finished (UTC). Kept in the sweep's folder
+    (TIMING) for a later --report-only."""
+
+    seconds: float
+    cpu_seconds: float
+    foreign_load: float
+    ran: int
+    skipped: int
+    jobs: int
+    finished: str
+
+
+#: the Timing of the last sweep, in its folder
+TIMING = "paper_comparison_timing.json"
+
+
+def read_timing(folder: str, cells: int) -> Timing | None:
+    """The Timing kept in the sweep's ``folder``, if it is that of a sweep of ``cells`` cells."""
+    import json
+
+    try:
+        with open(os.path.join(folder, TIMING)) as fh:
+            timing = Timing(**json.load(fh))
+    except (OSError, ValueError, TypeError):
+        return None
+    return timing if timing.ran + timing.skipped == cells else None
+
+
+def run(path: str, jobs: int, out: str | None) -> tuple[sweep.SweepResult, Timing]:
+    """Run the sweep file (only what is missing), timed; the Timing is kept in its folder."""
+    import dataclasses
+    import json
+
+    import resource
+
+    sys.path.insert(0, HERE)
+    from machine_load import Load
+
+    def cpu() -> float:
+        return sum(u.ru_utime + u.ru_stime for u in (resource.getrusage(resource.RUSAGE_SELF),
+                                                    resource.getrusage(resource.RUSAGE_CHILDREN)))
+
+    load, start, cpu_start = Load(), time.perf_counter(), cpu()
     result = sweep.run_sweep(path, jobs=jobs, out=out, reporter=Printer(),
                              command=[sys.executable, os.path.relpath(__file__), path])
-    return result, time.perf_counter() - start
+    # the workers are waited for when the sweep ends: their CPU time is in RUSAGE_CHILDREN
+    timing = Timing(time.perf_counter() - start, cpu() - cpu_start, load.stop()["machine"],
+                    result.ran, result.skipped, jobs,
+                    f"{datetime.now(timezone.utc):%Y-%m-%d %H:%M}")
+    write_atomic(os.path.join(result.out, TIMING),
+                 json.dumps(dataclasses.asdict(timing), indent=2) + "\n")
+    return result, timing
 
 
 # ---------------------------------------------------------------- reading the run directories
@@ -196,9 +245,6 @@ def write_figure(ran: list[Result], path: str) -> None:
                fontsize="small")
     buf = io.BytesIO()
     fig.savefig(buf, format="png", dpi=100)  # small PNGs: the repository must stay light
-    import matplotlib.pyplot as plt
-
-    plt.close(fig)
     write_atomic(path, buf.getvalue())
 
 
@@ -328,7 +374,8 @@ def graphs_table(results: dict, graph_names, ns) -> list[str]:
 @dataclass
 class Layout:
     """What the report shows: the methods, graphs, problems and sizes present in the sweep, its
-    seeds, and the run's provenance (command, sweep file, seconds, cells ran / skipped)."""
+    seeds, and the run's provenance (command, sweep file, seconds, cells ran / skipped, worker
+    processes)."""
 
     methods: list
     graphs: list
@@ -337,35 +384,49 @@ class Layout:
     seeds: list
     command: str
     sweep_path: str
-    seconds: float | None
+    timing: Timing | None
     ran: int
     skipped: int
     run_seconds: float
+    jobs: int = JOBS
+    figures: bool = False
+    report_only: bool = False
 
 
-def layout_of(cells, results: dict, command: str, sweep_path: str, outcome) -> Layout:
-    """The Layout of the cells (their keys), the results and the sweep's (result, seconds)."""
+def layout_of(cells, results: dict, command: str, sweep_path: str, timing: Timing | None,
+              jobs: int = JOBS, figures: bool = False, report_only: bool = False) -> Layout:
+    """The Layout of the cells (their keys), the results, the sweep's Timing (None: not
+    known), its worker processes, whether its cells draw their own figures and whether this is
+    a --report-only."""
     keys = [key for key, _, _ in cells]
-    result, seconds = outcome if outcome else (None, None)
     run_seconds = sum(r.wall_seconds for r in results.values())
     return Layout(methods=[m for m in METHODS if any(k[3] == m for k in keys)],
                   graphs=[g for g in GRAPHS if any(k[2] == g for k in keys)],
                   problems=[p for p in PROBLEMS if any(k[0] == p for k in keys)],
                   ns=sorted({k[1] for k in keys}), seeds=sorted({s for _, s, _ in cells}),
-                  command=command, sweep_path=sweep_path, seconds=seconds,
-                  ran=result.ran if result else 0, skipped=result.skipped if result else 0,
-                  run_seconds=run_seconds)
+                  command=command, sweep_path=sweep_path, timing=timing,
+                  ran=timing.ran if timing else 0, skipped=timing.skipped if timing else 0,
+                  run_seconds=run_seconds, jobs=timing.jobs if timing else jobs,
+                  figures=figures, report_only=report_only)
 
 
 def provenance(lay: Layout, cells) -> str:
-    """The first paragraph: how to regenerate, and how long it took."""
-    timing = (f"the sweep took {lay.seconds / 60:.1f} min of wall time on this machine "
-              f"({lay.ran} cells ran, {lay.skipped} were already done)"
-              if lay.seconds is not None else "the report of runs already done (--report-only)")
+    """The first paragraph: how to regenerate, and how long it took (with --report-only, the
+    time of the sweep's last run, kept in its folder)."""
+    t = lay.timing
+    timing = (f"the sweep took {t.seconds / 60:.1f} min of wall time and {t.cpu_seconds / 60:.1f} "
+              f"min of CPU on this machine, other processes keeping {100 * t.foreign_load:.0f}% "
+              f"of it busy meanwhile (/proc/stat) ({lay.ran} cells ran, {lay.skipped} were "
+              f"already done; finished {t.finished} UTC)" if t is not None
+              else "the sweep's time is not known (--report-only of runs made without it)")
+    if lay.report_only:
+        timing = f"the report of runs already done (--report-only); {timing}"
     return (f"Regenerate with `{lay.command}`: it runs the sweep `{lay.sweep_path}` ("
-            f"{len(cells)} cells: `dadao sweep` in {JOBS} worker processes, each cell an "
-            f"ordinary run directory; a second run runs only what is missing) and builds this "
-            f"page from the run directories. Here {timing}: "
+            f"{len(cells)} cells: `dadao sweep` in {lay.jobs} worker process"
+            f"{'es' if lay.jobs > 1 else ''}, each cell an ordinary run directory"
+            f"{'' if lay.figures else ' without figures of its own, `figures = false`'}; a "
+            f"second run runs only what is missing) and builds this page, its figures too, "
+            f"from the run directories. Here {timing}: "
             f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}; "
             f"written {datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC. The cells' own wall times "
             f"(meta.json run.wall_time_s: the event loops, without building, compiling and "
@@ -430,10 +491,222 @@ def section(results: dict, absent: dict, lay: Layout, p: str, n: int, figure_dir
     return out
 
 
-def markdown(results: dict, absent: dict, lay: Layout, cells, figure_dir: str,
-             summary: str) -> str:
-    out = [*preamble(lay, cells), "", "## Summary", "", SUMMARY_BEGIN,
-           summary.strip() or "(no summary written yet)", SUMMARY_END, "",
+# ---------------------------------------------------------------- the summary, from the medians
+
+#: the level the summary compares at, and the static graph settings
+SUMMARY_LEVEL = LEVELS[-1]
+STATIC = tuple(g for g in GRAPHS if g != "time_varying")
+
+
+def at(results: dict, setting: tuple, method: str, axis: str) -> float | None:
+    """The median count to SUMMARY_LEVEL of ``method`` in ``setting`` (problem, n, graph): inf
+    when not reached, None when it did not run there."""
+    r = results.get((*setting, method))
+    return None if r is None else median(r.counts[(axis, SUMMARY_LEVEL)])
+
+
+def comparison(results: dict, settings, method: str, other: str, axis: str):
+    """([(setting, ratio)] where ``other`` needs fewer than ``method``, ratio = method's count /
+    other's; the settings where both reached SUMMARY_LEVEL)."""
+    both, fewer = [], []
+    for setting in settings:
+        mine, theirs = at(results, setting, method, axis), at(results, setting, other, axis)
+        if mine is None or theirs is None or not (math.isfinite(mine) and math.isfinite(theirs)):
+            continue
+        both.append(setting)
+        if theirs < mine:
+            fewer.append((setting, mine / theirs))
+    return fewer, both
+
+
+def summary_ratio(ratio: float) -> str:
+    """"1.0x", "2.3x", "12x": one decimal below 10 (a ratio of 1.04 is not "1x fewer")."""
+    return f"{ratio:.1f}x" if ratio < 10 else f"{ratio:.0f}x"
+
+
+def ratios_text(ratios) -> str:
+    """"2.3x" or "1.5x-12x": the range of the ratios."""
+    lo, hi = summary_ratio(min(ratios)), summary_ratio(max(ratios))
+    return lo if lo == hi else f"{lo}-{hi}"
+
+
+def settings_text(settings, ns) -> str:
+    """"star and cycle at both sizes; path at n = 64 for logistic": settings (problem, n, graph)
+    grouped by graph, sizes and problems ("both sizes" where every n of the sweep is there; the
+    problems named when there are several)."""
+    sizes, problems = {}, {}
+    for problem, n, graph in settings:
+        sizes.setdefault((graph, problem), set()).add(n)
+    for (graph, problem), there in sizes.items():
+        problems.setdefault((graph, tuple(sorted(there))), []).append(problem)
+    named = len({problem for problem, _, _ in settings}) > 1
+    parts = {}
+    for (graph, there), which in problems.items():
+        where = ("at both sizes" if list(there) == sorted(ns) and len(ns) == 2 else
+                 "at n = " + " and ".join(str(n) for n in there))
+        if named:
+            where += (" for both problems" if len(which) > 1 else
+                      f" for {which[0].replace('_', ' ')}")
+        parts.setdefault(where, []).append(graph.replace("_", " "))
+    out = []
+    for where, graphs in parts.items():
+        names = graphs[0] if len(graphs) == 1 else ", ".join(graphs[:-1]) + " and " + graphs[-1]
+        out.append(f"{names} {where}")
+    return "; ".join(out)
+
+
+def share_text(count: int, total: int, what: str) -> str:
+    """"every static graph" / "5 of 7 static graphs"."""
+    return f"every {what}" if count == total else f"{count} of {total} {what}s"
+
+
+def except_text(fewer, both, ns, limit: int = 4) -> str:
+    """Where, when it is short to say: " (not on the star at n = 16)" when a few of ``both``
+    are not in ``fewer``, " (star and complete at both sizes)" when a few are."""
+    rest = [s for s in both if s not in {setting for setting, _ in fewer}]
+    if not rest:
+        return ""
+    if len(rest) <= limit:
+        return f" (not on {settings_text(rest, ns)})"
+    if len(fewer) <= 2 * limit:
+        return f" ({settings_text([s for s, _ in fewer], ns)})"
+    return ""
+
+
+def claim(results, settings, other: str, axis: str, what: str, ns) -> str | None:
+    """"MSDA needs 4x-16x fewer gradients than DADAO on 12 of 14 static graphs (not on ...)";
+    None when ``other`` never needs fewer."""
+    fewer, both = comparison(results, settings, "dadao", other, axis)
+    if not fewer:
+        return None
+    subject = "The Continuized method" if other == "continuized" else LABELS[other]
+    return (f"{subject} needs {ratios_text([r for _, r in fewer])} fewer {axis} than "
+            f"DADAO on {share_text(len(fewer), len(both), what)}"
+            f"{except_text(fewer, both, ns)}")
+
+
+def dadao_fewer(results, settings, other: str, axis: str, what: str, ns) -> str | None:
+    """"DADAO needs 1.5x-2.2x fewer gradients than OTHER on 7 of 8 graphs (not on ...)"."""
+    fewer, both = comparison(results, settings, other, "dadao", axis)
+    if not fewer:
+        return None
+    return (f"{ratios_text([r for _, r in fewer])} fewer {axis} than {LABELS[other]} on "
+            f"{share_text(len(fewer), len(both), what)}{except_text(fewer, both, ns)}")
+
+
+def first_on_both(results, setting, methods) -> bool:
+    """Whether DADAO's median count to SUMMARY_LEVEL is the smallest of ``methods`` in
+    ``setting``, in gradients and in communications."""
+    for axis in COUNTS:
+        mine = at(results, setting, "dadao", axis)
+        if mine is None or not math.isfinite(mine):
+            return False
+        others = [at(results, setting, m, axis) for m in methods if m != "dadao"]
+        if any(v is not None and v < mine for v in others):
+            return False
+    return True
+
+
+def summary(results: dict, lay: Layout) -> str:
+    """The summary's paragraphs: every number a median over the seeds, computed here from the
+    tables' counts at SUMMARY_LEVEL, every "on k of m" counted."""
+    ns, level = lay.ns, SUMMARY_LEVEL
+    static_ls = [("least_squares", n, g) for n in ns for g in STATIC if g in lay.graphs]
+    static_all = [(p, n, g) for p in lay.problems for n in ns for g in STATIC if g in lay.graphs]
+    varying = [(p, n, "time_varying") for p in lay.problems for n in ns
+               if "time_varying" in lay.graphs]
+    out = [f"Generated from the tables below: medians over the seeds of the counts to {level} "
+           f"of the start (the tables give median [min, max]); a comparison counts the "
+           f"settings where both methods reached {level}."]
+
+    spans = []
+    for p in lay.problems:
+        for n in ns:
+            settings = [(p, n, g) for g in lay.graphs]
+            got = [v for s in settings if (v := at(results, s, "dadao", "gradients"))
+                   is not None and math.isfinite(v)]
+            if got:
+                spans.append(f"{count_text(min(got))}-{count_text(max(got))} on "
+                             f"{share_text(len(got), len(settings), 'graph')} of "
+                             f"{p.replace('_', ' ')} at n = {n}")
+    text = ("**What DADAO is built for.** Its gradient clocks and gossip clocks are decoupled, "
+            f"so its gradient count to {level} hardly depends on the graph: "
+            + "; ".join(spans) + ".")
+    top = max(ns)
+    fewer, _ = comparison(results, [("least_squares", top, g) for g in STATIC
+                                    if g in lay.graphs], "continuized", "dadao", "gradients")
+    if fewer:
+        text += (f" So at n = {top} (least squares) it needs fewer gradients than the "
+                 "Continuized method on " + ", ".join(f"the {s[2].replace('_', ' ')} "
+                                                      f"({summary_ratio(r)})" for s, r in fewer)
+                 + ".")
+    if varying:
+        firsts = [s for s in varying if first_on_both(results, s, lay.methods)]
+        text += (" On the time-varying graphs it needs the fewest gradients and the fewest "
+                 "communications of all methods "
+                 + ("in every" if len(firsts) == len(varying) else
+                    f"in {len(firsts)} of {len(varying)}") + " (problem, n) setting"
+                 + ("" if len(firsts) == len(varying) else "s") + ".")
+    out.append(text)
+
+    losses = [c for c in (
+        claim(results, static_ls, "continuized", "communications",
+              "static least-squares graph", ns),
+        claim(results, static_ls, "continuized", "gradients", "static least-squares graph",
+              ns),
+        claim(results, static_all, "msda", "gradients", "static graph", ns),
+        claim(results, static_all, "msda", "communications", "static graph", ns),
+        claim(results, static_all, "opapc", "gradients", "static graph", ns),
+        claim(results, static_all, "opapc", "communications", "static graph", ns),
+        claim(results, [s for s in static_all if s[0] == "logistic"], "extra",
+              "communications", "static logistic graph", ns),
+    ) if c]
+    if losses:
+        out.append("**Where DADAO loses** (each graph counted once per problem and n).\n"
+                   + "\n".join(f"- {c}." for c in losses))
+
+    wins = [w for w in (dadao_fewer(results, static_all + varying, "adom_plus_mc", axis,
+                                    "graph", ns) for axis in COUNTS) if w]
+    if wins:
+        text = ("**Where DADAO wins.** Against ADOM+ with multi-consensus, the other method for "
+                "time-varying graphs, DADAO needs " + " and ".join(wins)
+                + " (each graph counted once per problem and n).")
+        pairs = [(s, at(results, s, "dadao", "gradients"), at(results, s, "adom_plus_mc",
+                                                               "gradients"))
+                 for s in varying if s[0] == "least_squares"]
+        pairs = [(s, a, b) for s, a, b in pairs if a is not None and b is not None]
+        if pairs:
+            text += (" On the time-varying random geometric graphs: " + "; ".join(
+                f"{count_text(a)} least-squares gradients at n = {s[1]} against "
+                f"{count_text(b)}" for s, a, b in pairs) + ".")
+        out.append(text)
+
+    kappas = {p: [m["problem"]["kappa"] for n in ns
+                  if (m := any_meta(results, lambda key, p=p, n=n: key[:2] == (p, n)))]
+              for p in lay.problems}
+    kappa_text = "; ".join(f"{p.replace('_', ' ')} kappa "
+                           + "-".join(dict.fromkeys(f"{k:.2g}" for k in sorted(v)))
+                           for p, v in kappas.items() if v)
+    plain = [s for s in static_all + varying
+             if (v := at(results, s, "adom_plus", "gradients")) is not None and
+             math.isfinite(v)]
+    text = ("**Caveats.** Every method runs with its own default constants and rates, none "
+            "tuned; DADAO uses its theory rates (chi_1 chi_2 = 1/2), not the SDP-optimal "
+            "per-edge rates (docs/optimal_rates.md). The problems: " + kappa_text
+            + f" (seed {FIGURE_SEED}'s data). The counts do not show wall-clock time: a "
+            "synchronous iteration waits for the slowest node and link, the case for "
+            "asynchronous methods (docs/wall_clock.md). DGD and async SGD (constant steps) "
+            "stall in a neighbourhood of x*.")
+    if "adom_plus" in lay.methods:
+        text += (f" Plain ADOM+ with its theory constants reaches {level} within the budget "
+                 + (f"only on {settings_text(plain, ns)}." if plain else "on no setting."))
+    out.append(text)
+    out.append("Per graph, the sentences under each table compare DADAO with every method.")
+    return "\n\n".join(out)
+
+
+def markdown(results: dict, absent: dict, lay: Layout, cells, figure_dir: str) -> str:
+    out = [*preamble(lay, cells), "", "## Summary", "", summary(results, lay), "",
            "## Problem and graph constants", "",
            *constants_table(results, lay.problems, lay.ns), "",
            *graphs_table(results, lay.graphs, lay.ns)]
@@ -442,17 +715,6 @@ def markdown(results: dict, absent: dict, lay: Layout, cells, figure_dir: str,
             if any(setting[:2] == (p, n) for setting in absent):
                 out += section(results, absent, lay, p, n, figure_dir)
     return "\n".join(out) + "\n"
-
-
-def kept_summary(path: str) -> str:
-    """The hand-written summary of an earlier OUT.md, so regenerating does not erase it."""
-    try:
-        with open(path) as fh:
-            text = fh.read()
-    except FileNotFoundError:
-        return ""
-    start, end = text.find(SUMMARY_BEGIN), text.find(SUMMARY_END)
-    return text[start + len(SUMMARY_BEGIN):end] if 0 <= start < end else ""
 
 
 def write_report(cells, results: dict, out: str, lay: Layout) -> str:
@@ -464,8 +726,7 @@ def write_report(cells, results: dict, out: str, lay: Layout) -> str:
                      os.path.join(out, figure_name(p, n, g)))
     md_path = out.rstrip("/") + ".md"
     figure_dir = os.path.relpath(out, os.path.dirname(os.path.abspath(md_path)))
-    write_atomic(md_path, markdown(results, absent, lay, cells, figure_dir,
-                                   kept_summary(md_path)))
+    write_atomic(md_path, markdown(results, absent, lay, cells, figure_dir))
     return md_path
 
 
@@ -508,15 +769,20 @@ def main(argv=None):
     args = parse(argv)
     command = command_text(args)
     cells = sweep_cells(args.sweep, args.sweep_out)
-    outcome = None if args.report_only else run(args.sweep, args.jobs, args.sweep_out)
-    if outcome is not None:
-        print(f"sweep: {outcome[1] / 60:.2f} min wall time ({outcome[0].ran} cells ran, "
-              f"{outcome[0].skipped} done)", flush=True)
+    spec = specmod.read(args.sweep, out=args.sweep_out)
+    if args.report_only:
+        result, timing = None, read_timing(spec.out, len(cells))
+    else:
+        result, timing = run(args.sweep, args.jobs, args.sweep_out)
+        print(f"sweep: {timing.seconds / 60:.2f} min wall time, {timing.cpu_seconds / 60:.2f} min "
+              f"CPU, foreign load {timing.foreign_load:.2f} ({timing.ran} cells ran, "
+              f"{timing.skipped} done)", flush=True)
     results = gather(cells)
-    lay = layout_of(cells, results, command, os.path.relpath(args.sweep), outcome)
+    lay = layout_of(cells, results, command, os.path.relpath(args.sweep), timing, args.jobs,
+                    spec.figures, args.report_only)
     md_path = write_report(cells, results, args.out, lay)
     print(f"wrote {md_path} and its figures in {args.out}")
-    return outcome[0].code if outcome else 0
+    return result.code if result else 0
 
 
 if __name__ == "__main__":

@@ -57,9 +57,10 @@ def main() -> int:
             for seed in SEEDS:
                 result = run_config("example.toml", sets=[f"algorithm.name={algo}", *sets],
                                     seed=seed, out=f"runs/{tag}-s{seed}", checkpoint_every=0,
+                                    figures=False,  # the report draws its own
                                     command=["dadao", "run", "example.toml", "--set",
                                              f"algorithm.name={algo}", *sets, "--seed",
-                                             str(seed)])
+                                             str(seed), "--no-figures"])
                 if result.code != 0:
                     return result.code
         html, pdf = os.path.join(OUT, "report.html"), os.path.join(OUT, "report.pdf")

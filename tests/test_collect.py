@@ -1,6 +1,6 @@
 """`dadao collect`: one table of real run directories, read back with the csv module alone.
 
-Seven tiny runs are made once for the module (DADAO and DGD on the 8-cycle, a quadratic of
+Six tiny runs are made once for the module (DADAO and DGD on the 8-cycle, a quadratic of
 kappa 1, two seeds each; a DADAO run too short to reach 1e-8; a run of the timing engine),
 in folders of different depths. Every number of the table is checked against the run's own
 meta.json and trace.csv (``dadao.rundir.read_run``), exactly: floats are written as repr.
@@ -19,22 +19,12 @@ import pytest
 from dadao import cli, collect, runs
 from dadao.rundir import read_run
 from dadao.trace import events_of
+from helpers import SMALL_CONFIG
 
-CONFIG = """\
-[graph]
-family = "cycle"
-n = 8
-[problem]
-kind = "quadratic"
-dim = 3
-kappa = 1.0
-[algorithm]
-name = "dadao"
-[run]
-t_max = 120.0
-log_every = 1.0
-"""
-#: run folder (under the module's runs/) -> the --set texts of its run
+#: the small 8-cycle of the helpers, as a quadratic of kappa 1, 120 time units, set on every run
+COMMON = ['problem.kind="quadratic"', "problem.dim=3", "problem.kappa=1.0", "run.t_max=120.0",
+          "run.log_every=1.0"]
+#: run folder (under the module's runs/) -> the --set texts of its run (after COMMON)
 RUNS = {
     "sweep/a/dadao-0": ['algorithm.name="dadao"', "run.seed=0"],
     "sweep/a/dadao-1": ['algorithm.name="dadao"', "run.seed=1"],
@@ -51,9 +41,10 @@ LEVELS = ("1e-4", "1e-6", "1e-8")
 def root(tmp_path_factory):
     """A folder holding runs/ with the run directories of ``RUNS``."""
     root = tmp_path_factory.mktemp("collect")
-    (root / "c.toml").write_text(CONFIG)
+    (root / "c.toml").write_text(SMALL_CONFIG)
     for name, sets in RUNS.items():
-        result = runs.run_config(str(root / "c.toml"), sets=sets, out=str(root / "runs" / name))
+        result = runs.run_config(str(root / "c.toml"), sets=COMMON + sets,
+                                 out=str(root / "runs" / name), figures=False)
         assert result.code == 0, name
     return root
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import importlib.util
 import itertools
+import math
 import os
 import sys
 
@@ -112,3 +113,36 @@ def test_cells_match_the_former_scripts_settings(script):
             assert cfg["run"]["t_max"] == 5000.0
             assert cfg["run"]["log_every"] == (1.0 if synchronous else 0.5)
             assert cfg["rates"]["kind"] == "auto"
+
+
+def test_the_summary_is_computed_from_the_medians(script):
+    """The summary's numbers on made-up counts: medians over three seeds, ratios, "every" or
+    "k of m" counted, the settings where a method does not need fewer named."""
+    def result(method, graph, gradients, communications):
+        key = ("least_squares", 16, graph, method)
+        counts = {}
+        for axis, values in (("gradients", gradients), ("communications", communications)):
+            for level in script.LEVELS:
+                counts[(axis, level)] = list(values)
+        return key, script.Result(key, counts=counts, statuses=["completed"] * 3)
+
+    results = dict([
+        result("dadao", "star", [2900, 3000, 3500], [3000] * 3),
+        result("dadao", "cycle", [3200] * 3, [5000, 6000, 6100]),
+        result("continuized", "star", [1500, 1400, 1600], [300] * 3),
+        result("continuized", "cycle", [1600] * 3, [1000] * 3),
+        result("msda", "star", [300] * 3, [math.inf] * 3),  # never reached: not compared
+        result("msda", "cycle", [6400] * 3, [2000] * 3),
+    ])
+    lay = script.Layout(methods=["dadao", "continuized", "msda"], graphs=["star", "cycle"],
+                        problems=["least_squares"], ns=[16], seeds=[0, 1, 2], command="",
+                        sweep_path="", timing=None, ran=0, skipped=0, run_seconds=0.0)
+    text = script.summary(results, lay)
+    assert "3k-3.2k on every graph of least squares at n = 16" in text
+    assert ("The Continuized method needs 2.0x fewer gradients than DADAO on every static "
+            "least-squares graph.") in text
+    assert ("The Continuized method needs 6.0x-10x fewer communications than DADAO on every "
+            "static least-squares graph.") in text
+    assert ("MSDA needs 10x fewer gradients than DADAO on 1 of 2 static graphs (not on cycle "
+            "at n = 16).") in text
+    assert "MSDA needs 3.0x fewer communications than DADAO on every static graph." in text

@@ -14,26 +14,13 @@ import pytest
 from dadao import cli
 from dadao.report import grouping
 from dadao.report.build import read_groups
+from helpers import SMALL_CONFIG
 
-CONFIG = """\
-[graph]
-family = "cycle"
-n = 8
-
-[problem]
-kind = "least_squares"
-dim = 3
-samples_per_node = 20
-form = "quadratic"
-reg = 2.0
-
-[algorithm]
-name = "dadao"
-
-[run]
-t_max = 80.0
-log_every = 2.0
-"""
+#: the small 8-cycle of the helpers, as a quadratic of kappa set by reg, 80 time units
+CONFIG = (SMALL_CONFIG.replace("samples_per_node = 20\n",
+                               'samples_per_node = 20\nform = "quadratic"\nreg = 2.0\n')
+          .replace("t_max = 300.0\nlog_every = 5.0", "t_max = 80.0\nlog_every = 2.0")
+          + '[algorithm]\nname = "dadao"\n')
 
 #: (folder, --set overrides): dadao and dgd on 2 seeds, and dadao with uniform rates on 2 seeds
 RUNS = [(f"{algo}-{kind}-s{seed}", [f"algorithm.name={algo}", f"run.seed={seed}"]
@@ -51,7 +38,7 @@ def runs_dir(tmp_path_factory):
     cfg.write_text(CONFIG)
     for name, sets in RUNS:
         result = run_config(str(cfg), sets=sets, out=str(top / "runs" / name),
-                            checkpoint_every=0)
+                            checkpoint_every=0, figures=False)
         assert result.code == 0, name
     return top / "runs"
 
@@ -214,3 +201,117 @@ def test_report_mistakes_write_nothing(runs_dir, tmp_path, capsys):
         line = one_line_error(argv, capsys)
         assert line.startswith("dadao report: error:") and expect in line, line
     assert sorted(os.listdir(tmp_path)) == ["empty", "out.html"]
+
+
+# --- the graph's edges, as wide as their rates ----------------------------------------------
+
+def test_edge_widths_follow_the_rates_of_the_run_directory(runs_dir, tmp_path):
+    """A run of explicit, unequal rates keeps them in rates.csv; its drawing's edge widths are
+    MAX_WIDTH x rate / the largest rate, edge by edge, with the scale in its legend and caption.
+    Runs of equal rates write no rates.csv and share one drawing of uniform widths."""
+    from dadao import graphs
+    from dadao.experiment import build_graph
+    from dadao.rates import load_rates_csv
+    from dadao.report.graph_figure import MAX_WIDTH, graph_figures
+    from dadao.runs import run_config
+
+    edges = graphs.edge_array(graphs.make_graph("cycle", 8))
+    given = {(int(u), int(v)): 10.0 * (k + 1) for k, (u, v) in enumerate(edges)}
+    (tmp_path / "given.csv").write_text("u,v,rate\n" + "".join(
+        f"{u},{v},{r!r}\n" for (u, v), r in given.items()))
+    (tmp_path / "c.toml").write_text(CONFIG)
+    out = tmp_path / "explicit"
+    result = run_config(str(tmp_path / "c.toml"), out=str(out), figures=False, sets=[
+        "rates.kind=explicit", f'rates.path="{tmp_path / "given.csv"}"', "run.t_max=4.0"])
+    assert result.code == 0
+    assert list(load_rates_csv(out / "rates.csv", edges)) == [given[tuple(e)] for e in edges]
+    assert not any((runs_dir / name / "rates.csv").exists() for name, _ in RUNS)
+
+    run = grouping.read_run(str(out))
+    [(fig, caption)] = graph_figures([("explicit rates", run)])
+    [drawn] = [c for c in fig.axes[0].collections if c.get_gid() == "rates"]
+    G = build_graph({"family": "cycle", "n": 8})
+    top = max(given.values())
+    expected = [MAX_WIDTH * given[(min(u, v), max(u, v))] / top for u, v in G.edges()]
+    assert list(drawn.get_linewidths()) == pytest.approx(expected, rel=1e-12)
+    assert [t.get_text() for t in fig.legends[0].get_texts()] == ["rate 80", "rate 40",
+                                                                  "rate 20"]
+    assert f"{MAX_WIDTH:g} pt = 80, the largest" in caption
+
+    uniform = [(g.label, r) for g in read_groups([str(runs_dir)])[0] for r in g.runs]
+    [(fig, caption)] = graph_figures(uniform)
+    assert not [c for c in fig.axes[0].collections if c.get_gid() == "rates"]
+    assert "widths uniform" in caption and "dgd, auto rates: no per-edge gossip rates" in caption
+
+
+# --- runs of the timing engine ---------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def timed_dir(tmp_path_factory):
+    """Two seeds of a tiny run of the timing engine (trace.csv has wall_time)."""
+    from dadao.runs import run_config
+
+    top = tmp_path_factory.mktemp("timed")
+    (top / "c.toml").write_text(CONFIG)
+    for seed in (0, 1):
+        result = run_config(str(top / "c.toml"), out=str(top / "runs" / f"timing-s{seed}"),
+                            figures=False, sets=['run.engine="timing"', "run.t_max=20.0",
+                                                 f"run.seed={seed}"])
+        assert result.code == 0
+    return top / "runs"
+
+
+def _panels(dirs) -> list[str]:
+    from dadao.report.build import build
+
+    sections, _ = build([str(d) for d in dirs])
+    [convergence] = [s for s in sections if s.title == "Convergence"]
+    return [item.text for item in convergence.items if item.kind == "figure"]
+
+
+def test_the_report_has_a_wall_time_panel_only_for_runs_of_the_timing_engine(
+        runs_dir, timed_dir, tmp_path, capsys):
+    from dadao.report.figures import AXES
+
+    wall = f"against {AXES['wall_time']}"
+    timed = _panels([timed_dir])
+    assert len(timed) == 4 and wall in timed[-1]
+    assert not any(wall in caption for caption in _panels([runs_dir]))
+    # with a run of another engine: the panel holds the timing engine's group, the other is
+    # named as left out
+    mixed = _panels([runs_dir / "dadao-auto-s0", timed_dir])
+    assert len(mixed) == 4 and wall in mixed[-1]
+    assert mixed[-1].endswith("x = wall_time: left out, no wall_time column in trace.csv (runs "
+                              "of the timing engine have one): inprocess engine, "
+                              "run.t_max=80.0)")
+
+    out = tmp_path / "wall.png"
+    assert cli.main(["plot", str(timed_dir / "timing-s0"), str(timed_dir / "timing-s1"),
+                     "--x", "wall_time", "-o", str(out)]) == 0
+    assert out.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert "2 run(s), 1 group(s)" in capsys.readouterr().out
+
+
+# --- a run's own figures ---------------------------------------------------------------------
+
+def test_a_run_figure_has_text_tick_labels_and_truetype_fonts(runs_dir, tmp_path):
+    """write_run_figures, the cheap figure of every run: log ticks as text with superscript
+    exponents (no mathtext to parse), the panels of default_axes, a PDF of TrueType fonts."""
+    from dadao import rundir
+    from dadao.report import figures
+
+    assert [figures._UnicodePowers()(v) for v in (1e-4, 1.0, 1e6)] == [
+        "10\u207b\u2074", "10\u2070", "10\u2076"]
+    assert figures._UnicodePowers(labelOnlyBase=False)(2e-5) == "2\u00d710\u207b\u2075"
+    trace, meta = rundir.read_run(str(runs_dir / "dadao-auto-s0"))
+    fig = figures.run_figure(trace, meta)
+    fig.canvas.draw()
+    labels = [t.get_text() for ax in fig.axes for t in ax.get_yticklabels()]
+    power = "(\\d\u00d7)?10\u207b?[\u2070\u00b9\u00b2\u00b3\u2074-\u2079]+"  # 2x10^-5
+    assert any(labels) and all(not t or re.fullmatch(power, t) for t in labels), labels
+    assert [ax.get_xlabel() for ax in fig.axes] == [figures.AXES[x]
+                                                    for x in figures.PLAIN_AXES]
+    figures.write_run_figures(trace, meta, str(tmp_path / "convergence"))
+    assert (tmp_path / "convergence.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    pdf = (tmp_path / "convergence.pdf").read_bytes()
+    assert b"/Subtype /Type3" not in pdf and b"/FontFile2" in pdf

@@ -7,8 +7,10 @@ state, safe in tests, on clusters and in threads.
 from __future__ import annotations
 
 import os
+import re
 
 import numpy as np
+from matplotlib import ticker
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
@@ -54,6 +56,17 @@ def convergence_figure(runs, xs=None, title: str | None = None) -> Figure:
     fig = Figure(figsize=(4.2 * len(xs), 3.6), layout="constrained")
     FigureCanvasAgg(fig)
     axes = fig.subplots(1, len(xs), squeeze=False)[0]
+    _draw_runs(axes, runs, xs)
+    axes[0].set_ylabel(METRIC_LABEL)
+    if len(runs) > 1 or runs and runs[0][1]:
+        axes[-1].legend(fontsize="small", loc="upper right")
+    if title:
+        fig.suptitle(title, fontsize="medium")
+    return fig
+
+
+def _draw_runs(axes, runs, xs) -> None:
+    """dist_to_opt of each (Trace, label) of ``runs`` on a log y axis, one panel per x."""
     for ax, x in zip(axes, xs):
         for trace, name in runs:
             y = np.asarray(trace[METRIC], dtype=float)
@@ -61,11 +74,52 @@ def convergence_figure(runs, xs=None, title: str | None = None) -> Figure:
             ax.semilogy(np.asarray(trace[x])[keep], y[keep], label=name, linewidth=1.4)
         ax.set_xlabel(AXES[x])
         ax.grid(True, which="major", alpha=0.3)
-    axes[0].set_ylabel(METRIC_LABEL)
-    if len(runs) > 1 or runs and runs[0][1]:
-        axes[-1].legend(fontsize="small", loc="upper right")
-    if title:
-        fig.suptitle(title, fontsize="medium")
+
+
+#: a run figure's margins in inches (left, right, bottom, top) and the gap between its panels:
+#: fixed, because the constrained layout lays the text out again on every save
+RUN_MARGINS = (0.8, 0.15, 0.55, 0.4)
+RUN_GAP = 0.6
+#: the y label of a run figure: plain text (a mathtext label is parsed again on every save)
+RUN_YLABEL = "dist_to_opt = (1/n) \u03a3 \u2016x_i \u2212 x*\u2016\u00b2"
+_SUPERSCRIPTS = str.maketrans("-0123456789", "\u207b\u2070\u00b9\u00b2\u00b3\u2074\u2075"
+                                             "\u2076\u2077\u2078\u2079")
+
+
+class _UnicodePowers(ticker.LogFormatterSciNotation):
+    """matplotlib's log tick labels (the same ticks labelled) as plain text, the exponent in
+    superscript digits, instead of mathtext, whose parsing is most of a small figure's cost; a
+    label it cannot turn into text is left as mathtext."""
+
+    def __call__(self, x, pos=None):
+        text = super().__call__(x, pos)
+        match = re.fullmatch(r"\$\\mathdefault\{(.*)\}\$", text)
+        if match is None:
+            return text
+        body = match.group(1).replace("\\times", "\u00d7")
+        body = re.sub(r"\^\{(-?\d+)\}", lambda m: m.group(1).translate(_SUPERSCRIPTS), body)
+        return text if "\\" in body or "{" in body else body
+
+
+def run_figure(trace, meta: dict) -> Figure:
+    """The figure of one run (``default_axes``), made to be cheap, since every run draws one:
+    a fixed layout and no mathtext, unlike ``convergence_figure``."""
+    xs = default_axes([trace])
+    width, height = 4.2 * len(xs), 3.6
+    fig = Figure(figsize=(width, height))
+    FigureCanvasAgg(fig)
+    left, right, bottom, top = RUN_MARGINS
+    panel = (width - left - right - RUN_GAP * (len(xs) - 1)) / len(xs)
+    fig.subplots_adjust(left=left / width, right=1 - right / width, bottom=bottom / height,
+                        top=1 - top / height, wspace=RUN_GAP / panel)
+    axes = fig.subplots(1, len(xs), squeeze=False)[0]
+    _draw_runs(axes, [(trace, label(meta))], xs)
+    for ax in axes:
+        ax.yaxis.set_major_formatter(_UnicodePowers())
+        ax.yaxis.set_minor_formatter(_UnicodePowers(labelOnlyBase=False))
+    axes[0].set_ylabel(RUN_YLABEL)
+    axes[-1].legend(fontsize="small", loc="upper right")
+    fig.suptitle(_title(meta), fontsize="medium")
     return fig
 
 
@@ -91,6 +145,8 @@ def group_figure(groups, xs=None, metric: str = METRIC, normalise: bool = False,
     (``dadao.report.grouping.Group``): the median over its runs and, with two runs or more, the
     band between the 25% and 75% quantiles. ``normalise``: each run's y divided by its start.
     ``theory``: each group's declared rate as a dashed line y0 exp(-rate t), against time only.
+    A group whose runs lack an x column (wall_time: runs of other engines than the timing
+    engine) is left out of that panel, keeping its colour in the others.
     Returns (the figure, notes: one line for each thing left out or interpolated)."""
     from dadao.report.aggregate import aggregate
 
@@ -102,8 +158,11 @@ def group_figure(groups, xs=None, metric: str = METRIC, normalise: bool = False,
     notes, interpolated = [], set()
     banded = any(len(g.runs) > 1 for g in groups)
     for ax, x in zip(axes, xs):
-        lines = []
+        lines, missing = [], []
         for k, g in enumerate(groups):
+            if not all(x in r.trace.columns for r in g.runs):
+                missing.append(g.label or "the runs")
+                continue
             curve = aggregate([r.trace for r in g.runs], x, metric, normalise)
             if curve is None:
                 continue
@@ -119,6 +178,10 @@ def group_figure(groups, xs=None, metric: str = METRIC, normalise: bool = False,
             if curve.interpolated:
                 interpolated.add(x)
             lines.append((g, curve, color))
+        if missing:
+            notes.append(f"x = {x}: left out, no {x} column in trace.csv"
+                         + (" (runs of the timing engine have one)" if x == WALL_TIME else "")
+                         + ": " + ", ".join(missing))
         ax.set_yscale("log")
         if logx:
             ax.set_xscale("log")
@@ -178,22 +241,25 @@ def place_legend(fig: Figure, axes) -> None:
                ncols=min(len(axes), 2) if len(labels) > 1 else 1)
 
 
-def save(fig: Figure, path: str, dpi: int = 150) -> None:
+def save(fig: Figure, path: str, dpi: int = 150, metadata: dict | None = None) -> None:
     """Save atomically; the format follows the extension (.png, .pdf, .svg)."""
     import io
 
     ext = os.path.splitext(path)[1].lstrip(".").lower() or "png"
     buf = io.BytesIO()
-    fig.savefig(buf, format=ext, dpi=dpi)
+    fig.savefig(buf, format=ext, dpi=dpi, metadata=metadata)
     write_atomic(path, buf.getvalue())
 
 
 def write_run_figures(trace, meta: dict, stem: str) -> None:
-    """convergence.png and convergence.pdf of one run (the three panels of
-    ``default_axes``)."""
-    fig = convergence_figure([(trace, label(meta))], title=_title(meta))
-    for ext in ("png", "pdf"):
-        save(fig, f"{stem}.{ext}")
+    """convergence.png and convergence.pdf of one run (``run_figure``); the PDF's fonts
+    TrueType (Type 42) and no creation date, as the report's."""
+    import matplotlib
+
+    fig = run_figure(trace, meta)
+    save(fig, f"{stem}.png")
+    with matplotlib.rc_context({"pdf.fonttype": 42}):
+        save(fig, f"{stem}.pdf", metadata={"CreationDate": None})
 
 
 def _title(meta: dict) -> str:

@@ -31,7 +31,7 @@ INLINE = "[base]"
 class Cell:
     """One run of a sweep. ``values``: {axis key: value} of its grid; ``seed``: its run.seed;
     ``sets`` and ``run_seed``: what ``dadao.runs.run_config`` gets (``sets=``, ``seed=``);
-    ``key``: its folder's name, ``path`` the folder."""
+    ``key``: its folder's name, ``path`` the folder; ``engine``: its run.engine."""
 
     key: str
     path: str
@@ -40,6 +40,7 @@ class Cell:
     seed: int
     sets: tuple
     run_seed: int | None
+    engine: str = "inprocess"
 
     def describe(self) -> str:
         """"algorithm.name = "dgd", graph.n = 8, seed 1"."""
@@ -127,7 +128,7 @@ def _cell(spec: SweepSpec, base: str, grid: int, values: dict, seed: int | None)
     digest = config.config_hash(cfg)
     key = f"{readable(values, cfg['run']['seed'])}-{digest}"
     return Cell(key, os.path.join(spec.out, key), grid, dict(values), cfg["run"]["seed"],
-                tuple(sets), seed), digest
+                tuple(sets), seed, cfg["run"]["engine"]), digest
 
 
 def _load(spec: SweepSpec, base: str, sets: list, seed, values: dict) -> dict:

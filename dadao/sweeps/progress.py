@@ -66,8 +66,7 @@ class Printer(Reporter):
         if others:
             print(f"not in this sweep (left alone): {', '.join(others)}")
 
-    def started(self, spec, cells, others, jobs: int):
-        workers = f"{jobs} worker processes" if jobs > 1 and len(cells) > 1 else "in process"
+    def started(self, spec, cells, others, workers: str):
         print(f"{spec.path}: {len(cells)} cells in {spec.out}, {workers}", flush=True)
         if not self.stream.isatty():
             return contextlib.nullcontext()

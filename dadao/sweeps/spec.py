@@ -1,6 +1,7 @@
 """The sweep file (docs/sweep.md): its sections, parsed and checked, before anything runs.
 
-    [sweep]   base (a config path, relative to the sweep file), out, seeds, vary_data_seeds
+    [sweep]   base (a config path, relative to the sweep file), out, seeds, vary_data_seeds,
+              figures
     [base]    instead of sweep.base: the config's sections, inline
     [[grid]]  axes "section.key" = [values] (a cartesian product) and zip = [{...}, ...] (rows
               of keys that vary together); several [[grid]] tables are a union
@@ -23,7 +24,7 @@ from dadao.input_files import read_text, regular_file
 
 #: the tables of a sweep file, and the keys of [sweep]
 SECTIONS = ("sweep", "base", "grid")
-SWEEP_KEYS = ("base", "out", "seeds", "vary_data_seeds")
+SWEEP_KEYS = ("base", "out", "seeds", "vary_data_seeds", "figures")
 #: the keys vary_data_seeds sets in every cell (to the cell's run.seed)
 DATA_SEEDS = ("graph.seed", "problem.seed")
 #: the folder of a sweep whose file names none: sweeps/<sweep file stem>
@@ -43,7 +44,9 @@ class Grid:
 @dataclass(frozen=True)
 class SweepSpec:
     """A checked sweep file. ``base``: the config file (None with an inline ``inline_base``);
-    ``seeds``: the run.seed values (None: each cell's own); ``out``: the sweep's folder."""
+    ``seeds``: the run.seed values (None: each cell's own); ``out``: the sweep's folder;
+    ``figures``: whether each cell writes its convergence.png/.pdf (no part of a cell's config:
+    a cell done with figures is done without)."""
 
     path: str
     out: str
@@ -52,6 +55,7 @@ class SweepSpec:
     seeds: tuple | None = None
     vary_data_seeds: bool = False
     grids: tuple = field(default_factory=tuple)
+    figures: bool = True
 
 
 def _hint(word, choices) -> str:
@@ -79,13 +83,19 @@ def read(path: str, out: str | None = None) -> SweepSpec:
             raise ConfigError(f"unknown key{_hint(key, SWEEP_KEYS)} (keys: "
                               f"{', '.join(SWEEP_KEYS)})", field=f"sweep.{key}", file=path)
     base, inline = _base(path, head, raw)
-    vary = head.get("vary_data_seeds", False)
-    if not isinstance(vary, bool):
-        raise ConfigError(f"expected true or false, got {vary!r}", field="sweep.vary_data_seeds",
-                          file=path)
+    vary, figures = (_boolean(path, head, key, default) for key, default in
+                     (("vary_data_seeds", False), ("figures", True)))
     return SweepSpec(path=path, out=out or _out(path, head), base=base, inline_base=inline,
                      seeds=_seeds(path, head), vary_data_seeds=vary,
-                     grids=_grids(path, raw.get("grid", []), vary))
+                     grids=_grids(path, raw.get("grid", []), vary), figures=figures)
+
+
+def _boolean(path: str, head: dict, key: str, default: bool) -> bool:
+    value = head.get(key, default)
+    if not isinstance(value, bool):
+        raise ConfigError(f"expected true or false, got {value!r}", field=f"sweep.{key}",
+                          file=path)
+    return value
 
 
 def _base(path: str, head: dict, raw: dict):

@@ -1,4 +1,5 @@
-"""Running one cell of a sweep, in this process or in a worker process of ``--jobs N``.
+"""Running one cell of a sweep, in this process, in a worker process of ``--jobs N``, or on a
+worker process of an MPI job (``--executor mpi``, ``dadao.sweeps.mpi``).
 
 A worker is a long-lived process (``multiprocessing`` "spawn" context: no numba state copied
 from the parent by a fork) that compiles the kernels once and runs many cells, each through
@@ -6,15 +7,21 @@ the ordinary run lifecycle, ``dadao.runs.run_config`` with ``launcher=False`` (a
 its own, whatever launched the sweep). It sits in its own process group, so that the terminal's
 Ctrl-C reaches only the sweep, which passes each signal on once: a cell being run stops as
 ``dadao run`` stops (interrupted, trace and checkpoint kept); an idle worker ignores it, and the
-stop event makes it skip the cells still queued.
+stop event makes it skip the cells still queued. An MPI worker is in its launcher's process
+group (the launcher passes the signals on to every process): once it has had a stop signal,
+while idle or by the cell it was running, it hands back the cells it is given untouched.
 
-What comes back is a small dict (``outcome``), never the trace: it crosses a process boundary.
+A task (``task``) and what comes back (``outcome``) are small dicts, never the trace: they
+cross a process boundary, on an MPI job perhaps to another host, so an inline [base] travels
+as its text (``base_text``), written to a temporary file where the cell runs.
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
+import tempfile
 import time as wallclock
 import warnings
 
@@ -25,6 +32,8 @@ from dadao.trace import events_of
 
 #: the sweep's stop event, in a worker process (None in the sweep's own process)
 _STOP = None
+#: on an MPI worker: whether a stop signal reached it (None: not an MPI worker)
+_SIGNALLED = None
 #: statuses of a cell that the sweep did not run to an end of its own
 NOT_RUN = "not run"
 
@@ -39,10 +48,41 @@ def start_worker(stop_event) -> None:
         signal.signal(signum, signal.SIG_IGN)
 
 
-def task(cell: cells.Cell, base: str, command: list[str]) -> dict:
-    """What a worker needs to run ``cell`` (picklable)."""
-    return {"key": cell.key, "path": cell.path, "base": base, "sets": list(cell.sets),
-            "seed": cell.run_seed, "command": command}
+def start_mpi_worker() -> None:
+    """Initializer of an MPI worker process: a stop signal while idle is noted, not raised
+    (the launcher, not the sweep, delivers it to every process); from then on the cells
+    handed to this worker come back "not run"."""
+    global _SIGNALLED
+    _SIGNALLED = False
+
+    def note(signum, frame):
+        global _SIGNALLED
+        _SIGNALLED = True
+
+    for signum in signals.STOP_SIGNALS:
+        signal.signal(signum, note)
+
+
+def task(cell: cells.Cell, base: str, command: list[str], figures: bool = True,
+         base_text: str | None = None) -> dict:
+    """What a worker needs to run ``cell`` (picklable): ``base`` the base config's path, or
+    with ``base_text`` (an inline [base]) its text; ``figures``: write the cell's figures."""
+    return {"key": cell.key, "path": cell.path, "base": base, "base_text": base_text,
+            "sets": list(cell.sets), "seed": cell.run_seed, "command": command,
+            "figures": figures}
+
+
+@contextlib.contextmanager
+def _base_path(job: dict):
+    """The path of the job's base config, here (its text written to a temporary file)."""
+    if job.get("base_text") is None:
+        yield job["base"]
+        return
+    with tempfile.TemporaryDirectory(prefix="dadao-sweep-") as folder:
+        path = os.path.join(folder, os.path.basename(job["base"]))
+        with open(path, "w") as fh:
+            fh.write(job["base_text"])
+        yield path
 
 
 def run_cell(job: dict) -> dict:
@@ -52,16 +92,20 @@ def run_cell(job: dict) -> dict:
     outcome = {"key": job["key"], "status": NOT_RUN, "code": 0, "events": None,
                "host_seconds": None, "elapsed_s": 0.0, "dist_first": None, "dist_last": None,
                "error": None, "warnings": []}
-    if _STOP is not None and _STOP.is_set():
+    global _SIGNALLED
+    if _STOP is not None and _STOP.is_set() or _SIGNALLED:
         return outcome  # the sweep was asked to stop: hand the cell back untouched
     status, checkpoint = cells.state(job["path"])
     start = wallclock.monotonic()
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", DadaoWarning)
         try:
-            result = runs.run_config(job["base"], sets=job["sets"], seed=job["seed"],
-                                     out=job["path"], resume=checkpoint and status != "diverged",
-                                     command=job["command"], launcher=False)
+            with _base_path(job) as base:
+                result = runs.run_config(base, sets=job["sets"], seed=job["seed"],
+                                         out=job["path"],
+                                         resume=checkpoint and status != "diverged",
+                                         command=job["command"], launcher=False,
+                                         figures=job.get("figures", True))
             _record(outcome, result)
         except RunInterrupted as exc:
             outcome.update(status="interrupted", code=exc.exit_code, error=str(exc))
@@ -75,6 +119,9 @@ def run_cell(job: dict) -> dict:
     outcome["warnings"] = [str(w.message) for w in caught
                            if issubclass(w.category, DadaoWarning)]
     outcome["elapsed_s"] = wallclock.monotonic() - start
+    if _SIGNALLED is not None and outcome["status"] == "interrupted" and outcome["code"] in (
+            signals.exit_code(s) for s in signals.STOP_SIGNALS):
+        _SIGNALLED = True  # the run's own handlers caught the launcher's signal
     return outcome
 
 
