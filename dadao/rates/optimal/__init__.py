@@ -44,8 +44,9 @@ Other methods, for comparison:
   chi_1 = chi_2 the AM-GM bound favours, while chi_2 <= chi_1 always, so it is not optimal.
 - "max-connectivity": Boyd-Diaconis-Parrilo-Xiao's classical problem, maximise lambda_2(Lambda)
   at total rate 1, then rescale to meet the condition.
-- "first-order": no cone solver; L-BFGS on log-rates of the smoothed, scale-invariant total
-  rate sum(lambda) sqrt(2 chi_1 chi_2) (:mod:`.first_order`). Its total is an upper bound.
+- "first-order": no cone solver; L-BFGS-B on the rates of the smoothed, scale-invariant total
+  rate sum(lambda) sqrt(2 chi_1 chi_2) (:mod:`.first_order`). Its total is an upper bound, and
+  ``info["lower_bound"]`` (a dual certificate) a lower bound, on the least total.
 
 Solvers. ``solver=None`` ("auto") tries Clarabel, then MOSEK (when installed), then SCS with
 fixed scaling, and for "sdp" without caps the first-order method last; an inaccurate or failed
@@ -117,7 +118,8 @@ def optimal_rates(edges, n: int, *, method: str = "sdp", solver: str | None = No
     for the same (n, edges, method, solver request, caps, limits, normalised costs) and store
     new ones; a cached result is checked to be what it claims (:func:`_cached_result`), and an
     entry that is not, or cannot be read, is solved again and replaced, with one DadaoWarning.
-    max_iter: iteration limit of the "first-order" method (default 400; "first-order" only).
+    max_iter: iteration limit of the "first-order" method (default 3000, a safety net: it stops
+    on its own rules first; "first-order" only).
     time_limit_s: wall-clock limit of each attempt (default: none for a cone solver, 600 s for
     "first-order"). costs: None (minimise the total rate), or an (E,) array of per-edge costs
     c_e > 0 in edge_array order, seconds a link is busy per activation (:mod:`.costs` reads

@@ -4,10 +4,12 @@ The key (:func:`cache_key`) digests everything a result depends on: n, the edge 
 requested method and solver ("auto" for the default chain), the node caps, the limits (max_iter,
 time_limit_s), the objective's weights (the per-edge costs normalised to mean 1, what the rates
 depend on; no costs and equal costs have none, and keep the key of the unweighted program as it
-was before costs existed), FORMULATION (the version of the programs and of the solver settings)
-and ENTRY_FORMAT (the version of what an entry holds). The metadata records what actually
-produced the rates (method, solver, status, label, attempts), so a cached fallback result says
-which solver made it.
+was before costs existed), FORMULATION (the version of the programs and of the solver settings),
+ENTRY_FORMAT (the version of what an entry holds) and, for the requests whose answer can come
+from the first-order method (method "first-order", and "sdp" on the default chain without
+caps, which falls back to it), FIRST_ORDER (the version of that method). The metadata records
+what actually produced the rates (method, solver, status, label, attempts), so a cached
+fallback result says which solver made it.
 
 Nothing read back is trusted. An entry holds its own key (the problem it solved) and a digest of
 its rates; :func:`load` refuses, with :class:`UnusableEntry` and the reason, a file that is not
@@ -35,6 +37,9 @@ FORMULATION = "2"
 # Version of the entry's contents (ENTRY_FORMAT "2": key and rates digest in the metadata):
 # part of the key too, so entries of an older format are never read, not even to warn.
 ENTRY_FORMAT = "2"
+# Version of the first-order method (its stopping rules, smoothing and defaults): in the key of
+# the requests it can answer. "2": L-BFGS-B on rates with a certified gap (was: log-rates).
+FIRST_ORDER = "2"
 ARRAYS = ("meta", "rates")
 
 
@@ -61,10 +66,13 @@ def entry_path(key: str) -> Path:
 
 
 def cache_key(e, n, method, solver, caps, limits=None, weights=None) -> str:
-    """Digest of (n, edges, method, solver request, caps, limits, weights) under FORMULATION."""
+    """Digest of (n, edges, method, solver request, caps, limits, weights) under FORMULATION
+    (and FIRST_ORDER where the first-order method can answer)."""
     h = hashlib.blake2b(digest_size=20)
     h.update(f"optimal_rates:{FORMULATION}:{ENTRY_FORMAT}:{n}:{method}:{solver}:{limits}:"
              .encode())
+    if method == "first-order" or (method == "sdp" and solver == "auto" and caps is None):
+        h.update(f"first_order:{FIRST_ORDER}:".encode())
     h.update(np.ascontiguousarray(e, dtype=np.int64).tobytes())
     h.update(b"caps:" + (b"none" if caps is None else
                          np.ascontiguousarray(caps, dtype=np.float64).tobytes()))
