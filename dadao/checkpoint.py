@@ -1,8 +1,8 @@
 """Checkpoints: a run's whole state at one consistent time, in one file, written atomically.
 
 A checkpoint holds what the event loop needs to go on exactly as if it had never stopped: the
-method's states and clock positions (each clock's random stream and the arrivals it has drawn
-and not yet emitted), the counters, the rows of the trace so far (by their byte length in
+method's states and clock positions (each clock's next arrival and the counter of its keyed
+stream: two arrays), the counters, the rows of the trace so far (by their byte length in
 trace.csv) and the loop's own state (the scale of the divergence test, the wall time so far).
 Resuming from it gives a trace and final iterates bit for bit equal to an uninterrupted run's,
 because the schedule is data (``dadao.events``): windows and sampling never change it.
@@ -10,7 +10,9 @@ because the schedule is data (``dadao.events``): windows and sampling never chan
 The file is a numpy ``.npz`` archive read with ``allow_pickle=False``: arrays as arrays and one
 JSON header (``HEADER``) for the scalars, so loading a checkpoint never runs code from it.
 ``FORMAT`` is bumped whenever the layout changes; a checkpoint of another format, config or
-engine is refused rather than half-used.
+engine is refused rather than half-used, and so is one of another schedule
+(``dadao.events.SCHEDULE_VERSION``, in every checkpoint's header): its clock positions would
+go on with other events than the run it started.
 """
 
 from __future__ import annotations
@@ -35,7 +37,8 @@ class CheckpointError(ValueError):
 def save(path: str, header: dict, arrays: dict) -> None:
     """Write ``header`` (JSON values) and ``arrays`` ({name: ndarray}) to ``path`` atomically."""
     buf = io.BytesIO()
-    text = json.dumps({"format": FORMAT, **header}, allow_nan=True)
+    text = json.dumps({"format": FORMAT, "schedule": events.SCHEDULE_VERSION, **header},
+                      allow_nan=True)
     np.savez(buf, **{HEADER: np.frombuffer(text.encode(), dtype=np.uint8)},
              **{name: np.asarray(a) for name, a in arrays.items()})
     write_atomic(path, buf.getvalue())
@@ -53,6 +56,11 @@ def load(path: str) -> tuple[dict, dict]:
     if header.get("format") != FORMAT:
         raise CheckpointError(f"checkpoint format {header.get('format')!r}, this dadao reads "
                               f"{FORMAT}")
+    schedule = header.get("schedule", 1)   # version 1 wrote none
+    if schedule != events.SCHEDULE_VERSION:
+        raise CheckpointError(f"a checkpoint of schedule version {schedule!r}, this dadao draws "
+                              f"version {events.SCHEDULE_VERSION} (other events for the same "
+                              f"seed)")
     return header, arrays
 
 

@@ -5,15 +5,24 @@ expected gradient steps per node), and every edge (u, v) a gossip clock of rate 
 are independent, so their superposition is a Poisson process of rate R = sum g_i + sum lambda_uv.
 
 Design rule 2: the schedule is data and does not depend on the engine. Each clock draws its
-inter-arrival times from its own random stream, spawned from the run seed by the clock's identity:
+inter-arrival times from its own keyed counter-based stream (``dadao.counter_rng``: Philox4x64-10
+keyed by the run seed, addressed by the clock's identity and a counter):
 
-    gradient clock of node i   ->  SeedSequence(seed, spawn_key=(0, i))
-    gossip clock of edge (u,v) ->  SeedSequence(seed, spawn_key=(1, u, v))   with u < v
+    gradient clock of node i   ->  identity (0, i)
+    gossip clock of edge (u,v) ->  identity (1, u, v)   with u < v
 
-so any subset of clocks (the clocks a rank owns, say) generates exactly the corresponding subset of
-the full schedule, without talking to anyone. Arrival times are accumulated sequentially
-(t_k = t_{k-1} + E_k / rate, with E_k ~ Exp(1)), which makes them independent of how the draws are
-split into blocks and windows.
+The j-th exponential E_j of a clock is a pure function of (seed, identity, j), so any subset of
+clocks (the clocks a rank owns, say) generates exactly the corresponding subset of the full
+schedule, without talking to anyone. Arrival times are accumulated sequentially
+(t_0 = E_0 / rate, t_k = t_{k-1} + E_k / rate, E_k ~ Exp(1) by inversion, one counter word
+each), which makes them independent of how the draws are split into windows. A clock's whole
+state is two numbers: its next arrival and its counter (the exponentials drawn so far), held
+for all clocks in two numpy arrays; a window's arrivals are drawn and merged in one compiled
+pass (``window_events``).
+
+``SCHEDULE_VERSION`` names this construction (version 1 drew from one numpy
+``SeedSequence(seed, spawn_key=identity)`` generator per clock): meta.json records it with the
+versions, and a checkpoint of another version is refused (``dadao.checkpoint``).
 
 Clock ids: 0..n-1 are the gradient clocks of nodes 0..n-1; n + e is the gossip clock of edge e
 (row e of ``dadao.graphs.edge_array``). Simultaneous events (probability zero) are ordered by clock
@@ -26,7 +35,7 @@ Time-varying graphs (``SwitchingClocks``): K graphs used in turn, graph k active
 [(m K + k) P, (m K + k + 1) P), m = 0, 1, ..., i.e. the active graph at time t is floor(t / P) mod K.
 The gossip clock of edge (u, v) of graph k runs only while graph k is active:
 
-    gossip clock of edge (u,v) of graph k  ->  SeedSequence(seed, spawn_key=(2, k, u, v))
+    gossip clock of edge (u,v) of graph k  ->  identity (2, k, u, v)
 
 drawn in graph k's *active time* s (the time graph k has been active since 0) and placed at
 t = (m K + k) P + (s - m P), m = floor(s / P). The switching times are thus built into every
@@ -36,40 +45,45 @@ event names its own edge (of its own graph).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 import math
 from typing import Iterator
 
+import numba
 import numpy as np
+
+from dadao.counter_rng import (CounterStream, block_word, exponential_of, philox4x64,
+                               stream_key)
+
+#: The construction of the schedule (module docstring); bumped whenever the events of a seed
+#: change. 1: one numpy SeedSequence generator per clock; 2: keyed Philox4x64-10 streams.
+SCHEDULE_VERSION = 2
 
 GRADIENT_KEY = 0
 GOSSIP_KEY = 1
 SEQUENCE_GOSSIP_KEY = 2
 
-#: Events per window of the merged schedule: large enough that the per-window Python work (a
-#: loop over clocks) is negligible per event, small enough to keep memory flat on long runs.
+#: Events per window of the merged schedule: large enough that the per-window Python work is
+#: negligible per event, small enough to keep memory flat on long runs.
 EVENTS_PER_WINDOW = 1 << 17
-#: On graphs with many clocks a window holds this many events per clock: each clock costs a few
-#: numpy calls per window (~7 us), so 128 events per clock keep that near 0.05 us per event
-#: (32 gave 0.2 us, a third of a run with d = 10 on n = 1024 nodes: 1.6 -> 2.2 M events/s) ...
-EVENTS_PER_CLOCK = 128
-#: ... up to this many events per window (128 MB of times and ids), beyond which memory wins:
+#: On graphs with many clocks a window holds this many events per clock: the compiled pass
+#: visits every clock once per window (a few ns each), so a few events per clock keep that
+#: small per event ...
+EVENTS_PER_CLOCK = 4
+#: ... up to this many events per window (64 MB of times and ids), beyond which memory wins:
 #: never fewer than MIN_EVENTS_PER_CLOCK per clock, though.
-MAX_EVENTS_PER_WINDOW = 1 << 23
-MIN_EVENTS_PER_CLOCK = 32
+MAX_EVENTS_PER_WINDOW = 1 << 22
+MIN_EVENTS_PER_CLOCK = 1
+
+# How a segment of clocks (a contiguous range of ids) names its streams: the words (a, b, c)
+# after the kind are (id, 0, 0) for gradient clocks, (u, v, 0) for gossip clocks of a static
+# graph and (k, u, v) for those of graph k of a list.
+_NODE_WORDS, _EDGE_WORDS, _GRAPH_EDGE_WORDS = 0, 1, 2
 
 
-def clock_stream(seed: int, key: tuple[int, ...]) -> np.random.Generator:
-    """The random stream of one clock, identified by ``key`` (see module docstring)."""
-    return np.random.default_rng(np.random.SeedSequence(seed, spawn_key=key))
-
-
-@dataclass
-class _Clock:
-    rate: float
-    stream: np.random.Generator | None
-    pending: np.ndarray  # arrival times already drawn and not yet emitted, increasing
-    last: float  # time of the last arrival drawn
+def clock_stream(seed: int, key: tuple[int, ...]) -> CounterStream:
+    """The random stream of one clock, identified by ``key`` (see module docstring): its j-th
+    ``standard_exponential`` is the clock's E_j."""
+    return CounterStream(seed, key)
 
 
 class Schedule:
@@ -85,6 +99,11 @@ class Schedule:
     rest = None
     carry = None
 
+    @property
+    def clock_count(self) -> int:
+        """How many clocks there are (``len(clock_ids)``)."""
+        return len(self.clock_ids)
+
     def windows(self, t_end: float, events_per_window: int | None = None,
                 breakpoints=()) -> Iterator[tuple[float, np.ndarray, np.ndarray]]:
         """Yield (window end, times, ids) for consecutive windows covering [now, t_end).
@@ -92,11 +111,11 @@ class Schedule:
         Window ends include every value of ``breakpoints`` in range (metric sampling times, say),
         so a consumer can stop exactly there; windows are otherwise sized to hold about
         ``events_per_window`` events (default: EVENTS_PER_WINDOW, or EVENTS_PER_CLOCK per clock
-        when there are many clocks, so that the Python step per clock and window stays small per
+        when there are many clocks, so that visiting every clock once per window stays small per
         event; see the constants for the memory bound). Windows do not change the schedule.
         """
         if events_per_window is None:
-            clocks = len(self.clock_ids)
+            clocks = self.clock_count
             events_per_window = max(EVENTS_PER_WINDOW,
                                     min(EVENTS_PER_CLOCK * clocks, MAX_EVENTS_PER_WINDOW),
                                     MIN_EVENTS_PER_CLOCK * clocks)
@@ -113,8 +132,8 @@ class Schedule:
                 start = self.time
                 end = min(float(t_end), start + span)
                 times, ids = self.until(end)
-            # Breakpoints split the window without touching the clocks: drawing per clock costs a
-            # Python step per clock, which must stay rare next to the events (~10^5 a window).
+            # Breakpoints split the window without touching the clocks, so that sampling
+            # never changes the windows' sizes (one compiled pass per window).
             inside = points[(points > start) & (points < end)]
             cuts = np.searchsorted(times, inside, side="left")
             lo = 0
@@ -128,7 +147,8 @@ class Schedule:
 
 
 def merge_events(parts_t, parts_c) -> tuple[np.ndarray, np.ndarray]:
-    """Concatenate per-clock arrival times and ids, sorted by (time, id)."""
+    """Concatenate arrival times and ids given in any order, sorted by (time, id) (the timed
+    schedules' merge; the clocks merge their own windows in compiled code)."""
     if not parts_t:
         return np.empty(0), np.empty(0, dtype=np.int64)
     times = np.concatenate(parts_t)
@@ -137,13 +157,319 @@ def merge_events(parts_t, parts_c) -> tuple[np.ndarray, np.ndarray]:
     return times[order], ids[order]
 
 
-class PoissonClocks(Schedule):
+# -- compiled: the clocks' draws and the merge of a window -------------------------------------
+
+@numba.njit(cache=True, inline="always")
+def _rate_of(c, n, grad_rates, edge_rates):
+    return grad_rates[c] if c < n else edge_rates[c - n]
+
+
+@numba.njit(cache=True, inline="always")
+def _stream_words(mode, c, n, word, edges):
+    """The counter words (a, b, c) of clock c in a segment of ``mode``."""
+    zero = np.uint64(0)
+    if mode == _NODE_WORDS:
+        return np.uint64(c), zero, zero
+    u = np.uint64(edges[c - n, 0])
+    v = np.uint64(edges[c - n, 1])
+    if mode == _EDGE_WORDS:
+        return u, v, zero
+    return word, u, v
+
+
+@numba.njit(cache=True)
+def start_clocks(seed, full, ids, nxt, drawn, n, grad_rates, edge_rates, edges, seg_pos,
+                 seg_key, seg_mode, seg_word):
+    """Draw every clock's first arrival t_0 = E_0 / rate (counter 1), or none at rate 0
+    (next arrival +inf, counter 0). Clocks at positions seg_pos[s]..seg_pos[s + 1] - 1 form
+    segment s (their ids: ``ids``, or the positions themselves when ``full``)."""
+    for s in range(seg_pos.shape[0] - 1):
+        for p in range(seg_pos[s], seg_pos[s + 1]):
+            c = p if full else ids[p]
+            rate = _rate_of(c, n, grad_rates, edge_rates)
+            if rate > 0.0:
+                a, b, w = _stream_words(seg_mode[s], c, n, seg_word[s], edges)
+                block = philox4x64(np.uint64(0), a, b, w, seed, seg_key[s])
+                nxt[p] = exponential_of(block[0]) / rate
+                drawn[p] = 1
+            else:
+                nxt[p] = np.inf
+                drawn[p] = 0
+
+
+@numba.njit(cache=True)
+def emit_arrivals(seed, full, ids, nxt, drawn, n, grad_rates, edge_rates, edges, seg_pos,
+                  seg_key, seg_mode, seg_word, seg_frame, frame_end, K, period, t_start, below,
+                  capacity):
+    """Every arrival before its frame's end, clock by clock in id order (increasing within a
+    clock): (times, ids, count), the buffers longer than count. Clocks advance in place.
+
+    Frame 0 is the global time; frame k + 1 the active time of graph k of a list, whose
+    arrivals s are placed at t = (m K + k) P + (s - m P), m = floor(s / P), within
+    [t_start, below] (rounding must not move one out of the window)."""
+    times = np.empty(max(capacity, 16))
+    out = np.empty(times.shape[0], dtype=np.int64)
+    m = 0
+    for s in range(seg_pos.shape[0] - 1):
+        frame = seg_frame[s]
+        end = frame_end[frame]
+        k = frame - 1
+        for p in range(seg_pos[s], seg_pos[s + 1]):
+            x = nxt[p]
+            if not x < end:
+                continue
+            c = p if full else ids[p]
+            rate = _rate_of(c, n, grad_rates, edge_rates)
+            a, b, w = _stream_words(seg_mode[s], c, n, seg_word[s], edges)
+            j = drawn[p]
+            current = -1
+            block = (np.uint64(0), np.uint64(0), np.uint64(0), np.uint64(0))
+            while x < end:
+                if m == times.shape[0]:
+                    grown = np.empty(2 * m)
+                    grown[:m] = times
+                    times = grown
+                    grown_ids = np.empty(2 * m, dtype=np.int64)
+                    grown_ids[:m] = out
+                    out = grown_ids
+                if frame == 0:
+                    times[m] = x
+                else:
+                    q = math.floor(x / period)
+                    r = x - q * period
+                    # x / period may round across an integer: keep the remainder in [0, P)
+                    if r < 0.0:
+                        q -= 1.0
+                    elif r >= period:
+                        q += 1.0
+                    t = (q * K + k) * period + (x - q * period)
+                    times[m] = min(max(t, t_start), below)
+                out[m] = c
+                m += 1
+                if j >> 2 != current:
+                    current = j >> 2
+                    block = philox4x64(np.uint64(current), a, b, w, seed, seg_key[s])
+                x = x + exponential_of(block_word(block, j)) / rate
+                j += 1
+            nxt[p] = x
+            drawn[p] = j
+    return times, out, m
+
+
+#: a bucket of the merge holding more events than this is sorted by a merge sort, not by
+#: insertion: times cluster only where something places them at one instant
+_BUCKET_INSERTION_MAX = 32
+
+
+@numba.njit(cache=True)
+def sort_by_time(times, ids, m, t_start, t_end):
+    """The first m (times, ids), given in id order (a clock's times increasing), sorted by
+    (time, id): a stable sort on the time alone.
+
+    A bucket sort: the window [t_start, t_end) is cut into m buckets of equal length (the
+    events of Poisson clocks fall uniformly in it, one per bucket on average), events are
+    scattered to their bucket in input order and each bucket sorted by insertion (stable), or
+    by a merge sort when it holds more than a few events, so that clustered times cost
+    O(m log m) at worst."""
+    out_t = np.empty(m)
+    out_c = np.empty(m, dtype=np.int64)
+    span = t_end - t_start
+    if m == 0:
+        return out_t, out_c
+    if not (span > 0.0 and span < np.inf):
+        order = np.argsort(times[:m], kind="mergesort")
+        for i in range(m):
+            out_t[i] = times[order[i]]
+            out_c[i] = ids[order[i]]
+        return out_t, out_c
+    scale = m / span
+    top = m - 1
+    ends = np.zeros(m + 1, dtype=np.int64)
+    for i in range(m):
+        b = min(max(int((times[i] - t_start) * scale), 0), top)
+        ends[b + 1] += 1
+    for b in range(m):
+        ends[b + 1] += ends[b]
+    for i in range(m):
+        b = min(max(int((times[i] - t_start) * scale), 0), top)
+        at = ends[b]
+        ends[b] = at + 1
+        out_t[at] = times[i]
+        out_c[at] = ids[i]
+    # ends[b] is now the end of bucket b, and its start the end of bucket b - 1
+    lo = 0
+    for b in range(m):
+        hi = ends[b]
+        if hi - lo > _BUCKET_INSERTION_MAX:
+            order = np.argsort(out_t[lo:hi], kind="mergesort")
+            chunk_t = out_t[lo:hi][order]
+            chunk_c = out_c[lo:hi][order]
+            out_t[lo:hi] = chunk_t
+            out_c[lo:hi] = chunk_c
+        else:
+            for i in range(lo + 1, hi):
+                x = out_t[i]
+                c = out_c[i]
+                j = i - 1
+                while j >= lo and out_t[j] > x:
+                    out_t[j + 1] = out_t[j]
+                    out_c[j + 1] = out_c[j]
+                    j -= 1
+                out_t[j + 1] = x
+                out_c[j + 1] = c
+        lo = hi
+    return out_t, out_c
+
+
+@numba.njit(cache=True)
+def window_events(seed, full, ids, nxt, drawn, n, grad_rates, edge_rates, edges, seg_pos,
+                  seg_key, seg_mode, seg_word, seg_frame, frame_end, K, period, t_start,
+                  t_end, below, capacity):
+    """The events of a window [t_start, t_end), sorted by (time, id), in one compiled pass:
+    ``emit_arrivals`` then ``sort_by_time``."""
+    times, out, m = emit_arrivals(seed, full, ids, nxt, drawn, n, grad_rates, edge_rates,
+                                  edges, seg_pos, seg_key, seg_mode, seg_word, seg_frame,
+                                  frame_end, K, period, t_start, below, capacity)
+    return sort_by_time(times, out, m, t_start, t_end)
+
+
+# -- the clocks ------------------------------------------------------------------------------
+
+def _checked_seed(seed) -> int:
+    seed = int(seed)
+    if not 0 <= seed < 1 << 64:
+        raise ValueError(f"the schedule's seed must be an integer in [0, 2^64), got {seed}")
+    return seed
+
+
+class KeyedClocks(Schedule):
+    """Poisson clocks on keyed streams, all their state in arrays: what ``PoissonClocks`` and
+    ``SwitchingClocks`` share. Each clock is an index into ``clock_ids`` (ascending), with its
+    next arrival (in its frame's time) and its counter; clocks form segments (contiguous id
+    ranges) that name their streams alike and run in one frame (the global time, or one
+    graph's active time)."""
+
+    def _init_clocks(self, seed, n, grad_rates, edge_rates, edges, clocks, segments,
+                     frames: int) -> None:
+        """``segments``: (first id, kind, words mode, graph word, frame) in id order, each up
+        to the next one's first id (the last one up to n + len(edge_rates))."""
+        self.seed = _checked_seed(seed)
+        self.n = int(n)
+        self._grad = np.ascontiguousarray(grad_rates, dtype=np.float64)
+        self._edge = np.ascontiguousarray(edge_rates, dtype=np.float64)
+        self.edges = np.ascontiguousarray(edges, dtype=np.int64).reshape(-1, 2)
+        n_clocks = self.n + len(self._edge)
+        self._full = clocks is None
+        if self._full:
+            self._ids = np.empty(0, dtype=np.int64)
+            count = n_clocks
+        else:
+            self._ids = np.unique(np.asarray(clocks, dtype=np.int64))
+            if len(self._ids) and (self._ids[0] < 0 or self._ids[-1] >= n_clocks):
+                raise ValueError(f"clock ids must lie in [0, {n_clocks})")
+            count = len(self._ids)
+        first = np.array([seg[0] for seg in segments] + [n_clocks], dtype=np.int64)
+        self._seg_pos = (first if self._full
+                         else np.searchsorted(self._ids, first).astype(np.int64))
+        # k1 of each segment's key: its kind and the length of its identities
+        self._seg_key = np.array([stream_key(self.seed, (s[1],) + (0,) * (_ARITY[s[2]] - 1))[1]
+                                  for s in segments], dtype=np.uint64)
+        self._seg_mode = np.array([s[2] for s in segments], dtype=np.int64)
+        self._seg_word = np.array([s[3] for s in segments], dtype=np.uint64)
+        self._seg_frame = np.array([s[4] for s in segments], dtype=np.int64)
+        # events per unit of each frame's time, per segment (sizes the window's buffers)
+        self._seg_rate = np.array([self._rates_at(a, b).sum() for a, b in
+                                   zip(self._seg_pos[:-1], self._seg_pos[1:])])
+        self._frame_time = np.zeros(frames)
+        self._next = np.empty(count)
+        self._drawn = np.empty(count, dtype=np.int64)
+        self._seed64 = np.uint64(self.seed)
+        start_clocks(self._seed64, self._full, self._ids, self._next, self._drawn, self.n,
+                     self._grad, self._edge, self.edges, self._seg_pos, self._seg_key,
+                     self._seg_mode, self._seg_word)
+        self.time = 0.0
+
+    def _rates_at(self, lo: int, hi: int) -> np.ndarray:
+        """The rates of the clocks at positions lo..hi - 1 (all of one segment)."""
+        if self._full:
+            return self._grad[lo:hi] if hi <= self.n else self._edge[lo - self.n:hi - self.n]
+        ids = self._ids[lo:hi]
+        return self._grad[ids] if not len(ids) or ids[0] < self.n else self._edge[ids - self.n]
+
+    @property
+    def clock_ids(self) -> np.ndarray:
+        """Ids of the clocks generated here, ascending."""
+        return (np.arange(len(self._next), dtype=np.int64) if self._full else self._ids)
+
+    @property
+    def clock_count(self) -> int:
+        return len(self._next)
+
+    @property
+    def rates(self) -> np.ndarray:
+        """The rate of every clock (all of them, not only those generated here)."""
+        return np.concatenate([self._grad, self._edge])
+
+    def _frame_ends(self, t_end: float) -> np.ndarray:
+        return np.array([t_end])
+
+    def _pass(self, t_end: float, sort: bool):
+        if t_end < self.time:
+            raise ValueError("clocks cannot go back in time")
+        t_end = float(t_end)
+        ends = self._frame_ends(t_end)
+        spans = ends - self._frame_time
+        expected = float(np.dot(self._seg_rate, spans[self._seg_frame]))
+        capacity = int(min(expected + 6.0 * math.sqrt(expected) + 64.0, 1 << 40))
+        below = float(np.nextafter(t_end, -np.inf))
+        common = (self._seed64, self._full, self._ids, self._next, self._drawn, self.n,
+                  self._grad, self._edge, self.edges, self._seg_pos, self._seg_key,
+                  self._seg_mode, self._seg_word, self._seg_frame, ends,
+                  float(getattr(self, "K", 1)), float(getattr(self, "period", 1.0)),
+                  self.time)
+        if sort:
+            result = window_events(*common, t_end, below, capacity)
+        else:
+            times, ids, m = emit_arrivals(*common, below, capacity)
+            result = times[:m].copy(), ids[:m].copy()
+        self._frame_time = ends
+        self.time = t_end
+        return result
+
+    def until(self, t_end: float) -> tuple[np.ndarray, np.ndarray]:
+        """Events in [current time, t_end), as (times, clock ids) sorted by (time, id)."""
+        return self._pass(t_end, sort=True)
+
+    def arrivals(self, t_end: float) -> tuple[np.ndarray, np.ndarray]:
+        """The same events as ``until``, not merged: grouped by clock in id order, increasing
+        within a clock (for consumers that take them clock by clock)."""
+        return self._pass(t_end, sort=False)
+
+
+#: the identity's length for each words mode: (kind, i), (kind, u, v), (kind, k, u, v)
+_ARITY = {_NODE_WORDS: 2, _EDGE_WORDS: 3, _GRAPH_EDGE_WORDS: 4}
+
+
+def _checked_rates(grad_rates, edges, edge_rates):
+    grad_rates = np.asarray(grad_rates, dtype=np.float64)
+    edge_rates = np.asarray(edge_rates, dtype=np.float64)
+    edges = np.asarray(edges, dtype=np.int64).reshape(-1, 2)
+    if len(edges) != len(edge_rates):
+        raise ValueError(f"{len(edges)} edges but {len(edge_rates)} edge rates")
+    if np.any(~np.isfinite(grad_rates)) or np.any(grad_rates < 0):
+        raise ValueError("gradient rates must be finite and >= 0")
+    if np.any(~np.isfinite(edge_rates)) or np.any(edge_rates < 0):
+        raise ValueError("edge rates must be finite and >= 0")
+    return grad_rates, edges, edge_rates
+
+
+class PoissonClocks(KeyedClocks):
     """The merged, time-ordered events of a set of Poisson clocks.
 
     Parameters
     ----------
     seed : int
-        Run seed; each clock's stream is spawned from it by the clock's identity.
+        Run seed, in [0, 2^64): the key of every clock's stream.
     grad_rates : array (n,)
         Rate g_i of node i's gradient clock, in events per unit time. Zero means never.
     edges : int array (E, 2)
@@ -154,80 +480,32 @@ class PoissonClocks(Schedule):
         Ids of the clocks to generate (default: all). The result is exactly the restriction of
         the full schedule to these clocks.
     gossip_key : tuple of int
-        Prefix of the gossip clocks' stream keys (default ``(GOSSIP_KEY,)``; graph k of a
+        Prefix of the gossip clocks' identities (default ``(GOSSIP_KEY,)``; graph k of a
         time-varying list uses ``(SEQUENCE_GOSSIP_KEY, k)``).
     """
 
     def __init__(self, seed, grad_rates, edges, edge_rates, clocks=None,
                  gossip_key=(GOSSIP_KEY,)):
-        grad_rates = np.asarray(grad_rates, dtype=np.float64)
-        edge_rates = np.asarray(edge_rates, dtype=np.float64)
-        edges = np.asarray(edges, dtype=np.int64).reshape(-1, 2)
-        if len(edges) != len(edge_rates):
-            raise ValueError(f"{len(edges)} edges but {len(edge_rates)} edge rates")
-        if np.any(~np.isfinite(grad_rates)) or np.any(grad_rates < 0):
-            raise ValueError("gradient rates must be finite and >= 0")
-        if np.any(~np.isfinite(edge_rates)) or np.any(edge_rates < 0):
-            raise ValueError("edge rates must be finite and >= 0")
-        self.seed = int(seed)
+        grad_rates, edges, edge_rates = _checked_rates(grad_rates, edges, edge_rates)
         self.gossip_key = tuple(int(x) for x in gossip_key)
-        self.n = len(grad_rates)
-        self.edges = edges
-        self.rates = np.concatenate([grad_rates, edge_rates])
-        n_clocks = len(self.rates)
-        self.clock_ids = (np.arange(n_clocks, dtype=np.int64) if clocks is None
-                          else np.unique(np.asarray(clocks, dtype=np.int64)))
-        if len(self.clock_ids) and (self.clock_ids[0] < 0 or self.clock_ids[-1] >= n_clocks):
-            raise ValueError(f"clock ids must lie in [0, {n_clocks})")
-        self.total_rate = float(self.rates[self.clock_ids].sum())
-        self._clocks = [self._new_clock(c) for c in self.clock_ids]
-        self.time = 0.0
+        if len(self.gossip_key) not in (1, 2):
+            raise ValueError(f"a gossip key prefix has 1 or 2 integers, got {gossip_key!r}")
+        n = len(grad_rates)
+        mode = _EDGE_WORDS if len(self.gossip_key) == 1 else _GRAPH_EDGE_WORDS
+        word = self.gossip_key[1] if len(self.gossip_key) == 2 else 0
+        segments = [(0, GRADIENT_KEY, _NODE_WORDS, 0, 0), (n, self.gossip_key[0], mode, word, 0)]
+        self._init_clocks(seed, n, grad_rates, edge_rates, edges, clocks, segments, frames=1)
+        self.total_rate = float(self._seg_rate.sum())
 
     def key(self, clock: int) -> tuple[int, ...]:
-        """Identity of a clock, from which its random stream is spawned."""
+        """Identity of a clock, which names its random stream."""
         if clock < self.n:
             return (GRADIENT_KEY, int(clock))
         u, v = self.edges[clock - self.n]
         return self.gossip_key + (int(u), int(v))
 
-    def _new_clock(self, c: int) -> _Clock:
-        rate = float(self.rates[c])
-        stream = clock_stream(self.seed, self.key(c)) if rate > 0 else None
-        return _Clock(rate, stream, np.empty(0), 0.0)
 
-    @staticmethod
-    def _draw_until(clock: _Clock, t_end: float) -> np.ndarray:
-        """All not-yet-emitted arrivals of ``clock`` before ``t_end``, removed from its buffer."""
-        if clock.stream is None:
-            return clock.pending
-        while clock.last < t_end:
-            # Draw a block of the expected size plus margin; block sizes do not change the values.
-            expected = clock.rate * (t_end - clock.last)
-            size = int(expected + 4.0 * np.sqrt(expected) + 16)
-            gaps = clock.stream.standard_exponential(size) / clock.rate
-            gaps[0] += clock.last  # sequential accumulation from the last arrival
-            times = np.cumsum(gaps)
-            clock.pending = np.concatenate([clock.pending, times])
-            clock.last = float(times[-1])
-        cut = int(np.searchsorted(clock.pending, t_end, side="left"))
-        out, clock.pending = clock.pending[:cut], clock.pending[cut:]
-        return out
-
-    def until(self, t_end: float) -> tuple[np.ndarray, np.ndarray]:
-        """Events in [current time, t_end), as (times, clock ids) sorted by (time, id)."""
-        if t_end < self.time:
-            raise ValueError("clocks cannot go back in time")
-        parts_t, parts_c = [], []
-        for cid, clock in zip(self.clock_ids, self._clocks):
-            t = self._draw_until(clock, t_end)
-            if len(t):
-                parts_t.append(t)
-                parts_c.append(np.full(len(t), cid, dtype=np.int64))
-        self.time = float(t_end)
-        return merge_events(parts_t, parts_c)
-
-
-class SwitchingClocks(Schedule):
+class SwitchingClocks(KeyedClocks):
     """The merged events of n gradient clocks and of the gossip clocks of K graphs used in turn.
 
     Graph k is active on [(m K + k) P, (m K + k + 1) P) (see the module docstring for the streams
@@ -253,27 +531,31 @@ class SwitchingClocks(Schedule):
             raise ValueError(f"{len(edge_lists)} edge lists but {len(rate_lists)} rate lists")
         if not (period > 0 and math.isfinite(period)):
             raise ValueError(f"switching period must be positive and finite, got {period!r}")
+        checked = [_checked_rates(np.empty(0), e, r) for e, r in zip(edge_lists, rate_lists)]
+        grad_rates = _checked_rates(grad_rates, np.empty((0, 2)), np.empty(0))[0]
         self.n = n = len(grad_rates)
         self.K = len(edge_lists)
         self.period = float(period)
-        sizes = [len(e) for e in edge_lists]
+        sizes = [len(e) for _, e, _ in checked]
         self.offsets = np.concatenate([[0], np.cumsum(sizes)]).astype(np.int64)
-        ids = None if clocks is None else np.unique(np.asarray(clocks, dtype=np.int64))
-        self._grad = PoissonClocks(seed, grad_rates, np.empty((0, 2)), np.empty(0),
-                                   clocks=None if ids is None else ids[ids < n])
-        self._graphs = []
-        for k, (edges, lam) in enumerate(zip(edge_lists, rate_lists)):
-            lo, hi = n + self.offsets[k], n + self.offsets[k + 1]
-            sub = None if ids is None else ids[(ids >= lo) & (ids < hi)] - lo
-            self._graphs.append(PoissonClocks(seed, np.empty(0), edges, lam, clocks=sub,
-                                              gossip_key=(SEQUENCE_GOSSIP_KEY, k)))
-        self.clock_ids = np.concatenate(
-            [self._grad.clock_ids]
-            + [g.clock_ids + n + self.offsets[k] for k, g in enumerate(self._graphs)])
+        segments = [(0, GRADIENT_KEY, _NODE_WORDS, 0, 0)]
+        segments += [(n + self.offsets[k], SEQUENCE_GOSSIP_KEY, _GRAPH_EDGE_WORDS, k, k + 1)
+                     for k in range(self.K)]
+        edges = (np.concatenate([e for _, e, _ in checked]) if sum(sizes)
+                 else np.empty((0, 2), dtype=np.int64))
+        self._init_clocks(seed, n, grad_rates, np.concatenate([r for _, _, r in checked]),
+                          edges, clocks, segments, frames=self.K + 1)
         # each graph is active a fraction 1/K of the time
-        self.total_rate = (self._grad.total_rate
-                           + sum(g.total_rate for g in self._graphs) / self.K)
-        self.time = 0.0
+        self.total_rate = float(self._seg_rate[0] + self._seg_rate[1:].sum() / self.K)
+
+    def key(self, clock: int) -> tuple[int, ...]:
+        """Identity of a clock, which names its random stream."""
+        if clock < self.n:
+            return (GRADIENT_KEY, int(clock))
+        row = clock - self.n
+        k = int(np.searchsorted(self.offsets, row, side="right")) - 1
+        u, v = self.edges[row]
+        return (SEQUENCE_GOSSIP_KEY, k, int(u), int(v))
 
     def active_graph(self, t: float) -> int:
         """The graph in use at time t: floor(t / P) mod K."""
@@ -286,7 +568,8 @@ class SwitchingClocks(Schedule):
         return m * self.period + min(max(t - m * cycle - k * self.period, 0.0), self.period)
 
     def global_times(self, k: int, s: np.ndarray) -> np.ndarray:
-        """Times t of the instants s of graph k's active time: t = (m K + k) P + (s - m P)."""
+        """Times t of the instants s of graph k's active time: t = (m K + k) P + (s - m P)
+        (what the compiled pass computes, arrival by arrival)."""
         P = self.period
         m = np.floor(s / P)
         r = s - m * P
@@ -295,68 +578,22 @@ class SwitchingClocks(Schedule):
         r = s - m * P
         return (m * self.K + k) * P + r
 
-    def until(self, t_end: float) -> tuple[np.ndarray, np.ndarray]:
-        """Events in [current time, t_end), as (times, clock ids) sorted by (time, id)."""
-        if t_end < self.time:
-            raise ValueError("clocks cannot go back in time")
-        start = self.time
-        parts_t, parts_c = [], []
-        t, c = self._grad.until(t_end)
-        if len(t):
-            parts_t.append(t)
-            parts_c.append(c)
-        below = np.nextafter(float(t_end), -np.inf)
-        for k, g in enumerate(self._graphs):
-            s, c = g.until(max(self.active_time(k, t_end), g.time))
-            if len(s):
-                # rounding in the placement must not move an arrival out of [start, t_end)
-                parts_t.append(np.clip(self.global_times(k, s), start, below))
-                parts_c.append(c + self.n + self.offsets[k])
-        self.time = float(t_end)
-        return merge_events(parts_t, parts_c)
+    def _frame_ends(self, t_end: float) -> np.ndarray:
+        ends = np.empty(self.K + 1)
+        ends[0] = t_end
+        for k in range(self.K):
+            ends[k + 1] = max(self.active_time(k, t_end), self._frame_time[k + 1])
+        return ends
 
 
-def _stream_state(stream) -> dict | None:
-    return None if stream is None else stream.bit_generator.state
-
-
-def poisson_snapshot(clocks: PoissonClocks) -> tuple[dict, dict]:
-    """(header, arrays) of a set of clocks' positions: the time, each clock's random stream
-    state and last drawn arrival, and the arrivals drawn and not yet emitted."""
-    pending = [c.pending for c in clocks._clocks]
-    header = {"time": clocks.time, "clocks": len(clocks._clocks),
-              "last": [c.last for c in clocks._clocks],
-              "streams": [_stream_state(c.stream) for c in clocks._clocks]}
-    arrays = {"pending": np.concatenate(pending) if pending else np.empty(0),
-              "pending_sizes": np.array([len(p) for p in pending], dtype=np.int64)}
-    return header, arrays
-
-
-def poisson_restore(clocks: PoissonClocks, header: dict, arrays: dict) -> None:
-    """Put the clocks back where ``poisson_snapshot`` found them."""
-    if header["clocks"] != len(clocks._clocks):
-        raise ValueError(f"a checkpoint of {header['clocks']} clocks for {len(clocks._clocks)}")
-    bounds = np.concatenate([[0], np.cumsum(arrays["pending_sizes"])])
-    for i, clock in enumerate(clocks._clocks):
-        clock.pending = arrays["pending"][bounds[i]:bounds[i + 1]].copy()
-        clock.last = float(header["last"][i])
-        if clock.stream is not None:
-            clock.stream.bit_generator.state = header["streams"][i]
-    clocks.time = float(header["time"])
-
-
-def snapshot(clocks) -> tuple[dict, dict]:
-    """(header, arrays) of the positions of ``PoissonClocks`` or ``SwitchingClocks``, with the
-    rest of the current window when a consumer stopped at a breakpoint inside it (``rest``)."""
-    if isinstance(clocks, PoissonClocks):
-        header, arrays = poisson_snapshot(clocks)
-    else:
-        header, arrays = {"time": clocks.time, "graphs": []}, {}
-        for name, part in [("grad", clocks._grad)] + [(f"graph{k}", g)
-                                                       for k, g in enumerate(clocks._graphs)]:
-            h, a = poisson_snapshot(part)
-            header["graphs"].append(h)
-            arrays.update({f"{name}.{key}": v for key, v in a.items()})
+def snapshot(clocks: KeyedClocks) -> tuple[dict, dict]:
+    """(header, arrays) of the positions of ``PoissonClocks`` or ``SwitchingClocks``: the
+    schedule's version, the time reached in each frame, every clock's next arrival and counter,
+    with the rest of the current window when a consumer stopped at a breakpoint inside it
+    (``rest``)."""
+    header = {"schedule": SCHEDULE_VERSION, "time": clocks.time,
+              "clocks": clocks.clock_count, "frames": clocks._frame_time.tolist()}
+    arrays = {"next": clocks._next.copy(), "drawn": clocks._drawn.copy()}
     rest = clocks.rest
     header["rest_from"] = None if rest is None else rest[0]
     if rest is not None:
@@ -364,25 +601,26 @@ def snapshot(clocks) -> tuple[dict, dict]:
     return header, arrays
 
 
-def restore(clocks, header: dict, arrays: dict) -> None:
-    """Put ``clocks`` back where ``snapshot`` found them."""
+def restore(clocks: KeyedClocks, header: dict, arrays: dict) -> None:
+    """Put ``clocks`` back where ``snapshot`` found them; ValueError for a snapshot of another
+    schedule version or of other clocks."""
+    version = header.get("schedule", 1)
+    if version != SCHEDULE_VERSION:
+        raise ValueError(f"clock positions of schedule version {version}; this dadao draws "
+                         f"version {SCHEDULE_VERSION}")
+    if header["clocks"] != clocks.clock_count or len(header["frames"]) != len(clocks._frame_time):
+        raise ValueError(f"a checkpoint of {header['clocks']} clocks in "
+                         f"{len(header['frames'])} frames for {clocks.clock_count} in "
+                         f"{len(clocks._frame_time)}")
     if header.get("rest_from") is not None:
         clocks.carry = (float(header["rest_from"]), arrays["rest.times"].copy(),
                         arrays["rest.ids"].copy())
-    if isinstance(clocks, PoissonClocks):
-        poisson_restore(clocks, header, arrays)
-        return
-    parts = [("grad", clocks._grad)] + [(f"graph{k}", g) for k, g in enumerate(clocks._graphs)]
-    if len(header["graphs"]) != len(parts):
-        raise ValueError(f"a checkpoint of {len(header['graphs']) - 1} graphs for "
-                         f"{len(parts) - 1}")
-    for (name, part), h in zip(parts, header["graphs"]):
-        poisson_restore(part, h, {key[len(name) + 1:]: v for key, v in arrays.items()
-                                  if key.startswith(name + ".")})
+    clocks._next[...] = arrays["next"]
+    clocks._drawn[...] = arrays["drawn"]
+    clocks._frame_time = np.array(header["frames"], dtype=np.float64)
     clocks.time = float(header["time"])
 
 
 def schedule(seed, grad_rates, edges, edge_rates, t_end, clocks=None):
     """The whole schedule on [0, t_end) at once: (times, clock ids). For tests and small runs."""
     return PoissonClocks(seed, grad_rates, edges, edge_rates, clocks).until(t_end)
-

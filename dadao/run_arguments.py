@@ -179,6 +179,9 @@ def check_run_arguments(problem, edges, edge_rates, *, grad_rates=None, x0=None,
     name = getattr(algo, "name", "this algorithm")
     if isinstance(seed, bool) or not isinstance(seed, numbers.Integral) or seed < 0:
         raise RunArgumentError(f"must be an integer >= 0, got {seed!r}", field="seed")
+    if seed >= 1 << 64:
+        raise RunArgumentError(f"must be below 2^64 (the key of the schedule's random streams "
+                               f"is 64 bits), got {seed!r}", field="seed")
     t_max = _positive_time("t_max", t_max)
     log_every = t_max / 200 if log_every is None else _positive_time("log_every", log_every)
     if t_max / log_every > MAX_SAMPLES:

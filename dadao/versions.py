@@ -1,4 +1,5 @@
-"""Versions of Python, dadao and every requirement of dadao, for run metadata (one source).
+"""Versions of Python, dadao, its event schedule (``dadao.events.SCHEDULE_VERSION``) and every
+requirement of dadao, for run metadata (one source).
 
 The requirements are read from the installed package's metadata, so a dependency added to
 pyproject.toml is reported without touching this file.
@@ -23,6 +24,9 @@ def _versions() -> tuple:
 
         out["dadao"] = __version__
         requires = []
+    from dadao.events import SCHEDULE_VERSION  # the schedule's construction: a seed's events
+
+    out["schedule"] = str(SCHEDULE_VERSION)   # a version string, like the others
     for req in requires:
         if "extra ==" in req:
             continue

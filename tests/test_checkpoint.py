@@ -242,3 +242,26 @@ def test_a_plain_run_over_an_interrupted_one_says_it_starts_again(write_config, 
         again = runs.run_config(path, out=str(tmp_path / "r"))
     assert again.status == "completed" and again.meta["resumed"] == []
     assert not os.path.exists(tmp_path / "r" / rundir.CHECKPOINT)
+
+
+def test_a_checkpoint_of_another_schedule_version_is_refused_in_one_line(write_config, tmp_path,
+                                                                         monkeypatch, capsys):
+    """A checkpoint written before the keyed streams (schedule version 1: no "schedule" in its
+    header) holds clock positions of other events: refused, exit code 2, nothing overwritten."""
+    path = write_config(SMALL_CONFIG)
+    out = tmp_path / "cut"
+    with monkeypatch.context() as m:
+        stop_at_window(m, 3)
+        runs.run_config(path, out=str(out), checkpoint_every=1e-9)
+    header, arrays = checkpoint.load(str(out / rundir.CHECKPOINT))
+    assert header["schedule"] == events.SCHEDULE_VERSION
+    del header["schedule"]
+    text = json.dumps(header).encode()
+    np.savez(out / rundir.CHECKPOINT, __header__=np.frombuffer(text, dtype=np.uint8), **arrays)
+    code = cli.main(["run", str(out), "--resume"])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert code == 2 and len(err) == 1
+    assert err[0].startswith(f"dadao run: error: {out / rundir.CHECKPOINT}: a checkpoint of "
+                             f"schedule version 1, this dadao draws version "
+                             f"{events.SCHEDULE_VERSION}")
+    assert rundir.read_meta(str(out))["status"] == "interrupted"

@@ -755,7 +755,7 @@ class RankEventRun:
         schedule = self.clocks.windows(t_end, breakpoints=breakpoints, **self._window)
         while True:
             t0 = wallclock.perf_counter()
-            window = next(schedule, None)  # drawing the rank's clocks: Python per clock
+            window = next(schedule, None)  # drawing the rank's clocks: one compiled pass
             self.timing["schedule_s"] += wallclock.perf_counter() - t0
             if window is None:
                 return

@@ -5,8 +5,9 @@ of node i takes, when node i is slow, how long the m-th message from u to v trav
 it is lost, each from its own random stream, and the timing engine (``dadao.engines.timing``,
 docs/timing.md) only consumes those draws.
 
-Keyed streams. Each random time is drawn from a stream spawned from (seed, key)
-(``dadao.timing.streams``), disjoint from the keys of ``dadao.events`` (0, 1, 2):
+Keyed streams. Each random time is drawn from the keyed counter-based stream of (seed, key)
+(``dadao.timing.streams``, ``dadao.counter_rng``), disjoint from the keys of ``dadao.events``
+(0, 1, 2):
 
     node i's gradient computations         (0, i)          run seed (its gradient clock's)
     node u's computations for messages to v (3, u, v)      run seed
@@ -18,8 +19,8 @@ Keyed streams. Each random time is drawn from a stream spawned from (seed, key)
 
 so adding stragglers to one node, or latency to one link, never changes another draw. A link is
 directed in its keys (a full-duplex cable is two channels: what travels u -> v never shifts the
-draws of v -> u). Within a stream, values are drawn in order and accumulated sequentially, so
-they do not depend on how the draws are split into blocks.
+draws of v -> u). Within a stream, the j-th value takes word j (by inversion) and times are
+accumulated sequentially, so they do not depend on how the draws are split into blocks.
 
 The modules, each documenting its maths:
 

@@ -30,8 +30,8 @@ Ids: event id = 8 c + kind, c the clock (node i, or n + e for edge e) and kind o
 one time by clock, then by kind (an exchange ending at t before the next one starting at t).
 
 How a window is computed: each node's computation ends (a Python step per node: its own
-stream), each edge's gossip arrivals (a Python step per edge: its own clock), then one compiled
-pass over every link (``link_events``: its exchange in flight, its queue or its skips), then one
+stream), every edge's gossip arrivals (one compiled pass over the clocks, ``dadao.events``), then
+one compiled pass over every link (``link_events``: its exchange in flight, its queue or its skips), then one
 sort of the window's events by (time, id). Where no exchange is lost and each edge's exchanges
 all take the same time (constant latency, no message computation: the idealised links among
 them), the durations are one number per edge and nothing more is drawn; otherwise each active
@@ -361,13 +361,10 @@ class TimedSchedule(TimedClocks):
 
     def _gossip_arrivals(self, t_end: float) -> tuple[np.ndarray, np.ndarray]:
         """(counts per edge, arrival times grouped by edge, increasing within one) of the gossip
-        clocks in [now, t_end): ``PoissonClocks.until``'s draws, clock by clock, without its
-        merge (the links take them edge by edge)."""
-        draw = PoissonClocks._draw_until
-        arrivals = [draw(clock, t_end) for clock in self.gossip._clocks[self.n:]]
-        self.gossip.time = float(t_end)
-        counts = np.fromiter((len(a) for a in arrivals), np.int64, len(arrivals))
-        return counts, (np.concatenate(arrivals) if arrivals else np.empty(0))
+        clocks in [now, t_end): ``PoissonClocks.until``'s draws without its merge
+        (``PoissonClocks.arrivals``: the links take them edge by edge)."""
+        times, ids = self.gossip.arrivals(t_end)
+        return np.bincount(ids - self.n, minlength=len(self.edges)).astype(np.int64), times
 
     def _exchange_draws(self, counts: np.ndarray):
         """(active edges, durations, lost): the next counts[e] exchanges of each edge, grouped by

@@ -641,3 +641,33 @@ def test_suboptimality_is_accurate_near_the_optimum(make):
         # x* + t d rounds e = x - x* to ~eps |x*| / t relative: 2e-8 here
         tiny = P.suboptimality(P.x_star + 1e-6 * direction)
         np.testing.assert_allclose(tiny, 1e-8 * big, rtol=1e-6)
+
+
+@pytest.mark.parametrize("make", [
+    lambda: quadratic(8, 4, kappa=50.0, seed=3),
+    lambda: least_squares(8, 3, samples_per_node=30, seed=3),
+    lambda: least_squares(8, 3, samples_per_node=30, seed=3, form="rows", reg=0.01),
+])
+def test_suboptimality_through_the_total_hessian_equals_the_node_by_node_sum(make):
+    """1/2 ||R e||^2 with R^T R = sum_i H_i, computed once, is the sum over nodes of
+    1/2 e^T H_i e (least squares: (1/m_i) ||A_i e||^2 + reg_i/2 ||e||^2) at every scale of e."""
+    P = make()
+    o = P.oracle
+    assert P._curvature_root is not None
+    rng = np.random.default_rng(1)
+    for scale in (1.0, 1e-4, 1e-9, 1e-14):
+        x = P.x_star + scale * rng.normal(size=P.dim)
+        e = x - P.x_star  # what the method sees: x* + e rounds e
+        if o.kind == 0:
+            by_node = 0.5 * sum(e @ H @ e for H in o.H)
+        else:
+            m = np.diff(o.offsets)
+            by_node = sum(np.sum((o.A[o.offsets[i]:o.offsets[i + 1]] @ e) ** 2) / m[i]
+                          for i in range(P.n)) + 0.5 * o.reg.sum() * (e @ e)
+        np.testing.assert_allclose(P.suboptimality(x), by_node, rtol=1e-10)
+
+
+def test_suboptimality_of_a_logistic_problem_is_not_taken_from_a_hessian():
+    """The logistic Hessian depends on x: no constant root, f(x) - f* as before."""
+    P = logistic(8, 3, samples_per_node=30, seed=3)
+    assert P._curvature_root is None

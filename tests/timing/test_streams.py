@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from scipy.special import ndtri
 
+from dadao.counter_rng import exponentials, words
 from dadao.events import GOSSIP_KEY, GRADIENT_KEY, SEQUENCE_GOSSIP_KEY, PoissonClocks
 from dadao.timing.compute import ComputeModel
 from dadao.timing.laws import Exponential, LogNormal
@@ -92,3 +94,19 @@ def test_draws_do_not_depend_on_the_order_of_links_or_nodes():
     lost = la.lost(0, 1, 500)
     lb.lost(1, 2, 100)
     assert np.array_equal(lb.lost(0, 1, 500), lost)
+
+
+def test_every_law_draws_by_inversion_one_counter_word_per_value():
+    """The stream (seed, key) hands out word j of its keyed Philox stream as its j-th value:
+    a lognormal by inversion of the normal, an exponential as the clocks draw it, so a law's
+    values never depend on how they are blocked, and a stream's position is its draws."""
+    key = (LATENCY_KEY, 0, 1)
+    rng = stream(SEED, key)
+    x = LogNormal(0.01, 0.5).draw(rng, 100)
+    top = (words(SEED, key, 0, 150) >> np.uint64(11)).astype(np.float64)
+    assert np.array_equal(x, 0.01 * np.exp(0.5 * ndtri((top[:100] + 0.5) * 2.0**-53)))
+    y = Exponential(0.2).draw(rng, 50)
+    assert np.array_equal(y, exponentials(SEED, key, 100, 50) * 0.2) and rng.position == 150
+    blocked = stream(SEED, key)
+    parts = [LogNormal(0.01, 0.5).draw(blocked, m) for m in (1, 63, 36)]
+    assert np.array_equal(np.concatenate(parts), x)
