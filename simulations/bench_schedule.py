@@ -51,10 +51,9 @@ from pathlib import Path
 from machine_load import THREAD_ENV, Load, pin_to_one_core, proc_status, processor, reset_peak
 
 CPU = 0
-PINNED_ENV = "DADAO_BENCH_SCHEDULE_PINNED"
 
 if __name__ == "__main__":
-    pin_to_one_core(__file__, sys.argv[1:], PINNED_ENV, CPU)
+    pin_to_one_core(__file__, sys.argv[1:], CPU)
 
 import numba  # noqa: E402  (after the pinning: one thread)
 import numpy as np  # noqa: E402

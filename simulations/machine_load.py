@@ -93,31 +93,6 @@ def processor() -> str:
     return platform.processor() or platform.machine()
 
 
-#: one thread per process, for benchmarks of one core
-THREAD_ENV = {name: "1" for name in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS",
-                                     "MKL_NUM_THREADS", "NUMBA_NUM_THREADS",
-                                     "VECLIB_MAXIMUM_THREADS")}
-
-
-def pin_to_one_core(script: str, argv: list[str], pinned_env: str, cpu: int = 0) -> None:
-    """Run ``script`` on core ``cpu`` with one thread: re-execute it under ``taskset -c cpu``
-    (call this before numpy is imported, so that the thread settings hold), or pin with
-    sched_setaffinity without taskset. ``pinned_env`` marks the re-executed process."""
-    import os
-    import shutil
-    import sys
-
-    if os.environ.get(pinned_env) == "1" or not hasattr(os, "sched_setaffinity"):
-        return
-    env = dict(os.environ, **THREAD_ENV, **{pinned_env: "1"})
-    taskset = shutil.which("taskset")
-    if taskset is not None:
-        os.execve(taskset, [taskset, "-c", str(cpu), sys.executable, os.path.abspath(script),
-                            *argv], env)
-    os.sched_setaffinity(0, {cpu})
-    os.environ.update(env)
-
-
 def proc_status(field: str) -> float | None:
     """A field of /proc/self/status in MB (VmRSS, VmHWM), None where unreadable."""
     try:
