@@ -78,8 +78,6 @@ print(json.dumps(dict(E=len(edges), shape=shape, seconds=seconds, cpu_seconds=cp
 
 def graph_edges(family: str, n: int):
     """(edge array in edge_array order, shape label) of the benchmark's graph on n nodes."""
-    import numpy as np
-
     from dadao.graphs import edge_array, make_graph
 
     if family == "torus_2d":

@@ -3,7 +3,6 @@ condition kept for the true constants when the estimate's upper ends scale the r
 
 import json
 
-import numpy as np
 import pytest
 
 from dadao import config, problems
