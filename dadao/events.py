@@ -567,17 +567,6 @@ class SwitchingClocks(KeyedClocks):
         m = math.floor(t / cycle)
         return m * self.period + min(max(t - m * cycle - k * self.period, 0.0), self.period)
 
-    def global_times(self, k: int, s: np.ndarray) -> np.ndarray:
-        """Times t of the instants s of graph k's active time: t = (m K + k) P + (s - m P)
-        (what the compiled pass computes, arrival by arrival)."""
-        P = self.period
-        m = np.floor(s / P)
-        r = s - m * P
-        # s / P may round across an integer: keep the remainder in [0, P)
-        m = np.where(r < 0, m - 1, np.where(r >= P, m + 1, m))
-        r = s - m * P
-        return (m * self.K + k) * P + r
-
     def _frame_ends(self, t_end: float) -> np.ndarray:
         ends = np.empty(self.K + 1)
         ends[0] = t_end

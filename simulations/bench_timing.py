@@ -70,7 +70,7 @@ if __name__ == "__main__":
 
 import numpy as np  # noqa: E402  (after the pinning: one thread)
 
-from machine_load import THREAD_ENV, Load, processor  # noqa: E402
+from machine_load import THREAD_ENV, Load, proc_status, processor, reset_peak  # noqa: E402
 
 HERE = Path(__file__).resolve()
 DOC = HERE.parent.parent / "docs" / "bench_timing.md"
@@ -406,28 +406,6 @@ def profile(setup, case: dict) -> dict:
 # Memory, in fresh children
 
 
-def _proc_status(field: str) -> float | None:
-    """A field of /proc/self/status in MB (VmRSS, VmHWM), None where unreadable."""
-    try:
-        with open("/proc/self/status") as fh:
-            for line in fh:
-                if line.startswith(field + ":"):
-                    return int(line.split()[1]) / 1024
-    except OSError:
-        pass
-    return None
-
-
-def _reset_peak() -> bool:
-    """Reset this process's peak RSS (VmHWM) to its current RSS; False where Linux refuses."""
-    try:
-        with open("/proc/self/clear_refs", "w") as fh:
-            fh.write("5")
-        return True
-    except OSError:
-        return False
-
-
 def child(spec: dict) -> None:
     """A memory child: build the case; unless a baseline, compile on a short run, reset the
     peak RSS, run the case's horizon; print the figures (MB) on one line. Peaks are VmHWM, the
@@ -436,15 +414,15 @@ def child(spec: dict) -> None:
     case = {c["name"]: c for c in CASES}[spec["case"]]
     t_max = horizon(case, spec["quick"])
     setup = build_setup(case, t_max)
-    out = {"base_mb": _proc_status("VmHWM")}
+    out = {"base_mb": proc_status("VmHWM")}
     peak = out["base_mb"]
     if spec["engine"] != "baseline":
         run_engine(build_setup(case, t_max / 200), case, spec["engine"])   # compiles
-        out["compiled_mb"] = peak = _proc_status("VmHWM")
-        reset = _reset_peak()
-        rss0 = _proc_status("VmRSS")
+        out["compiled_mb"] = peak = proc_status("VmHWM")
+        reset = reset_peak()
+        rss0 = proc_status("VmRSS")
         run_engine(setup, case, spec["engine"])
-        hwm = _proc_status("VmHWM")
+        hwm = proc_status("VmHWM")
         out["run_own_mb"] = hwm - rss0 if reset else None
         peak = max(peak, hwm)
     out["peak_mb"] = peak

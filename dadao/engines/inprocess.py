@@ -48,7 +48,7 @@ class EventRun:
         self.clocks = args.clocks() if clocks is None else clocks
         self.time = 0.0
         self._run_events = self._event_loop(algo)
-        self._primal_rows = kernels.event_functions(algo)[2]
+        self._primal_rows = kernels.primal_rows(algo)
         self._all_nodes = np.arange(self.n, dtype=np.int64)
         self._window = {} if events_per_window is None else {"events_per_window": events_per_window}
         # Compile, or load from numba's cache (dadao.engines.codegen), before anyone times the

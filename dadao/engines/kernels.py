@@ -8,10 +8,9 @@ loop, the MPI rank loop and any other consumer of the schedule call these and no
 Lazy time bookkeeping: node i's state lives at time tau_i and is flowed to t only when an event
 touches it (``flow`` integrates the method's between-event dynamics exactly, in closed form).
 
-- ``gradient_event(state, tau, r, node, t, k, oracle, work)``: flow row r (node ``node``) from
-  tau[r] to t, then its gradient step ``on_gradient``;
-- ``pair_event(state, tau, ri, rj, i, j, e, t, k, oracle, msgs)``: flow rows ri and rj (nodes i
-  and j of edge e) to t, compute both messages into msgs (2, d), apply both ``on_message``;
+- a gradient event flows node i's row from tau[i] to t, then takes its gradient step
+  ``on_gradient``; a gossip event on edge e = (i, j) flows both rows to t, computes both
+  messages, applies both ``on_message`` (``flow_rows``, ``gossip_rows``: every loop below);
 - ``primal_rows(state, tau, nodes, t, k, oracle, X)``: X[r] = primal estimate of node nodes[r]
   at time t, each row flowed on a copy (sampling never perturbs the run);
 - ``run_events(times, clocks, n, edges, state, tau, k, oracle, counts)`` (``event_loop``): a
@@ -60,8 +59,8 @@ on_delayed_message = (on_message if _on_delayed_message is None
 
 # Each loop flows the rows of an event at one place and calls each of the method's functions at
 # one place (flow_rows, gossip_rows): every call is inlined, and one copy of each keeps the
-# compiled loop small. An event's operations touch only its own rows, in the order of
-# gradient_event and pair_event.
+# compiled loop small. An event's operations touch only its own rows, in the order given in
+# the module docstring.
 
 
 @numba.njit(cache=CACHE, inline="always")
@@ -84,21 +83,6 @@ def gossip_rows(state, ri, rj, i, j, e, k, oracle, msgs, apply):
     if apply:
         for w in range(2):
             on_message(state[ri if w == 0 else rj], k, msgs[w], msgs[1 - w], e)
-
-
-@numba.njit(cache=CACHE)
-def gradient_event(state, tau, r, node, t, k, oracle, work):
-    """Flow row r (node ``node``) to t, then its gradient step."""
-    flow_rows(state, tau, r, r, 1, t, k, False)
-    on_gradient(state[r], k, oracle, node, work)
-
-
-@numba.njit(cache=CACHE)
-def pair_event(state, tau, ri, rj, i, j, e, t, k, oracle, msgs):
-    """Flow rows ri and rj (nodes i and j of edge e) to t, compute both messages into msgs
-    (2, d), apply both on_message."""
-    flow_rows(state, tau, ri, rj, 2, t, k, False)
-    gossip_rows(state, ri, rj, i, j, e, k, oracle, msgs, True)
 
 
 @numba.njit(cache=CACHE)
@@ -234,10 +218,9 @@ def kernel_module(algo):
     return _MODULES[key]
 
 
-def event_functions(algo):
-    """(gradient_event, pair_event, primal_rows) compiled for ``algo`` (see module docstring)."""
-    m = kernel_module(algo)
-    return m.gradient_event, m.pair_event, m.primal_rows
+def primal_rows(algo):
+    """``primal_rows`` compiled for ``algo`` (see module docstring)."""
+    return kernel_module(algo).primal_rows
 
 
 def event_loop(algo):
@@ -254,8 +237,8 @@ def timed_event_loop(algo):
     event r is (times[r], kinds[r], clocks[r]); a clock is a node i < n for the gradient
     kinds, n + e for the exchange kinds on edge e (as in ``event_loop``).
 
-    - GRADIENT, PAIR: the in-process engine's gradient and gossip events (``gradient_event``,
-      ``pair_event``), the same arithmetic;
+    - GRADIENT, PAIR: the in-process engine's gradient and gossip events, the same
+      arithmetic;
     - SEND: flow both ends of the edge to t, write their messages into messages[e] (2, d);
     - APPLY: flow both ends to t, apply the messages of messages[e] (``on_delayed_message``
       where the method has one);
