@@ -544,7 +544,7 @@ def _graph_from_args(args):
             raise UsageError(f"expected KEY=VALUE, got {text!r}", field="--param")
         params[key.strip()] = config.parse_set(f"graph.{key.strip()}={value}")[2]
     try:
-        return graphs.make_graph(args.family, args.n, seed=args.seed, **params), args.family
+        return graphs.family_graph(args.family, args.n, seed=args.seed, **params), args.family
     except DadaoError as exc:  # a family's argument, named by the flag that gave it
         flag = {"n": "--n", "seed": "--seed"}.get(exc.field)
         if flag is None and exc.field in params:

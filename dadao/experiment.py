@@ -25,7 +25,7 @@ from dadao.errors import ConfigError, DadaoError, GraphError, ProblemError, Rate
 from dadao.rates.optimal.costs import load_costs_csv
 from dadao.setup import Setup, is_synchronous, prepare
 
-#: field of an error of ``graphs.make_graph`` / ``graph_sequence`` -> the [graph] key
+#: field of an error of ``graphs.family_graph`` / ``family_sequence`` -> the [graph] key
 GRAPH_KEYS = {"n": "graph.n", "p": "graph.p", "radius": "graph.radius", "rows": "graph.rows",
               "cols": "graph.cols", "seed": "graph.seed", "K": "graph.time_varying"}
 
@@ -116,7 +116,8 @@ def _build_setup(cfg: dict) -> Setup:
 
 
 def build_graph(gcfg: dict):
-    """The graph, or the list of graphs of a time-varying config."""
+    """The graph (an EdgeGraph of ``dadao.graphs.family_graph``, or the networkx graph of an
+    edge-list file), or the list of graphs of a time-varying config."""
     K = gcfg.get("time_varying", 0)
     if gcfg["family"] == "file":
         if K >= 2:
@@ -135,8 +136,8 @@ def build_graph(gcfg: dict):
                 raise ConfigError(f"needs a random family (erdos_renyi or random_geometric): "
                                   f"{gcfg['family']} would give {K} copies of one graph",
                                   field="graph.time_varying")
-            return graphs.graph_sequence(gcfg["family"], gcfg["n"], K, seed=seed, **params)
-        return graphs.make_graph(gcfg["family"], gcfg["n"], seed=seed, **params)
+            return graphs.family_sequence(gcfg["family"], gcfg["n"], K, seed=seed, **params)
+        return graphs.family_graph(gcfg["family"], gcfg["n"], seed=seed, **params)
     except GraphError as exc:
         raise exc.located(field=GRAPH_KEYS.get(exc.field, "graph")) from None
 

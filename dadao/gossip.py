@@ -181,9 +181,9 @@ class Network:
         self.graphs: list[GossipGraph] = []
         for q, G in enumerate(items):
             where = f"graph[{q}]" if len(items) > 1 else "graph"
-            if not isinstance(G, nx.Graph):
-                raise NetworkError(f"expected a networkx Graph, got {type(G).__name__}",
-                                   field=where)
+            if not isinstance(G, (nx.Graph, graphs.EdgeGraph)):
+                raise NetworkError(f"expected a networkx Graph or a dadao.graphs.EdgeGraph, got "
+                                   f"{type(G).__name__}", field=where)
             try:
                 graphs.check_connected(G)
                 edges = graphs.edge_array(G)

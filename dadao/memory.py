@@ -13,6 +13,7 @@ each takes (the arrays that must exist at once), in bytes, 8 per float64 or int6
   2n; hypercube (n/2) log2(n); barbell 2 C(n/2, 2) + 1; erdos_renyi p n(n-1)/2 (expected);
   random_geometric F(r) n(n-1)/2, F(r) = pi r^2 - 8 r^3/3 + r^4/2 the probability that two
   uniform points of the unit square are within r (r <= 1; F(1) below, 1 for r >= sqrt 2).
+  The same graph as edge arrays (``edge_graph_bytes``, what a run holds): 8 (7 E + n).
 - problem (``problem_bytes``), n nodes, dimension d, m samples per node:
   quadratic and averaging: the Hessians H_i, their inverses and one temporary, 3 x 8 n d^2;
   least squares: the rows and targets, 8 n m (d + 1), plus 3 x 8 n d^2 when the oracle is the
@@ -83,6 +84,13 @@ def _close_pair_probability(r: float) -> float:
 def graph_bytes(n: int, edges: float) -> float:
     """Bytes of a networkx graph of n nodes and ``edges`` edges: 200 (n + E)."""
     return GRAPH_BYTES_PER_ITEM * (float(n) + float(edges))
+
+
+def edge_graph_bytes(n: int, edges: float) -> float:
+    """Bytes at the peak of building an EdgeGraph (``dadao.graphs.edge_graph``): the node pairs,
+    their sorted copy, the sort keys and the final (E, 2) array, 7 x 8 E, plus a component label
+    per node, 8 n."""
+    return WORD * (7.0 * float(edges) + float(n))
 
 
 def problem_bytes(kind: str, n: int, dim: int = 1, samples_per_node: int = 1,

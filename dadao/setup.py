@@ -45,14 +45,16 @@ from dadao.run_arguments import (RunArguments, check_edges, check_event_count,
 #: constants of a method that are copies of numbers the record holds elsewhere (problem.L,
 #: problem.mu, rates.chi_1, rates.chi_2): left out of algorithm.constants
 RECORDED_ELSEWHERE = ("L", "mu", "chi_1", "chi_2")
+#: what ``prepare`` takes as a graph object (anything else is an edge array or a list)
+GRAPH_TYPES = (graphs.EdgeGraph, nx.Graph)
 
 
 @dataclass(frozen=True, eq=False)
 class Setup:
     """Everything one run needs, checked and derived once (see the module docstring).
 
-    ``graphs``: the graph, or the K graphs of a time-varying list, as networkx graphs on the nodes
-    0..n-1. ``args``: the checked run arguments (horizon, sampling period, seed, gradient rates,
+    ``graphs``: the graph, or the K graphs of a time-varying list, as ``dadao.graphs.EdgeGraph``
+    (n and the canonical edge array; ``to_networkx()`` for a networkx graph). ``args``: the checked run arguments (horizon, sampling period, seed, gradient rates,
     x0; for asynchronous methods also the edges and gossip rates, concatenated over a list).
     ``constants``: the method's constants k. ``condition``: chi_1, chi_2 and the total rate of the
     gossip rates (asynchronous methods; worst case over a list). ``network``: the gossip graphs
@@ -169,8 +171,9 @@ def prepare(graph, problem: Problem, *, algorithm="dadao", rates="auto", t_max, 
             family=None, constants="auto") -> Setup:
     """Check and derive one run (see the module docstring).
 
-    ``graph``: a connected networkx graph on the nodes 0..n-1, an (E, 2) edge array in edge_array
-    order, or a list of either (a time-varying graph: graph k in use on [(m K + k) P,
+    ``graph``: a connected graph on the nodes 0..n-1 (a ``dadao.graphs.EdgeGraph``, as
+    ``dadao.graphs.family_graph`` builds, or a networkx graph), an (E, 2) edge array in
+    edge_array order, or a list of either (a time-varying graph: graph k in use on [(m K + k) P,
     (m K + k + 1) P), P = ``switch_period``; synchronous methods use graph q mod K in round q).
     ``rates`` (asynchronous methods): "auto" (the method's own default: DADAO's theory rates, n/2
     in total for the gossip baselines), "theory" (DADAO's theory rates, chi_1 chi_2 = 1/2; on a
@@ -197,8 +200,10 @@ def prepare(graph, problem: Problem, *, algorithm="dadao", rates="auto", t_max, 
     items = list(graph) if _is_list(graph) else [graph]
     if not items:
         raise RunArgumentError("an empty list of graphs", field="edges")
-    nx_given = all(isinstance(G, nx.Graph) for G in items)
+    nx_given = all(isinstance(G, GRAPH_TYPES) for G in items)
     family = family or (items[0].graph.get("family", "graph") if nx_given else "edges")
+    if nx_given:
+        items = [_as_edge_graph(G) for G in items]
     common = dict(algo=algo, problem=problem, t_max=t_max, seed=seed, log_every=log_every,
                   x0=x0, options=options, force=force, engine=engine, family=family)
     with graphs.constants_mode(constants):
@@ -226,21 +231,22 @@ def _with_constants_record(setup: Setup) -> Setup:
 
 
 def _is_list(graph) -> bool:
-    return isinstance(graph, (list, tuple)) and (not graph or isinstance(graph[0], nx.Graph)
+    return isinstance(graph, (list, tuple)) and (not graph or isinstance(graph[0], GRAPH_TYPES)
                                                  or is_sequence(graph))
 
 
-def _check_nodes(G: nx.Graph, problem) -> None:
+def _check_nodes(G, problem) -> None:
     if G.number_of_nodes() != problem.n:
         raise UnsupportedProblemError(f"has {G.number_of_nodes()} nodes but the problem has "
                                       f"n = {problem.n}", field="graph")
 
 
-def _as_networkx(edges: np.ndarray, n: int) -> nx.Graph:
-    G = nx.Graph()
-    G.add_nodes_from(range(n))
-    G.add_edges_from(edges.tolist())
-    return G
+def _as_edge_graph(G) -> graphs.EdgeGraph:
+    """A networkx graph (nodes 0..n-1) as the EdgeGraph of its edges and attributes; an
+    EdgeGraph as it is."""
+    if isinstance(G, graphs.EdgeGraph):
+        return G
+    return graphs.EdgeGraph(G.number_of_nodes(), graphs.edge_array(G), dict(G.graph))
 
 
 def _prepare_synchronous(items, nx_given, rates, grad_rates, switch_period, *, algo, problem,
@@ -261,7 +267,7 @@ def _prepare_synchronous(items, nx_given, rates, grad_rates, switch_period, *, a
                                "(x_i = argmin f_i); x0 cannot be set", field="x0")
     if not nx_given:
         edge_lists = check_edges(items if len(items) > 1 else items[0], problem.n)
-        items = [_as_networkx(e, problem.n) for e in edge_lists]
+        items = [graphs.from_edges(problem.n, e) for e in edge_lists]
     network = Network(items if len(items) > 1 else items[0])
     _check_nodes(items[0], problem)
     algo.check_network(network)
@@ -311,9 +317,9 @@ def _prepare_asynchronous(items, nx_given, as_list, rates, grad_rates, switch_pe
         extra["resistances"] = graphs.effective_resistances(args.edges, args.edge_rates, n)
     k = algo.constants(problem, condition.chi_1, condition.chi_2, options or None, **extra)
     # connectivity is known by now: checked above (networkx graphs) or by the rate condition
-    nx_items = items if nx_given else [_as_networkx(e, n) for e in edge_lists]
-    chi = max(graphs.graph_chi(G) for G in nx_items)
-    return Setup(algo, problem, tuple(nx_items), args, k, condition, None, chi, options,
+    held = items if nx_given else [graphs.from_edges(n, e) for e in edge_lists]
+    chi = max(graphs.graph_chi(G) for G in held)
+    return Setup(algo, problem, tuple(held), args, k, condition, None, chi, options,
                  bool(force), engine, rates_kind or kind, rates_detail, family)
 
 

@@ -89,7 +89,8 @@ def test_the_library_refuses_before_allocating():
 
 def test_the_limit_is_the_memory_available(monkeypatch, here, capsys):
     """A config that fits is refused once the available memory is smaller than its need."""
-    need = memory.graph_bytes(20_000, memory.graph_edges("cycle", 20_000))
+    # a run holds its graph as edge arrays (dadao.graphs.EdgeGraph), not as a networkx graph
+    need = memory.edge_graph_bytes(20_000, memory.graph_edges("cycle", 20_000))
     monkeypatch.setattr(memory, "available_bytes", lambda: need / 2)
     line = refused(["run", "c.toml", "--dry-run", "--set", "graph.n=20000"], capsys, here)
     assert "graph.n" in line and memory.describe_bytes(need / 2) in line

@@ -21,6 +21,7 @@ import scipy.spatial
 
 from dadao import memory
 from dadao.errors import DadaoWarning, GraphError
+from dadao.graphs.edge_graph import EdgeGraph, from_edges
 
 FAMILIES = (
     "complete",
@@ -49,10 +50,44 @@ FAMILY_PARAMS = {
     "random_geometric": ("radius",),
 }
 
-# Above this many nodes "auto" switches from the dense eigendecomposition to the sparse path.
+def _checked_family(family, n, params: dict):
+    """(family, n, params) checked (the rules of :func:`family_graph`), with the random
+    families' defaults filled in."""
+    if not isinstance(family, str) or family not in FAMILIES:
+        close = difflib.get_close_matches(str(family), FAMILIES, n=1)
+        hint = f" (did you mean '{close[0]}'?)" if close else ""
+        raise GraphError(
+            f"unknown graph family {family!r}{hint}; allowed: {', '.join(FAMILIES)}"
+        )
+    n = check_n(n, "n")
+    allowed = FAMILY_PARAMS[family]
+    unknown = sorted(set(params) - set(allowed))
+    if unknown:
+        takes = f"takes only {', '.join(allowed)}" if allowed else "takes no parameters"
+        raise GraphError(
+            f"graph family '{family}' {takes}; got unknown parameter(s) {', '.join(unknown)}"
+        )
+    if family == "erdos_renyi":
+        params["p"] = _edge_probability(n, params.get("p"))
+    if family == "random_geometric":
+        params["radius"] = _radius(n, params.get("radius"))
+    return family, n, params
+
 
 def make_graph(family: str, n: int, *, seed=None, **params) -> nx.Graph:
-    """Build a connected graph of a named family on the nodes 0..n-1.
+    """The networkx graph of :func:`family_graph` (same arguments, same graph), with the
+    attributes of the graph in ``G.graph`` and, for random geometric graphs, each node's
+    position in its attribute ``pos``. For large n prefer ``family_graph``: a networkx graph
+    costs 200-640 bytes per node and per edge (``dadao.memory``)."""
+    family, n, params = _checked_family(family, n, params)
+    require_graph_memory(family, n, **params)
+    return _build(family, n, seed, params).to_networkx()
+
+
+def family_graph(family: str, n: int, *, seed=None, **params) -> EdgeGraph:
+    """A connected graph of a named family on the nodes 0..n-1, as an :class:`EdgeGraph` (n
+    and its canonical edge array), built with numpy and scipy only: no Python object per node
+    or edge. :func:`make_graph` gives the same graph as a networkx graph.
 
     Families (``FAMILIES``) and their rules:
 
@@ -82,41 +117,28 @@ def make_graph(family: str, n: int, *, seed=None, **params) -> nx.Graph:
 
     Raises GraphError for an unknown family, an n the family cannot take, an unknown parameter,
     or a graph that cannot fit in memory (``dadao.memory``: checked from n and the family's edge
-    count before anything is built; errors about n, p and radius name them in ``field``).
+    count before anything is built: here the edge arrays, for make_graph the networkx graph; errors about n, p and radius name them in ``field``).
     n is never changed silently.
     """
-    if not isinstance(family, str) or family not in FAMILIES:
-        close = difflib.get_close_matches(str(family), FAMILIES, n=1)
-        hint = f" (did you mean '{close[0]}'?)" if close else ""
-        raise GraphError(
-            f"unknown graph family {family!r}{hint}; allowed: {', '.join(FAMILIES)}"
-        )
-    n = check_n(n, "n")
-    allowed = FAMILY_PARAMS[family]
-    unknown = sorted(set(params) - set(allowed))
-    if unknown:
-        takes = f"takes only {', '.join(allowed)}" if allowed else "takes no parameters"
-        raise GraphError(
-            f"graph family '{family}' {takes}; got unknown parameter(s) {', '.join(unknown)}"
-        )
-    if family == "erdos_renyi":
-        params["p"] = _edge_probability(n, params.get("p"))
-    if family == "random_geometric":
-        params["radius"] = _radius(n, params.get("radius"))
-    require_graph_memory(family, n, **params)
+    family, n, params = _checked_family(family, n, params)
+    require_graph_memory(family, n, networkx=False, **params)
+    return _build(family, n, seed, params)
 
+
+def _build(family: str, n: int, seed, params: dict) -> EdgeGraph:
     if family == "complete":
-        edges = [(i, j) for i in range(n) for j in range(i + 1, n)]
+        u, v = np.triu_indices(n, 1)
+        pairs = np.stack([u, v], axis=1)
     elif family == "path":
-        edges = [(i, i + 1) for i in range(n - 1)]
+        pairs = np.stack([np.arange(n - 1), np.arange(1, n)], axis=1)
     elif family == "cycle":
         if n < 3:
             raise GraphError(f"graph family 'cycle' needs n >= 3; got n = {n}")
-        edges = [(i, (i + 1) % n) for i in range(n)]
+        pairs = np.stack([np.arange(n), (np.arange(n) + 1) % n], axis=1)
     elif family == "star":
-        edges = [(0, i) for i in range(1, n)]
+        pairs = np.stack([np.zeros(n - 1, dtype=np.int64), np.arange(1, n)], axis=1)
     elif family in ("grid_2d", "torus_2d"):
-        edges = _lattice_edges(family, n, params.get("rows"), params.get("cols"))
+        pairs = _lattice_edges(family, n, params.get("rows"), params.get("cols"))
     elif family == "hypercube":
         if n & (n - 1):
             lo = 1 << (n.bit_length() - 1)
@@ -124,30 +146,35 @@ def make_graph(family: str, n: int, *, seed=None, **params) -> nx.Graph:
                 f"graph family 'hypercube' needs n a power of 2; got n = {n} "
                 f"(nearest: {lo} or {2 * lo})"
             )
-        d = n.bit_length() - 1
-        edges = [(i, i ^ (1 << k)) for i in range(n) for k in range(d) if i < i ^ (1 << k)]
+        i = np.arange(n)
+        pairs = np.concatenate([np.stack([i[i & (1 << k) == 0], i[i & (1 << k) == 0] | (1 << k)],
+                                         axis=1) for k in range(n.bit_length() - 1)])
     elif family == "barbell":
         if n % 2 or n < 6:
             raise GraphError(
                 f"graph family 'barbell' needs n even and >= 6 (two cliques of n/2 >= 3 nodes); "
                 f"got n = {n}"
             )
-        G = nx.barbell_graph(n // 2, 0)
-        return _finish(n, list(G.edges()), family)
+        # nx.barbell_graph(n // 2, 0): cliques on 0..h-1 and h..n-1, joined by (h - 1, h)
+        h = n // 2
+        u, v = np.triu_indices(h, 1)
+        pairs = np.concatenate([np.stack([u, v], 1), np.stack([u + h, v + h], 1), [[h - 1, h]]])
     elif family == "erdos_renyi":
         return _erdos_renyi(n, params["p"], seed)
     else:  # random_geometric
         return _random_geometric(n, params["radius"], seed)
-    return _finish(n, edges, family)
+    return from_edges(n, pairs, family=family)
 
 
-def require_graph_memory(family: str, n: int, copies: int = 1, **params) -> None:
+def require_graph_memory(family: str, n: int, copies: int = 1, *, networkx: bool = True,
+                         **params) -> None:
     """Refuse (GraphError naming ``n``) ``copies`` graphs of the family on n nodes that cannot
-    fit in memory: ``dadao.memory.graph_bytes`` of the family's edge count, before anything is
-    built (for a large n, building the edge list is itself the allocation)."""
+    fit in memory: ``dadao.memory.graph_bytes`` (networkx graphs) or ``edge_graph_bytes`` (edge
+    arrays) of the family's edge count, before anything is built (for a large n, building the
+    edge list is itself the allocation)."""
     edges = memory.graph_edges(family, n, **{k: v for k, v in params.items()
                                             if isinstance(v, numbers.Real)})
-    one = memory.graph_bytes(n, edges)
+    one = (memory.graph_bytes if networkx else memory.edge_graph_bytes)(n, edges)
     shape = f"n = {n:,} nodes and about {edges:.3g} edges"
     what = (f"{copies} {family} graphs of {shape} each" if copies > 1
             else f"a {family} graph of {shape}")
@@ -157,27 +184,36 @@ def require_graph_memory(family: str, n: int, copies: int = 1, **params) -> None
 
 def graph_sequence(family: str = "random_geometric", n: int = 16, K: int = 50, *, seed=None,
                    **params) -> list[nx.Graph]:
+    """The graphs of :func:`family_sequence` as networkx graphs (same arguments)."""
+    if isinstance(family, str) and family in FAMILIES and isinstance(K, (int, np.integer)):
+        require_graph_memory(family, check_n(n, "n"), max(int(K), 1), **params)
+    return [G.to_networkx() for G in family_sequence(family, n, K, seed=seed, **params)]
+
+
+def family_sequence(family: str = "random_geometric", n: int = 16, K: int = 50, *, seed=None,
+                    **params) -> list[EdgeGraph]:
     """K connected graphs of one family on the nodes 0..n-1: a time-varying graph.
 
-    Graph k is ``make_graph(family, n, seed=s_k, **params)`` with s_k the k-th integer seed
+    Graph k is ``family_graph(family, n, seed=s_k, **params)`` with s_k the k-th integer seed
     spawned from ``seed`` (``numpy.random.SeedSequence(seed).spawn(K)``), so the list is a
     function of (family, n, K, seed, params) and graph k does not depend on K. The default family
     is the paper's (K = 50 random geometric graphs in the authors' code); random families are made
-    connected as in ``make_graph``. A deterministic family gives K copies of one graph. seed=None
-    draws fresh entropy. The engines use graph k on [(m K + k) P, (m K + k + 1) P) (see
-    ``dadao.events.SwitchingClocks``).
+    connected as in ``family_graph``. A deterministic family gives K copies of one graph.
+    seed=None draws fresh entropy. The engines use graph k on [(m K + k) P, (m K + k + 1) P) (see
+    ``dadao.events.SwitchingClocks``). Each graph's ``graph["sequence_seed"]`` is ``seed``.
     """
     if isinstance(K, bool) or not isinstance(K, (int, np.integer)) or K < 1:
         raise GraphError(f"K: the number of graphs must be an integer >= 1; got {K!r}")
     if isinstance(family, str) and family in FAMILIES:
-        require_graph_memory(family, check_n(n, "n"), int(K), **params)
+        require_graph_memory(family, check_n(n, "n"), int(K), networkx=False, **params)
     try:
         children = np.random.SeedSequence(seed).spawn(int(K))
     except (TypeError, ValueError) as exc:
         raise GraphError(f"seed must be a non-negative integer or None; got {seed!r}") from exc
     graphs = []
     for child in children:
-        G = make_graph(family, n, seed=int(child.generate_state(1, dtype=np.uint32)[0]), **params)
+        G = family_graph(family, n, seed=int(child.generate_state(1, dtype=np.uint32)[0]),
+                         **params)
         G.graph["sequence_seed"] = seed
         graphs.append(G)
     return graphs
@@ -228,31 +264,25 @@ def _lattice_edges(family, n, rows, cols):
     if periodic and (rows < 3 or cols < 3):
         raise GraphError(f"graph family 'torus_2d' needs rows >= 3 and cols >= 3 (smaller sides "
                          f"would double edges); got rows = {rows}, cols = {cols}")
-    edges = []
-    for r in range(rows):
-        for c in range(cols):
-            i = r * cols + c
-            if c + 1 < cols or periodic:
-                edges.append((i, r * cols + (c + 1) % cols))
-            if r + 1 < rows or periodic:
-                edges.append((i, ((r + 1) % rows) * cols + c))
-    return edges
+    i = np.arange(n).reshape(rows, cols)
+    right = np.stack([i, np.roll(i, -1, axis=1)], axis=-1)  # (r, c) - (r, c + 1 mod cols)
+    down = np.stack([i, np.roll(i, -1, axis=0)], axis=-1)   # (r, c) - (r + 1 mod rows, c)
+    if not periodic:
+        right, down = right[:, :-1], down[:-1]
+    return np.concatenate([right.reshape(-1, 2), down.reshape(-1, 2)])
 
 
-def _finish(n, edges, family) -> nx.Graph:
-    G = nx.Graph()
-    G.add_nodes_from(range(n))
-    G.add_edges_from(edges)
-    G.graph["family"] = family
+def _connected(n: int, pairs: np.ndarray, rng: np.random.Generator, **graph) -> EdgeGraph:
+    """The graph of the pairs, made connected the authors' way: join consecutive components
+    (ordered by their smallest node) by one edge between a random node of each;
+    ``graph["edges_added_to_connect"]`` counts them."""
+    G = from_edges(n, pairs)
+    comps = G.components()
+    added = [(int(rng.choice(a)), int(rng.choice(b))) for a, b in zip(comps[:-1], comps[1:])]
+    if added:
+        G = from_edges(n, np.concatenate([G.edges, np.array(added, dtype=np.int64)]))
+    G.graph.update(graph, edges_added_to_connect=len(added))
     return G
-
-
-def _connect_components(G: nx.Graph, rng: np.random.Generator) -> int:
-    """Join consecutive components by one random edge each (the authors' fix); return #added."""
-    comps = [sorted(c) for c in nx.connected_components(G)]
-    for a, b in zip(comps[:-1], comps[1:]):
-        G.add_edge(int(rng.choice(a)), int(rng.choice(b)))
-    return len(comps) - 1
 
 
 def _edge_probability(n: int, p) -> float:
@@ -275,7 +305,7 @@ def _warn_disconnected(below: str) -> None:
     """A random family's parameter under its connectivity threshold: said, in one line."""
     warnings.warn(f"{below}: the graph is disconnected with high probability and is made "
                   f"connected by one random edge between consecutive components", DadaoWarning,
-                  stacklevel=4)
+                  stacklevel=5)
 
 
 def _radius(n: int, radius) -> float:
@@ -293,16 +323,15 @@ def _radius(n: int, radius) -> float:
     return float(radius)
 
 
-def _erdos_renyi(n, p, seed) -> nx.Graph:
+def _erdos_renyi(n, p, seed) -> EdgeGraph:
     rng = _rng(seed)
     # G(n, p) exactly, without an n^2 loop: draw the number of edges, then which pairs.
     n_pairs = n * (n - 1) // 2
     m = rng.binomial(n_pairs, p)
     k = np.sort(rng.choice(n_pairs, size=m, replace=False)).astype(np.int64)
     u, v = _pair_from_index(k, n)
-    G = _finish(n, zip(u.tolist(), v.tolist()), "erdos_renyi")
-    G.graph.update(p=float(p), seed=seed, edges_added_to_connect=_connect_components(G, rng))
-    return G
+    return _connected(n, np.stack([u, v], axis=1), rng, family="erdos_renyi", p=float(p),
+                      seed=seed)
 
 
 def _pair_from_index(k: np.ndarray, n: int):
@@ -316,15 +345,12 @@ def _pair_from_index(k: np.ndarray, n: int):
     return i, k - start(i) + i + 1
 
 
-def _random_geometric(n, radius, seed) -> nx.Graph:
+def _random_geometric(n, radius, seed) -> EdgeGraph:
     rng = _rng(seed)
     pos = rng.random((n, 2))
     pairs = scipy.spatial.cKDTree(pos).query_pairs(float(radius), output_type="ndarray")
-    G = _finish(n, map(tuple, pairs.tolist()), "random_geometric")
-    for i in range(n):
-        G.nodes[i]["pos"] = (float(pos[i, 0]), float(pos[i, 1]))
-    G.graph.update(radius=float(radius), seed=seed,
-                   edges_added_to_connect=_connect_components(G, rng))
+    G = _connected(n, pairs, rng, family="random_geometric", radius=float(radius), seed=seed)
+    G.positions = pos
     return G
 
 
@@ -335,23 +361,32 @@ def _rng(seed) -> np.random.Generator:
         raise GraphError(f"seed must be a non-negative integer or None; got {seed!r}") from exc
 
 
-def check_connected(G: nx.Graph) -> None:
-    """Raise GraphError unless G has at least 2 nodes and is connected."""
+def check_connected(G) -> None:
+    """Raise GraphError unless G (a networkx graph or an EdgeGraph) has at least 2 nodes and is
+    connected."""
     n = G.number_of_nodes()
     if n < 2:
         raise GraphError(f"graph needs at least 2 nodes; got {n}")
-    if not nx.is_connected(G):
+    if isinstance(G, EdgeGraph):
+        k = len(G.components())
+    elif nx.is_connected(G):
+        k = 1
+    else:
         k = nx.number_connected_components(G)
+    if k > 1:
         raise GraphError(f"graph is disconnected: {k} components (n = {n}); gossip cannot reach "
                          f"every node, so the constants are infinite")
 
 
-def edge_array(G: nx.Graph) -> np.ndarray:
+def edge_array(G) -> np.ndarray:
     """The canonical edge order: an (E, 2) int64 array, each row u < v, rows sorted.
 
     Edge id e is the row index; every rate array of the project is indexed by it. Self-loops are
-    left out (b_ii = 0). Requires the nodes to be 0..n-1 (see :func:`from_networkx`).
+    left out (b_ii = 0). G: an EdgeGraph (its own array, read-only) or a networkx graph on the
+    nodes 0..n-1 (see :func:`from_networkx`).
     """
+    if isinstance(G, EdgeGraph):
+        return G.edges
     n = G.number_of_nodes()
     if set(G.nodes) != set(range(n)):
         raise GraphError("graph nodes must be the integers 0..n-1; pass it through "

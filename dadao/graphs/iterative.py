@@ -41,7 +41,7 @@ import scipy.sparse.linalg
 from dadao.graphs.resistance_bounds import bfs_distances
 
 #: LOBPCG stops when every Ritz residual is below this times the coarse estimate of lambda_2
-LOBPCG_RTOL = 1e-7
+LOBPCG_RTOL = 1e-4
 LOBPCG_BLOCK = 3
 LOBPCG_MAXITER = 500
 #: relative residual of the conjugate gradient solves
@@ -58,13 +58,15 @@ class Preconditioned:
     def __init__(self, Lam: sp.spmatrix):
         import pyamg
 
+        from dadao.graphs.csr import symmetric_permutation
+
         Lam = sp.csr_matrix(Lam)
+        Lam.sum_duplicates()
         self.n = Lam.shape[0]
         self.perm = scipy.sparse.csgraph.reverse_cuthill_mckee(Lam, symmetric_mode=True)
         self.inverse = np.empty_like(self.perm)
         self.inverse[self.perm] = np.arange(self.n, dtype=self.perm.dtype)
-        self.A = Lam[self.perm][:, self.perm].tocsr()
-        self.A.sort_indices()
+        self.A = symmetric_permutation(Lam, self.perm)
         # pyamg estimates the smoothers' spectral radii from numpy's global random state: fixed
         # here (and restored) so that the hierarchy, and every result, is reproducible
         state = np.random.get_state()

@@ -51,12 +51,11 @@ MAX_REFINED = 2000
 def adjacency(edges: np.ndarray, lam: np.ndarray, n: int):
     """(indptr, indices, weights) of the symmetric adjacency of the positive-rate edges, rows
     sorted, int64/float64 (what the kernels of this module read)."""
+    from dadao.graphs.csr import symmetric_csr
+
     on = lam > 0
-    u, v, w = edges[on, 0], edges[on, 1], lam[on]
-    A = sp.csr_matrix((np.concatenate([w, w]), (np.concatenate([u, v]), np.concatenate([v, u]))),
-                      shape=(n, n))
+    A = symmetric_csr(edges if on.all() else edges[on], lam[on], n)
     A.sum_duplicates()
-    A.sort_indices()
     return A.indptr.astype(np.int64), A.indices.astype(np.int64), A.data.astype(np.float64)
 
 

@@ -35,6 +35,7 @@ import scipy.sparse.linalg
 
 from dadao.errors import GraphError, RateError
 from dadao.graphs import iterative, known_spectra, lattice_resistances, resistance_bounds, sketch
+from dadao.graphs.csr import symmetric_csr
 from dadao.graphs.families import as_edges, check_n, edge_array
 
 DENSE_MAX_N = 2000
@@ -53,11 +54,7 @@ def laplacian(edges, n: int, weights=None) -> sp.csr_matrix:
     u, v = edges[:, 0], edges[:, 1]
     # the diagonal summed here, not as 2E duplicate entries (a tenth of the time at E = 10^7)
     degree = np.bincount(u, weights=w, minlength=n) + np.bincount(v, weights=w, minlength=n)
-    nodes = np.arange(n, dtype=np.int64)
-    rows = np.concatenate([u, v, nodes])
-    cols = np.concatenate([v, u, nodes])
-    data = np.concatenate([-w, -w, degree])
-    return sp.csr_matrix((data, (rows, cols)), shape=(n, n))
+    return symmetric_csr(edges, -w, n, diagonal=degree)
 
 
 def laplacian_extremes(G: nx.Graph, *, method: str = "auto") -> tuple[float, float]:
@@ -312,10 +309,11 @@ def _check_values(edges, rates, n):
 def _check_connected(edges, lam, n):
     """GraphError (disconnected graph) or RateError (positive rates disconnected)."""
     on = lam > 0
-    A = sp.csr_matrix((np.ones(int(on.sum())), (edges[on, 0], edges[on, 1])), shape=(n, n))
+    positive = edges if on.all() else edges[on]
+    A = symmetric_csr(positive, np.ones(len(positive)), n)
     k, _ = scipy.sparse.csgraph.connected_components(A, directed=False)
     if k > 1:
-        Aall = sp.csr_matrix((np.ones(len(edges)), (edges[:, 0], edges[:, 1])), shape=(n, n))
+        Aall = symmetric_csr(edges, np.ones(len(edges)), n)
         k_all, _ = scipy.sparse.csgraph.connected_components(Aall, directed=False)
         if k_all > 1:
             raise GraphError(f"graph is disconnected: {k_all} components (n = {n}); the "

@@ -139,6 +139,12 @@ class Problem:
             return float(np.sum(self._per_node_sum(z * z) / m) + 0.5 * o.reg.sum() * (e @ e))
         return self.f(x) - self.f_star
 
+    @property
+    def curvature_root(self):
+        """R (d, d) with R^T R = sum_i Hessian f_i (read-only), or None: see
+        ``_curvature_root``; f(x) - f* = 1/2 ||R (x - x*)||^2 where it exists."""
+        return self._curvature_root
+
     @cached_property
     def _curvature_root(self):
         """R (d, d) with R^T R = H = sum_i Hessian f_i, for the problems whose Hessian is
@@ -166,7 +172,9 @@ class Problem:
                 H += o.A[lo:hi].T @ (w[:, None] * o.A[lo:hi])
             H[np.diag_indices(self.dim)] += o.reg.sum()
         w, V = np.linalg.eigh(0.5 * (H + H.T))
-        return np.sqrt(np.clip(w, 0.0, None))[:, None] * V.T
+        root = np.sqrt(np.clip(w, 0.0, None))[:, None] * V.T
+        root.flags.writeable = False
+        return root
 
     def local_gradients(self, X) -> np.ndarray:
         """(n, d) array whose row i is grad f_i(X[i])."""
@@ -390,8 +398,12 @@ def conditioning_advice(params: dict, field: str | None = None) -> tuple[str, st
     return field or "problem.reg", "set reg > 0"
 
 
-def build_problem(name, oracle, *, params, const=None, field=None):
+def build_problem(name, oracle, *, params, const=None, field=None, local=None):
     """Compute constants and x* of an oracle and return the Problem.
+
+    ``local``: (L_local, mu_local), the (n,) smoothness and strong-convexity constants of the
+    f_i when the constructor knows them exactly (the eigenvalues it built the Hessians from);
+    None computes them from the data (``local_constants``).
 
     Raises ProblemError if the problem is not strongly convex, if its condition number L/mu is
     above KAPPA_MAX, or if the central solver cannot certify x* to 1e-10 relative accuracy; the
@@ -409,7 +421,10 @@ def build_problem(name, oracle, *, params, const=None, field=None):
     const.flags.writeable = False
     key, advice = conditioning_advice(params, field)
 
-    L_local, mu_local = local_constants(o)
+    if local is None:
+        L_local, mu_local = local_constants(o)
+    else:
+        L_local, mu_local = (np.array(v, dtype=np.float64) for v in local)
     L = float(L_local.max())
     mu = float(mu_local.min())
     worst = int(np.argmin(mu_local))

@@ -30,25 +30,73 @@ def _require_memory(kind, n, dim, samples_per_node=1, form="auto"):
                    ProblemError, field="problem.samples_per_node" if many else "problem.dim")
 
 
-def _random_rotation(rng, d):
-    """Haar-distributed orthogonal matrix (QR of a Gaussian matrix with the sign fix)."""
-    Q, R = np.linalg.qr(rng.standard_normal((d, d)))
-    return Q * np.sign(np.diag(R))
+#: nodes per block when building per-node matrices: bounds the temporaries to a block's size
+BLOCK_ENTRIES = 1 << 22
+#: above this dimension one QR per node is faster than numpy's stacked QR
+STACKED_QR_MAX_DIM = 32
+
+
+def _blocks(n: int, d: int):
+    """Slices of consecutive nodes, each of about BLOCK_ENTRIES matrix entries."""
+    step = max(1, BLOCK_ENTRIES // max(d * d, 1))
+    return [slice(a, min(n, a + step)) for a in range(0, n, step)]
+
+
+def _rotated_hessians(rng, E):
+    """(H, Hinv): H_i = Q_i diag(E_i) Q_i^T and its inverse Q_i diag(1/E_i) Q_i^T, (n, d, d)
+    each, Q_i Haar-distributed rotations (QR of a Gaussian matrix with the sign fix), drawn node
+    after node from ``rng`` (blocks of nodes drawn at once consume the stream in the same
+    order, so the matrices do not depend on the block)."""
+    n, d = E.shape
+    H = np.empty((n, d, d))
+    Hinv = np.empty((n, d, d))
+    for block in _blocks(n, d):
+        G = rng.standard_normal((block.stop - block.start, d, d))
+        if d <= STACKED_QR_MAX_DIM:
+            Q, R = np.linalg.qr(G)
+            Q *= np.sign(np.diagonal(R, axis1=1, axis2=2))[:, None, :]
+            Qt = np.swapaxes(Q, 1, 2)
+            np.matmul(Q * E[block, None, :], Qt, out=H[block])
+            np.matmul(Q / E[block, None, :], Qt, out=Hinv[block])
+        else:
+            for k, i in enumerate(range(block.start, block.stop)):
+                Q, R = np.linalg.qr(G[k])
+                Q *= np.sign(np.diag(R))
+                H[i] = (Q * E[i]) @ Q.T
+                Hinv[i] = (Q / E[i]) @ Q.T
+    return H, Hinv
+
+
+def _symmetrise(H):
+    """H <- (H + H^T) / 2 in place, block by block (no full-size temporary)."""
+    n, d, _ = H.shape
+    for block in _blocks(n, d):
+        H[block] = 0.5 * (H[block] + np.swapaxes(H[block], 1, 2))
+    return H
 
 
 def _spd_inverse(H):
-    """Inverses of a stack of symmetric matrices (n, d, d), or None if one is not positive definite."""
-    e, V = np.linalg.eigh(H)
-    if not np.all(e > 0):
-        return None
-    return np.einsum("nij,nj,nkj->nik", V, 1.0 / e, V)
+    """Inverses of a stack of symmetric matrices (n, d, d), or None if one is not positive
+    definite; block by block, so the eigenvectors never exist for every node at once."""
+    n, d, _ = H.shape
+    Hinv = np.empty_like(H)
+    for block in _blocks(n, d):
+        e, V = np.linalg.eigh(H[block])
+        if not np.all(e > 0):
+            return None
+        Hinv[block] = np.einsum("nij,nj,nkj->nik", V, 1.0 / e, V)
+    return Hinv
 
 
-def _quadratic_problem(name, H, c, const, params):
-    H = 0.5 * (H + np.swapaxes(H, 1, 2))
-    Hinv = _spd_inverse(H)
-    oracle = make_oracle(QUADRATIC, H=H, c=c, Hinv=Hinv)
-    return build_problem(name, oracle, params=params, const=const)
+def _quadratic_problem(name, H, c, const, params, *, Hinv=None, local=None):
+    """The QUADRATIC problem of H (n, d, d) (symmetrised in place) and c. ``Hinv`` and
+    ``local`` = (L_local, mu_local): the inverses and the extreme eigenvalues when the
+    constructor knows them from how it built H (else computed from H)."""
+    H = _symmetrise(H)
+    Hinv = _spd_inverse(H) if Hinv is None else _symmetrise(Hinv)
+    # H and Hinv were built for this problem alone
+    oracle = make_oracle(QUADRATIC, H=H, c=c, Hinv=Hinv, take=("H", "Hinv"))
+    return build_problem(name, oracle, params=params, const=const, local=local)
 
 
 def quadratic(n, dim, *, kappa=10.0, seed=None):
@@ -80,16 +128,15 @@ def quadratic(n, dim, *, kappa=10.0, seed=None):
         E[0, 0] = 1.0
         if n > 1:
             E[1, 0] = kappa
-    H = np.empty((n, dim, dim))
-    for i in range(n):
-        Q = _random_rotation(rng, dim)
-        H[i] = (Q * E[i]) @ Q.T
+    H, Hinv = _rotated_hessians(rng, E)
     centre = 10.0 * rng.standard_normal(dim)
     X_loc = centre + 5.0 * rng.standard_normal((n, dim))
     c = np.einsum("nij,nj->ni", H, X_loc)
     const = 0.5 * np.einsum("ni,ni->n", X_loc, c)
     params = {"kind": "quadratic", "n": n, "dim": dim, "kappa": kappa, "seed": seed}
-    return _quadratic_problem("quadratic", H, c, const, params)
+    # the eigenvalues of H_i are E_i by construction: L_i = max E_i, mu_i = min E_i exactly
+    return _quadratic_problem("quadratic", H, c, const, params, Hinv=Hinv,
+                              local=(E.max(axis=1), E.min(axis=1)))
 
 
 def averaging(n, dim, *, seed=None):

@@ -62,6 +62,7 @@ def graph_figures(members) -> list[tuple[Figure | None, str]]:
     rebuilt."""
     import networkx as nx
 
+    from dadao import graphs
     from dadao.errors import DadaoError
     from dadao.experiment import build_graph
 
@@ -76,7 +77,9 @@ def graph_figures(members) -> list[tuple[Figure | None, str]]:
     first = ""
     if isinstance(G, list):
         G, first = G[0], f"the first of {len(G)} graphs; "
-    edges = np.array([(min(u, v), max(u, v)) for u, v in G.edges()], dtype=np.int64)
+    edges = graphs.edge_array(G)
+    if isinstance(G, graphs.EdgeGraph):
+        G = G.to_networkx()
     drawings, without = {}, []  # rate vector (bytes) -> (rates, labels)
     for label, r in members:
         rates = edge_rates(r, edges)
