@@ -17,8 +17,9 @@ def simulate(graph, problem, *, rates="auto", algorithm="dadao", t_max: float, s
              force=False, options=None, switch_period=None, progress=None, **engine_options):
     """Simulate ``algorithm`` on ``problem`` over ``graph`` until ``t_max``; return a Trace.
 
-    ``graph``: a connected networkx graph on the nodes 0..n-1, an (E, 2) edge array, or a list
-    of either (a time-varying graph, for the methods that support one). Time is in expected
+    ``graph``: a connected graph on the nodes 0..n-1 (a ``dadao.graphs.EdgeGraph`` or a networkx
+    graph), an (E, 2) edge array, or a list of them (a time-varying graph, for the methods that
+    support one). Time is in expected
     gradient steps per node (an iteration of a synchronous method). ``rates`` (asynchronous
     methods), ``log_every``, ``grad_rates``, ``x0``, ``force``, ``options`` (overrides of the
     method's constants) and ``switch_period``: see ``dadao.setup.prepare``. ``progress``:

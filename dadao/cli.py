@@ -213,11 +213,20 @@ def _parser() -> argparse.ArgumentParser:
     ra.add_argument("--json", action="store_true", help="print JSON instead of a table")
     ra.add_argument("-o", "--output", metavar="FILE", help="write the rates as CSV u,v,rate")
 
-    sub.add_parser("mpi-check", help="check an MPI launch: hosts and versions of every rank",
-                   formatter_class=fmt, epilog=EXAMPLES_MPI_CHECK,
-                   description="Print every rank's host, pid and the versions of Python, dadao, "
-                               "numpy, numba, mpi4py and the MPI library; exit 1 if any differ "
-                               "across ranks (a run would not be exact).")
+    mc = sub.add_parser("mpi-check", help="check an MPI launch: hosts and versions of every "
+                        "rank (and, with a config, its partition and memory)",
+                        formatter_class=fmt, epilog=EXAMPLES_MPI_CHECK,
+                        description="Print every rank's host, pid and the versions of Python, "
+                                    "dadao, numpy, numba, mpi4py and the MPI library; exit 1 if "
+                                    "any differ across ranks (a run would not be exact). With a "
+                                    "config: also build its setup on every rank and print the "
+                                    "partition of its nodes over the ranks (method, nodes, "
+                                    "expected events and their imbalance, cut edges and the "
+                                    "share of the gossip rate they carry) and each rank's "
+                                    "memory, before a long job starts.")
+    mc.add_argument("config", nargs="?", help="a run's config file (TOML)")
+    mc.add_argument("--set", action="append", default=[], metavar="SECTION.KEY=VALUE",
+                    help="override a config value (repeatable)")
     pl = sub.add_parser("plot", help="overlay runs", epilog=EXAMPLES_PLOT, formatter_class=fmt,
                         description="Overlay dist_to_opt of run directories, labelled by "
                                     "algorithm and graph.")
@@ -426,7 +435,50 @@ def cmd_mpi_check(args) -> int:
         else:
             print("ok: every rank runs the same versions")
             code = 0
-    return comm.bcast(code, root=0)
+    code = comm.bcast(code, root=0)
+    if code == 0 and args.config:
+        _mpi_check_config(comm, args)
+    return code
+
+
+def _mpi_check_config(comm, args) -> None:
+    """The partition and per-rank memory of a config's run on the ranks of ``comm``: every
+    rank builds the setup as a run would (a DadaoError is the run's own one line, exit 2)."""
+    from dadao import memory
+    from dadao.engines.mpi import Mpi, run_partition
+
+    from dadao import runs
+
+    setup = runs.build(args.config, sets=args.set, engine="mpi")
+    group = Mpi().group(comm)
+    try:
+        Mpi().check(setup, group)
+        part, edges = run_partition(comm, setup)
+    finally:
+        group.close()
+    own = int((part.owner == comm.rank).sum())
+    vectors = len(getattr(setup.algorithm, "state_names", ())) or 1
+    peak = memory.peak_resident_bytes()
+    mine = {"rank": comm.rank, "nodes": own, "peak_mb": None if peak is None else peak / 2 ** 20,
+            "state_mb": memory.state_bytes(own, setup.problem.dim, vectors) / 2 ** 20}
+    ranks = comm.gather(mine, root=0)
+    if comm.rank != 0:
+        return
+    d = part.describe(edges)
+    rates = None if setup.synchronous else setup.args.edge_rates
+    cut = part.cut(edges)
+    share = (f", {rates[cut].sum() / rates.sum():.1%} of the gossip rate" if rates is not None
+             and rates.sum() > 0 else "")
+    print(f"partition of {setup.n:,} nodes over {comm.size} rank(s): {d['method']}; "
+          f"{d['cut_edges']:,} of {d['edges']:,} edges cut{share}")
+    if "event_imbalance" in d:
+        print("  expected events per unit time per rank: "
+              + ", ".join(f"{x:,.4g}" for x in d["events_per_time_per_rank"])
+              + f" (imbalance {d['event_imbalance']:.1%}: the busiest rank over the mean, less 1)")
+    for r in ranks:
+        peak = "unknown" if r["peak_mb"] is None else f"{r['peak_mb']:,.0f} MB"
+        print(f"  rank {r['rank']}: {r['nodes']:,} nodes, peak resident memory after building the "
+              f"setup {peak}, its nodes' state in the run about {r['state_mb']:,.1f} MB")
 
 
 class _progress_bar:

@@ -119,6 +119,18 @@ def state_bytes(n: int, dim: int, vectors: int) -> float:
     return WORD * float(n) * float(dim) * (vectors + 3.0)
 
 
+def peak_resident_bytes() -> float | None:
+    """This process's peak resident memory in bytes (``getrusage``), None where unknown."""
+    import sys
+
+    try:
+        import resource
+    except ImportError:  # pragma: no cover - not on POSIX
+        return None
+    peak = float(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
+    return peak if sys.platform == "darwin" else peak * 1024.0  # macOS: bytes; Linux: KiB
+
+
 def available_bytes() -> float:
     """The memory this process can still allocate (see the module docstring); inf if unknown."""
     return min(_physical_available(), _cgroup_headroom(), _address_space_headroom())

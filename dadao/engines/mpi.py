@@ -639,12 +639,12 @@ def check_same_data(comm, setup) -> None:
                             "run `mpiexec ... dadao mpi-check`", field=what)
 
 
-def shared_partition(comm, n, edges, weights) -> Partition:
-    """The root's partition, on every rank."""
+def shared_partition(comm, n, edges, weights, node_rates=None, method="auto") -> Partition:
+    """The root's partition (``dadao.engines.partition.partition``), on every rank."""
     error, part = None, None
     if comm.rank == 0:
         try:
-            part = partition(n, edges, comm.size, weights)
+            part = partition(n, edges, comm.size, weights, node_rates, method)
         except PartitionError as exc:
             error = exc
     error = comm.bcast(error, root=0)
@@ -988,6 +988,40 @@ def root_numbers(comm, setup):
     return dataclasses.replace(setup, args=args, condition=condition, constants=k)
 
 
+def run_partition(comm, setup) -> tuple[Partition, np.ndarray]:
+    """Collective: (the run's partition over the ranks of ``comm``, the edges it is of).
+
+    Asynchronous methods: the gossip edges with their rates (each graph of a time-varying list
+    is in use 1/K of the time) and the gradient rates. Synchronous methods: the union of the
+    graphs' edges, each with weight 1 (a round computes one gradient per node and one exchange
+    per edge)."""
+    method = partition_method(setup)
+    if setup.synchronous:
+        union = np.unique(np.concatenate(setup.edge_lists), axis=0)
+        return shared_partition(comm, setup.n, union, None, None, method), union
+    a = setup.args
+    share = 1.0 if a.graph_offsets is None else 1.0 / (len(a.graph_offsets) - 1)
+    return shared_partition(comm, setup.n, a.edges, a.edge_rates * share, a.grad_rates,
+                            method), a.edges
+
+
+def partition_method(setup) -> str:
+    """The ``[mpi] partition`` of the setup's config ("auto" without one)."""
+    section = (setup.config or {}).get("mpi") or {}
+    return section.get("partition", "auto")
+
+
+def _config_fields() -> dict:
+    from dadao.config import Field
+    from dadao.engines.partition import METHODS
+
+    return {"partition": Field(
+        "str", "auto", "how nodes are split over the ranks: \"metis\" (METIS on node weights "
+        "= expected events, edge weights = gossip rates; the pymetis wheel), \"blocks\" "
+        "(contiguous blocks of the best of a few orderings), \"auto\" (METIS unless the "
+        "blocks are as even and cut less rate): dadao.engines.partition", choices=METHODS)}
+
+
 class Mpi(base.Engine):
     """Runs a setup across the ranks of ``comm`` (default COMM_WORLD): every rank calls ``run``
     with its own setup of the same config; the root returns the Trace, equal to the in-process
@@ -997,6 +1031,11 @@ class Mpi(base.Engine):
 
     name = "mpi"
     distributed = True
+    config_section = "mpi"
+
+    @property
+    def config_fields(self) -> dict:
+        return _config_fields()
 
     def group(self, comm=None, watchdog_s: float | None = None) -> MpiGroup:
         """Collective: the ranks of ``comm`` (default COMM_WORLD), watched by a ``Watchdog`` of
@@ -1036,12 +1075,10 @@ class Mpi(base.Engine):
         comm, watchdog = group.comm, getattr(group, "watchdog", None)
         setup = root_numbers(comm, setup)
         run_comm = watched(comm, watchdog)  # a rank blocked in the run too long ends the job
+        part, union = run_partition(comm, setup)
         if setup.synchronous:
-            union = np.unique(np.concatenate(setup.edge_lists), axis=0)
-            part = shared_partition(comm, setup.n, union, None)
             make = lambda: rounds.SyncRun(setup, MpiLayout(run_comm, part, union))  # noqa: E731
         else:
-            part = shared_partition(comm, setup.n, setup.args.edges, setup.args.edge_rates)
             make = lambda: RankEventRun(run_comm, setup, part,  # noqa: E731
                                         events_per_window=events_per_window)
         if watchdog is not None:

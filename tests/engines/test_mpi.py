@@ -240,6 +240,25 @@ def test_mpi_check_prints_every_rank():
     assert "ok: every rank runs the same versions" in proc.stdout
 
 
+def test_mpi_check_of_a_config_reports_the_partition_and_memory(tmp_path):
+    config = tmp_path / "rgg.toml"
+    config.write_text('[graph]\nfamily = "random_geometric"\nn = 200\nseed = 0\n'
+                      '[problem]\nkind = "quadratic"\ndim = 4\n'
+                      '[algorithm]\nname = "dadao"\n[run]\nt_max = 1.0\n')
+    proc = dadao_mpi(2, "mpi-check", config)
+    assert proc.returncode == 0, proc.stderr
+    out = proc.stdout
+    assert "partition of 200 nodes over 2 rank(s): metis;" in out and "of the gossip rate" in out
+    imbalance = float(out.split("(imbalance ")[1].split("%")[0])
+    assert 0.0 <= imbalance <= 5.0
+    nodes = [int(line.split(": ")[1].split(" nodes")[0].replace(",", ""))
+             for line in out.splitlines() if line.startswith("  rank ")]
+    assert len(nodes) == 2 and sum(nodes) == 200
+    assert out.count("peak resident memory after building the setup") == 2
+    bad = dadao_mpi(2, "mpi-check", config, "--set", "mpi.partition=kway")
+    assert bad.returncode == 2 and "mpi.partition" in bad.stderr
+
+
 # ---------------------------------------------------------------------------------------------
 # A sweep of independent runs over ranks (mpi4py.futures)
 
