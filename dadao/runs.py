@@ -207,12 +207,31 @@ def _open_directory(config_path, setup, group, flags, command, reporter) -> _Ope
     return opened
 
 
+def _schedule_of(meta: dict) -> str:
+    """The event schedule version a run directory's meta.json records ("1" before versions
+    recorded it: schedule version 2 came with the record)."""
+    return str((meta.get("versions") or {}).get("schedule", "1"))
+
+
+def same_schedule(meta: dict) -> bool:
+    """Whether a finished run drew its events as this dadao does: a run of another schedule
+    version is not the result of its config and seed any more, so it is not done."""
+    return _schedule_of(meta) == versions()["schedule"]
+
+
 def _open_on_root(config_path, setup, flags, command, reporter, ranks: int) -> _Opened:
     path = flags["out"] or rundir.default_path(config_path, setup.config)
     claim = runlock.claim(path)
     try:
         previous = existing_run(path, setup.config)
         status = previous.get("status") if previous else None
+        if status == "completed" and not flags["rerun"] and not same_schedule(previous):
+            warnings.warn(f"{path} holds a run completed with event schedule version "
+                          f"{_schedule_of(previous)}; this dadao draws version "
+                          f"{versions()['schedule']}, so the same config and seed give other "
+                          f"events: "
+                          f"it runs again", DadaoWarning)
+            status = "stale"
         if status == "completed" and not flags["rerun"]:
             reporter.already_done(path, previous)
             claim.release()

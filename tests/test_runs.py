@@ -75,6 +75,33 @@ def test_a_run_goes_through_every_step_and_a_second_call_finds_it_done(small_con
         result.trace.columns["dist_to_opt"].tolist()
 
 
+def test_a_run_of_another_event_schedule_is_not_done(small_config, tmp_path):
+    """A run completed before the schedule changed (versions.schedule "1", or no record) is not
+    the result of its config and seed any more: it runs again, saying why, and is then done."""
+    from dadao.errors import DadaoWarning
+    from dadao.sweeps.cells import state
+
+    out = tmp_path / "run"
+    first = runs.run_config(small_config, out=str(out))
+    meta = json.loads((out / "meta.json").read_text())
+    for old in ("1", None):
+        if old is None:
+            del meta["versions"]["schedule"]
+        else:
+            meta["versions"]["schedule"] = old
+        (out / "meta.json").write_text(json.dumps(meta))
+        assert state(str(out)) == ("stale", False)
+        with pytest.warns(DadaoWarning, match="event schedule version 1; this dadao draws "
+                                               "version 2"):
+            again = runs.run_config(small_config, out=str(out))
+        assert again.status == "completed"
+        assert again.trace.columns["dist_to_opt"].tolist() == \
+            first.trace.columns["dist_to_opt"].tolist()
+        assert state(str(out)) == ("completed", False)
+        assert runs.run_config(small_config, out=str(out)).status == "done"
+        meta = json.loads((out / "meta.json").read_text())
+
+
 def test_the_default_directory_is_named_by_the_config_and_its_hash(small_config, tmp_path,
                                                                    monkeypatch):
     monkeypatch.chdir(tmp_path)

@@ -165,14 +165,20 @@ def readable(values: dict, seed: int) -> str:
 
 def state(path: str) -> tuple[str | None, bool]:
     """(status of the run in the folder ``path``: None when there is none, "unreadable" when its
-    meta.json cannot be read; whether it holds a checkpoint)."""
+    meta.json cannot be read, "stale" when it completed with another event schedule version
+    (``dadao.runs.same_schedule``: it runs again); whether it holds a checkpoint)."""
     checkpoint = os.path.exists(os.path.join(path, rundir.CHECKPOINT))
     if not os.path.exists(os.path.join(path, rundir.META)):
         return None, checkpoint
     try:
-        return rundir.read_meta(path).get("status"), checkpoint
+        meta = rundir.read_meta(path)
     except DadaoError:
         return "unreadable", checkpoint
+    from dadao.runs import same_schedule
+
+    if meta.get("status") == "completed" and not same_schedule(meta):
+        return "stale", checkpoint  # another event schedule: it runs again
+    return meta.get("status"), checkpoint
 
 
 def not_in_sweep(out: str, cells: list[Cell]) -> list[str]:
