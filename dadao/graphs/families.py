@@ -2,7 +2,9 @@
 
 Conventions used everywhere in `dadao`:
 
-- a graph is a ``networkx.Graph`` whose nodes are the integers 0..n-1;
+- a graph is on the nodes 0..n-1: an :class:`~dadao.graphs.edge_graph.EdgeGraph` (n and the
+  edge array, what :func:`family_graph` builds and a run holds) or a ``networkx.Graph``
+  (:func:`make_graph`, the same graph);
 - its edges, in the order of :func:`edge_array` (rows (u, v) with u < v, sorted), are THE edge
   order of the project: edge id e is the row index, and rate arrays are indexed by it;
 - every random family takes ``seed`` the same way (``numpy.random.default_rng(seed)``).

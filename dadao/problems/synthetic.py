@@ -5,6 +5,7 @@ seed gives the same problem, different seeds different data. seed=None draws a f
 is recorded in Problem.params so the problem can be rebuilt.
 """
 
+import numba
 import numpy as np
 
 from dadao import memory
@@ -30,8 +31,10 @@ def _require_memory(kind, n, dim, samples_per_node=1, form="auto"):
                    ProblemError, field="problem.samples_per_node" if many else "problem.dim")
 
 
-#: nodes per block when building per-node matrices: bounds the temporaries to a block's size
-BLOCK_ENTRIES = 1 << 22
+#: matrix entries per block of nodes when building per-node matrices: the temporaries of a
+#: block (1 MB each) stay in the processor's cache, which makes numpy's stacked QR and products
+#: several times faster at 10^6 nodes than on blocks of tens of megabytes
+BLOCK_ENTRIES = 1 << 17
 #: above this dimension one QR per node is faster than numpy's stacked QR
 STACKED_QR_MAX_DIM = 32
 
@@ -55,9 +58,7 @@ def _rotated_hessians(rng, E):
         if d <= STACKED_QR_MAX_DIM:
             Q, R = np.linalg.qr(G)
             Q *= np.sign(np.diagonal(R, axis1=1, axis2=2))[:, None, :]
-            Qt = np.swapaxes(Q, 1, 2)
-            np.matmul(Q * E[block, None, :], Qt, out=H[block])
-            np.matmul(Q / E[block, None, :], Qt, out=Hinv[block])
+            _congruences(Q, E[block], H[block], Hinv[block])
         else:
             for k, i in enumerate(range(block.start, block.stop)):
                 Q, R = np.linalg.qr(G[k])
@@ -65,6 +66,30 @@ def _rotated_hessians(rng, E):
                 H[i] = (Q * E[i]) @ Q.T
                 Hinv[i] = (Q / E[i]) @ Q.T
     return H, Hinv
+
+
+@numba.njit(cache=True)
+def _congruences(Q, E, H, Hinv):
+    """H[i] = Q[i] diag(E[i]) Q[i]^T and Hinv[i] = Q[i] diag(1/E[i]) Q[i]^T, each entry summed
+    over the eigenvalues in order and written to both triangles (exactly symmetric). numpy's
+    stacked matmul calls BLAS once per 10 x 10 product: microseconds of overhead each."""
+    d = Q.shape[1]
+    inverse = np.empty(d)
+    for i in range(Q.shape[0]):
+        for m in range(d):
+            inverse[m] = 1.0 / E[i, m]
+        for j in range(d):
+            for k in range(j, d):
+                h = 0.0
+                g = 0.0
+                for m in range(d):
+                    q = Q[i, j, m] * Q[i, k, m]
+                    h += q * E[i, m]
+                    g += q * inverse[m]
+                H[i, j, k] = h
+                H[i, k, j] = h
+                Hinv[i, j, k] = g
+                Hinv[i, k, j] = g
 
 
 def _symmetrise(H):
