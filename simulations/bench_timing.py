@@ -7,6 +7,9 @@ runs, at n = 100, 1,000 and 10,000 nodes. Writes docs/bench_timing.md.
                                                    # with --doc PATH
     python simulations/bench_timing.py --json PATH # also save every measurement
     python simulations/bench_timing.py --no-memory # without the memory children
+    python simulations/bench_timing.py --cpu 1     # pinned to core 1 (default 0)
+
+The full run also writes the README's Measured row (docs/measured/bench_timing.json).
 
 Workload: DADAO with its theory rates (the default) on a 2-D torus (degree 4: 10 x 10, 25 x 40,
 100 x 100), a quadratic problem with d = 10 (kappa 10, seed 0), run seed 0, metrics sampled every
@@ -20,11 +23,12 @@ three run the same events; the script checks it (same event counts, same final i
 bit). A fourth case runs the two timing schedules at n = 1,000 with exponential latency (mean
 0.005 units) and 1% independent loss, where an exchange is a SEND and an APPLY event (checked
 equal to each other). (With a mean latency of 0.05 or 0.02 units DADAO diverges on this torus
-before t = 10: each edge exchanges about 4.5 times per unit at its theory rate; 0.005 converges.)
+before t = 10; 0.005 converges.)
 
 How it measures (the project's rules for benchmarks):
 
-- the process runs on one core: it re-executes itself under ``taskset -c 0`` (or, without
+- the process runs on one core: it re-executes itself under ``taskset -c CPU`` (``--cpu``,
+  default 0; or, without
   taskset, pins itself with os.sched_setaffinity) with one BLAS/OpenMP/numba thread; the memory
   children inherit the pinning;
 - a run's clock is bracketed by the progress callback of ``drive``: from its first sample (t = 0,
@@ -59,13 +63,21 @@ import sys
 import time
 from pathlib import Path
 
-#: the core every measurement runs on
+#: the core every measurement runs on (--cpu)
 CPU = 0
+
+
+def cpu_option(argv: list[str]) -> int:
+    """The --cpu of argv, read before the pinning (and so before argparse and numpy)."""
+    early = argparse.ArgumentParser(add_help=False)
+    early.add_argument("--cpu", type=int, default=CPU)
+    return early.parse_known_args(argv)[0].cpu
 
 
 if __name__ == "__main__":
     from machine_load import pin_to_one_core
 
+    CPU = cpu_option(sys.argv[1:])
     pin_to_one_core(__file__, sys.argv[1:], CPU)
 
 import numpy as np  # noqa: E402  (after the pinning: one thread)
@@ -108,109 +120,6 @@ CASES = [
 PROFILED = ("n1000", "n1000-loss")
 #: the issue's target for the timing engine at n = 1,000, microseconds per event
 TARGET_US = 3.0
-
-#: What the optimisation of dadao/timing/schedule.py changed (the document's last section)
-CHANGES = (
-    "What changed in `dadao/timing/schedule.py` (the events and their order did not: "
-    "tests/engines/test_timing_engine.py; and the old and the new `TimedSchedule` gave the same"
-    " windows, bit for bit, with the same lost and skipped counts, on 112 runs: 15 timing "
-    "models (constant and random latencies, bandwidth, queues and skips, independent and bursty"
-    " loss, stragglers, stale gradients, lognormal compute times), DADAO and the Continuized "
-    "method (message computations), n = 12 and 60, two seeds, 23 windows each): (1) a window's "
-    "links are one compiled pass over every edge (`link_events`: the exchange in flight, the "
-    "queue or the skips) instead of a Python step per active edge (peek, take, concatenations, "
-    "a numba call, arrays for its events) and a Python scan of every link for the busy ones; "
-    "(2) where no exchange is lost and each edge's exchanges all take the same time (the "
-    "idealised links, a constant latency), the durations are one number per edge and nothing is"
-    " drawn; `ExchangeDraws` computes a constant latency without opening the stream `Links` "
-    "opened for each direction (the SimPy processes gain that too); (3) the gossip arrivals are"
-    " taken clock by clock, without `PoissonClocks.until`'s merge and the sort by edge after "
-    "it; (4) the random streams of the nodes, and of the links where they draw, are opened when"
-    " the schedule is built, as the in-process engine opens its clocks' streams, instead of in "
-    "the first window: that cost moved out of the clock, not away (the *whole run() call* "
-    "column counts it)."
-)
-
-#: Figures measured with this script (the full run) before dadao/timing/schedule.py was
-#: optimised (docs/bench_timing.md, Before and after): medians of events per wall and per CPU
-#: second and of the load on the pinned core, memory, and the per-event split of the timing
-#: engine at n = 1,000. Measured at another time than the current figures: the load is given
-#: for both.
-BEFORE = {
-    "note": ("measured on 2026-12-01 from 14:34 to 14:38 UTC by this script's full run (3 "
-             "repetitions) with the dadao/timing/schedule.py of before the optimisation "
-             "swapped in (by a wrapper outside the repository; the rest of the tree as for the"
-             " figures after): the direct schedule with a Python step per edge and window, a "
-             "stream opened per link direction even for a constant latency, the gossip "
-             "arrivals merged and sorted again by edge."),
-    # median events per wall and per CPU second, median loads on the pinned core and the
-    # machine
-    "rates": {
-        "n100 inprocess": {"wall": 2284565, "cpu": 2284956, "load_core": 0.0,
-                          "load_machine": 0.0},
-        "n100 timing": {"wall": 1617377, "cpu": 1617577, "load_core": 0.0,
-                       "load_machine": 0.0},
-        "n100 simpy": {"wall": 65460, "cpu": 65467, "load_core": 0.0017,
-                      "load_machine": 0.0025},
-        "n1000 inprocess": {"wall": 1722977, "cpu": 1722953, "load_core": 0.0,
-                           "load_machine": 0.0},
-        "n1000 timing": {"wall": 673861, "cpu": 674031, "load_core": 0.0,
-                        "load_machine": 0.0},
-        "n1000 simpy": {"wall": 42584, "cpu": 42592, "load_core": 0.0,
-                       "load_machine": 0.0022},
-        "n10000 inprocess": {"wall": 553884, "cpu": 553899, "load_core": 0.0,
-                            "load_machine": 0.0},
-        "n10000 timing": {"wall": 123260, "cpu": 123297, "load_core": 0.0,
-                         "load_machine": 0.0},
-        "n10000 simpy": {"wall": 27738, "cpu": 27769, "load_core": 0.0007,
-                        "load_machine": 0.0038},
-        "n1000-loss timing": {"wall": 518641, "cpu": 518661, "load_core": 0.0128,
-                             "load_machine": 0.0},
-        "n1000-loss simpy": {"wall": 62150, "cpu": 62168, "load_core": 0.0,
-                            "load_machine": 0.0008},
-    },
-    # MB: peak RSS minus the baseline child, the run's own peak (see Memory)
-    "memory": {
-        "n100 inprocess": {"peak_minus_base": 116.3, "run_own": 7.8},
-        "n100 timing": {"peak_minus_base": 129.9, "run_own": 15.8},
-        "n100 simpy": {"peak_minus_base": 137.4, "run_own": 22.6},
-        "n1000 inprocess": {"peak_minus_base": 99.0, "run_own": 18.0},
-        "n1000 timing": {"peak_minus_base": 153.6, "run_own": 55.1},
-        "n1000 simpy": {"peak_minus_base": 179.9, "run_own": 82.2},
-        "n10000 inprocess": {"peak_minus_base": 158.0, "run_own": 20.8},
-        "n10000 timing": {"peak_minus_base": 400.1, "run_own": 210.1},
-        "n10000 simpy": {"peak_minus_base": 435.3, "run_own": 193.3},
-        "n1000-loss timing": {"peak_minus_base": 139.7, "run_own": 42.4},
-        "n1000-loss simpy": {"peak_minus_base": 163.4, "run_own": 67.4},
-    },
-    # microseconds per event of the parts of the old TimedSchedule.until (gossip clocks:
-    # PoissonClocks.until, with its merge; links: _link_events, edge by edge)
-    "profiles": {
-        "n1000": {
-            "node computations (per node: draws, ends in the window)": 0.079,
-            "gossip clocks (per edge: arrivals)": 0.177,
-            "links (queues, durations, loss)": 1.027,
-            "busy-edge scan": 0.002,
-            "merge sort by (time, id)": 0.114,
-            "until, the rest (concatenations, Python between the parts)": 0.139,
-            "compiled event loop (with the split of ids into kinds and clocks)": 0.302,
-            "the rest: windows, samples (metrics), Python": 0.035,
-            "total (first to last sample)": 1.877,
-        },
-        "n1000-loss": {
-            "node computations (per node: draws, ends in the window)": 0.08,
-            "gossip clocks (per edge: arrivals)": 0.11,
-            "links (queues, durations, loss)": 0.8,
-            "busy-edge scan": 0.002,
-            "merge sort by (time, id)": 0.123,
-            "until, the rest (concatenations, Python between the parts)": 0.098,
-            "compiled event loop (with the split of ids into kinds and clocks)": 0.309,
-            "the rest: windows, samples (metrics), Python": 0.05,
-            "total (first to last sample)": 1.572,
-        },
-    },
-}
-
 
 # ---------------------------------------------------------------------------------------------
 # One run
@@ -267,27 +176,37 @@ def run_engine(setup, case: dict, key: str, progress=None):
 class EventCounter:
     """Counts the events the timing engine processes (a context: ``TimedEventRun._process``
     wrapped, one Python call per window): with delays an exchange is a SEND and an APPLY, which
-    the engine's counts (gradients, exchanges started) do not tell apart."""
+    the engine's counts (gradients, exchanges started) do not tell apart; and the windows of the
+    direct schedule (calls of ``TimedSchedule.until``)."""
 
     def __init__(self):
-        self.events = 0
+        self.events = self.windows = 0
 
     def __enter__(self):
         from dadao.engines.timing import TimedEventRun
+        from dadao.timing.schedule import TimedSchedule
 
         inner = self._inner = TimedEventRun._process
+        until = self._until = TimedSchedule.until
 
         def counted(run, times, ids):
             self.events += len(times)
             return inner(run, times, ids)
 
+        def window(schedule, t_end):
+            self.windows += 1
+            return until(schedule, t_end)
+
         TimedEventRun._process = counted
+        TimedSchedule.until = window
         return self
 
     def __exit__(self, *exc):
         from dadao.engines.timing import TimedEventRun
+        from dadao.timing.schedule import TimedSchedule
 
         TimedEventRun._process = self._inner
+        TimedSchedule.until = self._until
 
 
 def measure(setup, case: dict, key: str) -> tuple[dict, np.ndarray]:
@@ -306,7 +225,7 @@ def measure(setup, case: dict, key: str) -> tuple[dict, np.ndarray]:
     counted = run["gradient_events"] + run["gossip_events"]
     if ENGINES[key][0] == "timing":
         counted = counter.events
-    out = dict(bracket.result(), call_s=call, events=counted,
+    out = dict(bracket.result(), call_s=call, events=counted, windows=counter.windows,
                gradient_events=run["gradient_events"], gossip_events=run["gossip_events"],
                engine_wall_s=run["wall_time_s"],
                compile_s=run["compile_time_s"], lost_exchanges=detail.get("lost_exchanges") or 0,
@@ -466,6 +385,7 @@ def run_case(case: dict, reps: int, quick: bool, log) -> dict:
                 f"{r['events'] / r['cpu_s']:>11,.0f} events/CPU s, load core "
                 f"{100 * r['load_core']:4.1f}%")
     return {"name": case["name"], "n": case["n"], "edges": 2 * case["n"], "t_max": t_max,
+            "edge_rate": float(np.mean(setup.args.edge_rates)),
             "timing": case["timing"], "engines": engines, "compile_s": compile_s,
             "runs": runs, "checks": same_runs(runs, finals)}
 
@@ -575,64 +495,42 @@ def target_line(cases: list[dict]) -> str:
             f"medians, default model).")
 
 
-def before_after(cases: list[dict], mem: dict, quick: bool) -> list[str]:
-    """Tables of the figures of BEFORE next to this run's."""
-    if BEFORE is None:
-        return ["No figures from before the optimisation are recorded in the script."]
-    if quick:
-        return [CHANGES, "", "(--quick: the figures from before the optimisation are of the "
-                "full run's horizons; they are not compared with these.)"]
-    lines = [CHANGES, "", f"Before: {BEFORE['note']}", "",
-             "After: this run. The two were measured at different times, not side by side: "
-             "the load is given for both, and the in-process engine, whose code did not change, "
-             "is the control: the last column divides a ratio by its in-process ratio at the "
-             "same n (n1000's for n1000-loss). The SimPy processes changed only in "
-             "`ExchangeDraws` (a constant latency computed without a stream): their ratios "
-             "mostly show how much Python-bound code drifted between the two runs, which the "
-             "in-process control, bound by its compiled loop, does not.", ""]
-    lines += ["| case | engine | before: events / wall s | before: events / CPU s | before: "
-              "load: core, machine | after: events / wall s | after: events / CPU s | after: "
-              "load: core, machine | CPU rate after / before | the same over the in-process "
-              "engine's of that n |", "|---|---|---|---|---|---|---|---|---|---|"]
-    control = {}
-    for c in cases:
-        b = BEFORE["rates"].get(f"{c['name']} inprocess")
-        if b is not None and "inprocess" in c["runs"]:
-            control[c["n"]] = summary(c["runs"]["inprocess"], "cpu_s")[0] / b["cpu"]
-    for c in cases:
-        for key in c["engines"]:
-            b = BEFORE["rates"].get(f"{c['name']} {key}")
-            if b is None:
-                continue
-            runs = c["runs"][key]
-            wall, cpu = summary(runs, "wall_s")[0], summary(runs, "cpu_s")[0]
-            core = statistics.median(r["load_core"] for r in runs)
-            machine = statistics.median(r["load_machine"] for r in runs)
-            ratio = cpu / b["cpu"]
-            relative = f"{ratio / control[c['n']]:.2f}" if c["n"] in control else "-"
-            lines.append(f"| {c['name']} | {LABELS[key]} | {b['wall']:,.0f} | {b['cpu']:,.0f} "
-                         f"| {_pct(b['load_core'])}, {_pct(b['load_machine'])} | {wall:,.0f} | "
-                         f"{cpu:,.0f} | {_pct(core)}, {_pct(machine)} | {ratio:.2f} | "
-                         f"{relative} |")
-    if mem and BEFORE.get("memory"):
-        lines += ["", "| case | engine | before: peak RSS - baseline (MB) | before: the run's own "
-                  "peak (MB) | after: peak RSS - baseline (MB) | after: the run's own peak "
-                  "(MB) |", "|---|---|---|---|---|---|"]
-        for c in cases:
-            base = mem[(c["n"], "baseline")]["peak_mb"]
-            for key in c["engines"]:
-                b = BEFORE["memory"].get(f"{c['name']} {key}")
-                if b is None:
-                    continue
-                m = mem[(c["name"], key)]
-                lines.append(f"| {c['name']} | {LABELS[key]} | {b['peak_minus_base']:.0f} | "
-                             f"{b['run_own']:.1f} | {m['peak_mb'] - base:.0f} | "
-                             f"{m['run_own_mb']:.1f} |")
-    for name, split in BEFORE.get("profiles", {}).items():
-        lines += ["", f"Before, where the time went ({name}, us per event):", "",
-                  "| part | us / event |", "|---|---|"]
-        lines += [f"| {label} | {us:.2f} |" for label, us in split.items()]
-    return lines
+def latency_line(cases: list[dict]) -> str:
+    """How the lossy case's mean latency compares with the time between an edge's exchanges."""
+    c = {c["name"]: c for c in cases}.get("n1000-loss")
+    if c is None:
+        return ""
+    rate, mean = c["edge_rate"], LOSSY["latency_mean"]
+    return (f" At its theory rates an edge of that torus exchanges {rate:.2f} times per unit, so "
+            f"the mean latency is {mean * rate:.3f} of the mean time between its exchanges.")
+
+
+def readme_row(cases: list[dict]) -> dict:
+    """The README's Measured row: events per CPU second of the three engines at n = 1,000 and
+    10,000 (medians), and whether they ran the same events."""
+    by = {c["name"]: c for c in cases}
+
+    def rate(name, key):
+        return summary(by[name]["runs"][key], "cpu_s")[0]
+
+    def text(name, key):
+        r = rate(name, key)
+        return f"{r / 1e6:.2f} million" if r >= 1e6 else f"{r / 1e3:.0f} thousand"
+
+    same = all(v["same_counts"] and v["same_final_x"] for c in cases
+               for v in c["checks"].values())
+    events = sorted(by[name]["runs"]["inprocess"][0]["events"] for name in ("n1000", "n10000"))
+    events = (f"{events[0]:,}" if events[0] == events[-1] else
+              f"{events[0]:,}-{events[-1]:,}")
+    return {
+        "what": f"timing engine against in process, DADAO on a torus, d = 10, "
+                f"{events} events, default timing model, one core",
+        "figure": (f"n = 1,000: {text('n1000', 'timing')} events per CPU second (in process "
+                   f"{text('n1000', 'inprocess')}; {1e6 / rate('n1000', 'timing'):.2f} us per "
+                   f"event), SimPy processes {text('n1000', 'simpy')}; n = 10,000: "
+                   f"{text('n10000', 'timing')} (in process {text('n10000', 'inprocess')}); "
+                   + ("traces bit-identical" if same else "**the engines' runs differ**")
+                   + ": [docs/bench_timing.md](docs/bench_timing.md)")}
 
 
 def markdown(cases, mem, profiles, argv, wall_s, quick) -> str:
@@ -665,9 +563,7 @@ def markdown(cases, mem, profiles, argv, wall_s, quick) -> str:
         f"latency (mean {LOSSY['latency_mean']:g} units) and {100 * LOSSY['loss_p']:g}% "
         "independent loss per message "
         f"(`{json.dumps(LOSSY)}`): an exchange is then a SEND and, unless lost, an APPLY event, "
-        "both counted; its horizon is half the n1000 one. (With a mean latency of 0.05 or 0.02 "
-        "units DADAO diverges on this torus before t = 10: an edge exchanges about 4.5 times "
-        "per unit at its theory rate.)",
+        "both counted; its horizon is half the n1000 one." + latency_line(cases),
         "",
         "Method: the engines of a case run the same Setup, alternately (A B C A B C ...), after a "
         "warm-up run of each (compiles the kernels). A run's clock goes from its first sample "
@@ -691,9 +587,13 @@ def markdown(cases, mem, profiles, argv, wall_s, quick) -> str:
     if ten is not None:
         simpy_runs = len(ten["runs"].get("simpy", []))
         times = {0: "", 1: "once"}.get(simpy_runs, f"{simpy_runs} times")
+        direct = ten["runs"].get("timing") or [{}]
+        windows = direct[0].get("windows")
         notes.append(
-            "At n = 10,000 the whole run is one window of the schedule (a window holds up to "
-            "128 events per clock), split at the samples; the SimPy processes run "
+            (f"At n = 10,000 a run of the direct schedule is {windows:,} window"
+             f"{'s' if windows != 1 else ''} of the schedule (split at the samples); "
+             if windows else "At n = 10,000 ")
+            + "the SimPy processes run "
             + (f"{times} there, not every repetition (each run takes about as long as at "
                "n = 1,000, and the benchmark must stay near 5 minutes)."
                if simpy_runs else "not at all there in --quick."))
@@ -726,8 +626,6 @@ def markdown(cases, mem, profiles, argv, wall_s, quick) -> str:
                   "largest parts: " + "; ".join(f"{label}: {1e6 * sec / p['events']:.2f} us "
                                                 f"({_pct(sec / p['wall_s'])})"
                                                 for label, sec in top) + ".", ""]
-    lines += ["## Before and after the optimisation of dadao/timing/schedule.py", ""]
-    lines += before_after(cases, mem, quick) + [""]
     return "\n".join(lines)
 
 
@@ -740,6 +638,7 @@ def main(argv=None) -> int:
                    "--quick: none unless given)")
     p.add_argument("--json", default=None, help="also save every measurement to this file")
     p.add_argument("--no-memory", action="store_true", help="skip the memory children")
+    p.add_argument("--cpu", type=int, default=CPU, help="core to pin to (default %(default)s)")
     p.add_argument("--child", default=None, help=argparse.SUPPRESS)
     args = p.parse_args(argv)
     if args.child is not None:
@@ -778,6 +677,11 @@ def main(argv=None) -> int:
         with open(doc, "w") as fh:
             fh.write(markdown(cases, mem, profiles, argv, wall, args.quick))
         log(f"wrote {doc}")
+    if not args.quick and doc is not None and Path(doc).resolve() == DOC:
+        from measured import write_rows
+
+        write_rows("bench_timing", " ".join(["python", "simulations/bench_timing.py", *argv]),
+                   [readme_row(cases)])
     return 0
 
 

@@ -3,7 +3,8 @@ time sum_e c_e lambda_e gives against minimising the total rate sum_e lambda_e.
 
     python simulations/cost_rates.py [--out docs/cost_rates.md]
 
-Writes the whole of --out (generated: edit this script, never the file). For each graph, three
+Writes the whole of --out (generated: edit this script, never the file) and, with the default
+--out, the README's Measured row (docs/measured/cost_rates.json). For each graph, three
 rate vectors, each meeting DADAO's condition chi_1 chi_2 = 1/2 exactly (verified by
 eigendecomposition): theory-scaled uniform rates, the unweighted optimum (method "sdp") and the
 cost-weighted optimum (method "sdp", costs c). The costs come from a link model
@@ -66,15 +67,16 @@ def between_cliques(size, factor):
     return slow_of
 
 
-#: (label, graph, slow_of(edges) -> {(u, v): factor})
+#: (label, short label, graph, slow_of(edges) -> {(u, v): factor})
 GRAPHS = (
-    ("grid_2d 6 x 6, 3 links 10x and 3 links 100x slower", graphs.make_graph("grid_2d", 36),
-     drawn(3, 3)),
+    ("grid_2d 6 x 6, 3 links 10x and 3 links 100x slower", "grid 6 x 6",
+     graphs.make_graph("grid_2d", 36), drawn(3, 3)),
     ("random_geometric n = 40 (seed 1), 6 links 10x and 6 links 100x slower",
-     graphs.make_graph("random_geometric", 40, seed=1), drawn(6, 6)),
+     "random geometric n = 40", graphs.make_graph("random_geometric", 40, seed=1), drawn(6, 6)),
     ("ring of 4 cliques of 8 nodes, the 4 links between cliques 100x slower",
-     ring_of_cliques(4, 8), between_cliques(8, 100.0)),
+     "ring of cliques", ring_of_cliques(4, 8), between_cliques(8, 100.0)),
 )
+DOC = os.path.join(ROOT, "docs", "cost_rates.md")
 
 
 def link_model(slow):
@@ -94,6 +96,8 @@ def row(name, edges, n, lam, costs, classes):
 
 
 def graph_section(label, G, slow_of):
+    """The section's lines and the change of link busy time, cost-weighted against unweighted
+    optimum (a fraction, negative: less)."""
     edges, n = graphs.edge_array(G), G.number_of_nodes()
     slow = slow_of(edges)
     costs = costs_from_links(link_model(slow), edges, MESSAGE_BYTES)
@@ -129,12 +133,12 @@ def graph_section(label, G, slow_of):
         f"it switches off {off} of the {len(slow)} slow links (rate below 1e-6 of the largest "
         f"rate), the unweighted optimum {plain_off}.\n")
     print("\n".join(lines))
-    return lines
+    return lines, busy["cost-weighted sdp"] / busy["unweighted sdp"] - 1
 
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--out", default=os.path.join(ROOT, "docs", "cost_rates.md"))
+    parser.add_argument("--out", default=DOC)
     args = parser.parse_args(argv)
     lines = [
         "# Optimal gossip rates by cost",
@@ -157,10 +161,21 @@ def main(argv=None):
         f"slower direction of each link (`dadao.rates.optimal.costs.costs_from_links`).",
         "",
     ]
-    for spec in GRAPHS:
-        lines += graph_section(*spec)
+    change = {}
+    for label, short, G, slow_of in GRAPHS:
+        section, change[short] = graph_section(label, G, slow_of)
+        lines += section
     write_atomic(args.out, "\n".join(lines).rstrip() + "\n")
     print(f"written: {args.out}")
+    if os.path.abspath(args.out) == DOC:
+        from measured import write_rows
+
+        write_rows("cost_rates", "python simulations/cost_rates.py", [
+            {"what": "optimal rates by link cost against by count, a few links 10x and 100x "
+                     "slower",
+             "figure": "link busy time " + ", ".join(f"{100 * c:.0f}% ({short})"
+                                                     for short, c in change.items())
+                       + ": [docs/cost_rates.md](docs/cost_rates.md)"}])
 
 
 if __name__ == "__main__":

@@ -2,9 +2,11 @@
 gradients and communications to reach 1e-8 of the starting dist_to_opt, and the sqrt(kappa)
 scaling.
 
-    python simulations/dadao_convergence_table.py [--seeds 3]
+    python simulations/dadao_convergence_table.py [--seeds 3] [--doc PATH]
 
-Prints two markdown tables (docs/dadao_convergence.md). t r is the time in units of 1/r,
+Prints two markdown tables and writes them, whole, to --doc (default docs/dadao_convergence.md:
+generated, edit this script, never the file); with the default arguments also the README's
+Measured rows (docs/measured/dadao_convergence_table.json). t r is the time in units of 1/r,
 r = sqrt(nu/L).
 """
 
@@ -12,13 +14,20 @@ from __future__ import annotations
 
 import argparse
 import math
+import os
+import time
 
 import numpy as np
 
 import dadao
 from dadao import graphs, problems
 from dadao.algorithms.dadao import rate_scale
+from dadao.atomic import write_atomic
 
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+DOC = os.path.join(ROOT, "docs", "dadao_convergence.md")
+SEEDS, N = 3, 16
+KAPPAS = (10.0, 100.0, 1000.0, 10000.0)
 FAMILIES = ("star", "complete", "cycle", "path", "grid_2d", "barbell")
 
 
@@ -33,40 +42,86 @@ def time_to(problem, G, seed, fraction, horizon_r=200.0, samples=4000):
     return r, t, trace["gradients"][i], trace["communications"][i]
 
 
-def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--seeds", type=int, default=3)
-    parser.add_argument("--n", type=int, default=16)
-    args = parser.parse_args(argv)
-    n = args.n
-
-    print(f"## Time to 1e-8 of start, least squares (d = 5, 50 samples per node), n = {n}, "
-          f"mean over {args.seeds} seeds\n")
-    print("| graph | kappa | t | t r | gradients | communications | comms per unit time |")
-    print("|---|---|---|---|---|---|---|")
+def graph_table(n, seeds, out) -> list:
+    """The first table, to ``out``; the rows' t r."""
+    out.append(f"## Time to 1e-8 of start, least squares (d = 5, 50 samples per node), n = {n}, "
+               f"mean over {seeds} seeds\n")
+    out.append("| graph | kappa | t | t r | gradients | communications | comms per unit time |")
+    out.append("|---|---|---|---|---|---|---|")
+    tr = []
     for family in FAMILIES:
         G = graphs.make_graph(family, n)
         rows = []
-        for seed in range(args.seeds):
+        for seed in range(seeds):
             problem = problems.least_squares(n, 5, samples_per_node=50, seed=seed)
             rows.append((problem.kappa,) + time_to(problem, G, seed, 1e-8))
         kappa, r, t, g, c = np.mean(rows, axis=0)
-        print(f"| {family} | {kappa:.1f} | {t:.0f} | {t * r:.0f} | {g:.0f} | {c:.0f} | "
-              f"{c / t:.1f} |")
+        tr.append(t * r)
+        out.append(f"| {family} | {kappa:.1f} | {t:.0f} | {t * r:.0f} | {g:.0f} | {c:.0f} | "
+                   f"{c / t:.1f} |")
+    return tr
 
-    print(f"\n## Time to 1e-6 of start against kappa, quadratic (d = 4), cycle n = {n}\n")
-    print("| kappa | t (mean over seeds) | t r | growth from kappa = 10 |")
-    print("|---|---|---|---|")
+
+def kappa_table(n, seeds, out) -> dict:
+    """The second table, to ``out``; {kappa: growth of t from kappa = 10}."""
+    out.append(f"\n## Time to 1e-6 of start against kappa, quadratic (d = 4), cycle n = {n}\n")
+    out.append("| kappa | t (mean over seeds) | t r | growth from kappa = 10 |")
+    out.append("|---|---|---|---|")
     G = graphs.make_graph("cycle", n)
-    base = None
-    for kappa in (10.0, 100.0, 1000.0, 10000.0):
+    base, growth = None, {}
+    for kappa in KAPPAS:
         res = [time_to(problems.quadratic(n, 4, kappa=kappa, seed=s), G, s, 1e-6)
-               for s in range(args.seeds)]
+               for s in range(seeds)]
         r = res[0][0]
         t = float(np.mean([x[1] for x in res]))
         base = base or t
-        print(f"| {kappa:g} | {t:.0f} | {t * r:.0f} | {t / base:.2f} (sqrt predicts "
-              f"{math.sqrt(kappa / 10):.2f}) |")
+        growth[kappa] = t / base
+        out.append(f"| {kappa:g} | {t:.0f} | {t * r:.0f} | {t / base:.2f} (sqrt predicts "
+                   f"{math.sqrt(kappa / KAPPAS[0]):.2f}) |")
+    return growth
+
+
+class Printed(list):
+    """The document's lines, printed as they come."""
+
+    def append(self, line):
+        print(line, flush=True)
+        super().append(line)
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--seeds", type=int, default=SEEDS)
+    parser.add_argument("--n", type=int, default=N)
+    parser.add_argument("--doc", default=DOC, help="markdown to write (default %(default)s)")
+    args = parser.parse_args(argv)
+    wall0, cpu0 = time.perf_counter(), time.process_time()
+    body = Printed()
+    tr = graph_table(args.n, args.seeds, body)
+    growth = kappa_table(args.n, args.seeds, body)
+    wall, cpu = time.perf_counter() - wall0, time.process_time() - cpu0
+    command = "python simulations/dadao_convergence_table.py" + (
+        f" --seeds {args.seeds}" if args.seeds != SEEDS else "") + (
+        f" --n {args.n}" if args.n != N else "")
+    head = ["# DADAO convergence measured by the simulator", "",
+            f"Generated by `{command}` on {time.strftime('%Y-%m-%d')} in {wall:.0f} s wall, "
+            f"{cpu:.0f} s CPU, one process (edit the script, not this file: it is written whole "
+            f"by the script).",
+            "Theory rates (chi_1 chi_2 = 1/2), x0 = 0, least-squares data from "
+            "`dadao.problems.least_squares`; r = sqrt(nu/L), nu = mu/2.", ""]
+    write_atomic(args.doc, "\n".join(head + body) + "\n")
+    print(f"written: {args.doc} ({wall:.0f} s wall, {cpu:.0f} s CPU)")
+    if os.path.abspath(args.doc) == DOC and (args.seeds, args.n) == (SEEDS, N):
+        from measured import write_rows
+
+        link = "[docs/dadao_convergence.md](docs/dadao_convergence.md)"
+        write_rows("dadao_convergence_table", command, [
+            {"what": f"DADAO time to 1e-8 of start, n = {args.n}, {len(FAMILIES)} graphs, "
+                     f"mean over {args.seeds} seeds",
+             "figure": f"t sqrt(nu/L) = {min(tr):.0f}-{max(tr):.0f} ({link})"},
+            {"what": f"time to 1e-6, kappa {KAPPAS[0]:g} -> {KAPPAS[2]:g}, cycle n = {args.n}",
+             "figure": f"x {growth[KAPPAS[2]]:.2f} (sqrt(kappa) predicts "
+                       f"x {math.sqrt(KAPPAS[2] / KAPPAS[0]):g})"}])
 
 
 if __name__ == "__main__":

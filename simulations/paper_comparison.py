@@ -14,6 +14,8 @@ whose every number is computed from the medians; for each setting and method the
 communications needed to reach 1e-4 and 1e-8 of the starting dist_to_opt, median [min, max]
 over the seeds; and OUT/<problem>_n<N>_<graph>.png: the relative dist_to_opt of seed 0 against
 gradients and communications. A method absent from a setting of the sweep (it cannot run there) is "n/a".
+The committed report (no --quick, --sweep or --out) also writes the README's Measured row
+(docs/measured/paper_comparison.json).
 """
 
 from __future__ import annotations
@@ -693,16 +695,58 @@ def summary(results: dict, lay: Layout) -> str:
     text = ("**Caveats.** Every method runs with its own default constants and rates, none "
             "tuned; DADAO uses its theory rates (chi_1 chi_2 = 1/2), not the SDP-optimal "
             "per-edge rates (docs/optimal_rates.md). The problems: " + kappa_text
-            + f" (seed {FIGURE_SEED}'s data). The counts do not show wall-clock time: a "
-            "synchronous iteration waits for the slowest node and link, the case for "
-            "asynchronous methods (docs/wall_clock.md). DGD and async SGD (constant steps) "
-            "stall in a neighbourhood of x*.")
+            + f" (seed {FIGURE_SEED}'s data). The counts do not show wall-clock time, where a "
+            "synchronous iteration waits for the slowest node and link and an asynchronous "
+            "node applies what it receives late: docs/wall_clock.md measures the seconds. DGD "
+            "and async SGD (constant steps) stall in a neighbourhood of x*.")
     if "adom_plus" in lay.methods:
         text += (f" Plain ADOM+ with its theory constants reaches {level} within the budget "
                  + (f"only on {settings_text(plain, ns)}." if plain else "on no setting."))
     out.append(text)
     out.append("Per graph, the sentences under each table compare DADAO with every method.")
     return "\n\n".join(out)
+
+
+def readme_row(results: dict, lay: Layout) -> dict:
+    """The README's Measured row: the sweep's time, how much DADAO's gradients vary with the
+    graph, where it is first, and where the Continuized method, MSDA and OPAPC need fewer."""
+    ns, level = lay.ns, SUMMARY_LEVEL
+    static_ls = [("least_squares", n, g) for n in ns for g in STATIC if g in lay.graphs]
+    static_all = [(p, n, g) for p in lay.problems for n in ns for g in STATIC if g in lay.graphs]
+    varying = [(p, n, "time_varying") for p in lay.problems for n in ns
+               if "time_varying" in lay.graphs]
+    spread = []
+    for p in lay.problems:
+        for n in ns:
+            got = [v for g in lay.graphs if (v := at(results, (p, n, g), "dadao", "gradients"))
+                   is not None and math.isfinite(v)]
+            if got:
+                spread.append(max(got) / min(got))
+    parts = []
+    t = lay.timing
+    if t is not None:
+        parts.append(f"the sweep {t.seconds / 60:.1f} min wall, {t.cpu_seconds / 60:.1f} min "
+                     f"CPU ({t.jobs} worker process{'es' if t.jobs > 1 else ''})")
+    if spread:
+        parts.append(f"DADAO's gradients to {level} within {ratios_text(spread)} of each other "
+                     "across the graphs of each (problem, n)")
+    if varying:
+        firsts = sum(first_on_both(results, s, lay.methods) for s in varying)
+        parts.append(f"DADAO needs the fewest gradients and communications on the time-varying "
+                     f"graphs in {firsts} of {len(varying)} (problem, n) settings")
+    losses = [c for c in (
+        claim(results, static_ls, "continuized", "communications",
+              "static least-squares graph", ns),
+        claim(results, static_all, "msda", "gradients", "static graph", ns),
+        claim(results, static_all, "opapc", "gradients", "static graph", ns)) if c]
+    parts += [c.replace("The ", "the ", 1) if c.startswith("The ") else c for c in losses]
+    return {"what": f"every method on {len(lay.graphs)} graph settings x n in "
+                    f"{{{', '.join(map(str, ns))}}} x "
+                    f"{{{', '.join(p.replace('_', ' ') for p in lay.problems)}}} x "
+                    f"{len(lay.seeds)} seeds: gradients and communications to "
+                    f"{' and '.join(LEVELS)}",
+            "figure": "; ".join(parts)
+                      + ": [docs/paper_comparison.md](docs/paper_comparison.md)"}
 
 
 def markdown(results: dict, absent: dict, lay: Layout, cells, figure_dir: str) -> str:
@@ -782,6 +826,13 @@ def main(argv=None):
                     spec.figures, args.report_only)
     md_path = write_report(cells, results, args.out, lay)
     print(f"wrote {md_path} and its figures in {args.out}")
+    committed = (not args.quick and args.sweep == SWEEP and args.sweep_out is None
+                 and os.path.abspath(args.out) == os.path.join(os.path.dirname(HERE), "docs",
+                                                               "paper_comparison"))
+    if committed:
+        from measured import write_rows
+
+        write_rows("paper_comparison", command, [readme_row(results, lay)])
     return result.code if result else 0
 
 
