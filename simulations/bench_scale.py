@@ -17,7 +17,9 @@ resident peak (VmHWM) at that moment. The run then goes on to its horizon, chose
 run has about ``EVENTS`` events (the setup gives the expected events per unit time, so the
 horizon is set on the prepared setup), and the events per CPU second are the run's events
 over the CPU seconds from the first window to the end of the run, which include the samples
-(200 per run) and the trace. numba's cache is warm (a first process per method compiles the
+(``SAMPLES`` per run) and the trace; the events per CPU second between samples leave out the
+samples (``EventRun.primal_X``, bringing every node to the sampling time, and the metrics:
+O(n d) each, a cost per sample that grows with n while the events' does not). numba's cache is warm (a first process per method compiles the
 loops once; ``bench_startup.py`` measures that).
 
 Which part of the set-up takes the time is measured with timers around the graph
@@ -49,8 +51,9 @@ DOC = ROOT / "docs" / "bench_scale.md"
 MARKER = "BENCH_SCALE_JSON "
 CPU = 0
 DIM = 10
-#: events of each run after its set-up
+#: events of each run after its set-up, and its samples of the metrics
 EVENTS = 5_000_000
+SAMPLES = 20
 SIZES = (1_000, 10_000, 100_000, 1_000_000)
 FAMILIES = ("torus_2d", "random_geometric")
 #: the goals of the issue: config to first event, and memory, at 10^6 nodes
@@ -106,8 +109,9 @@ def child(config: str) -> dict:
     def first_window(self, times, *args, **kwargs):
         out = process(self, times, *args, **kwargs)
         if not first and len(times):
+            clock = os.times()
             first.update(cpu=time.process_time(), wall=time.time(),
-                         peak_mb=proc_status("VmHWM"))
+                         peak_mb=proc_status("VmHWM"), system_s=clock.system)
         return out
     inprocess.EventRun._process = first_window
     start_init = inprocess.EventRun.__init__
@@ -117,25 +121,54 @@ def child(config: str) -> dict:
         start_init(self, *args, **kwargs)
         parts["engine start"] = time.process_time() - start
     inprocess.EventRun.__init__ = init
+    sampled = {"cpu": 0.0, "count": 0}
+    primal = inprocess.EventRun.primal_X
+    from dadao.engines import base as engine_base
+    metrics = engine_base.metrics
+
+    def timed_sample(function):
+        def wrapped(*args, **kwargs):
+            start = time.process_time()
+            try:
+                return function(*args, **kwargs)
+            finally:
+                sampled["cpu"] += time.process_time() - start
+        return wrapped
+    inprocess.EventRun.primal_X = timed_sample(primal)
+    engine_base.metrics = timed_sample(metrics)
 
     cfg = config_module.load(config)
     setup = experiment.from_config(cfg, config)
     c = setup.condition
     per_time = float(setup.args.grad_rates.sum() + c.total)
     t_max = EVENTS / per_time
-    args = dataclasses.replace(setup.args, t_max=t_max, log_every=t_max / 200)
+    args = dataclasses.replace(setup.args, t_max=t_max, log_every=t_max / SAMPLES)
     setup = dataclasses.replace(setup, args=args)
     trace = engines.get_engine("inprocess").run(setup)
     end = time.process_time()
-    events = int(trace.gradients[-1] + trace.communications[-1])
+    events = int(trace["gradients"][-1] + trace["communications"][-1])
     record = setup.constants_record[0]
     return {"n": setup.n, "edges": int(setup.setting.edges), "first_cpu_s": first["cpu"],
+            "first_system_s": first["system_s"], "first_touch_ms_per_mb": first_touch_cost(),
             "first_wall": first["wall"], "peak_mb": first["peak_mb"],
             "final_peak_mb": proc_status("VmHWM"), "parts": parts, "events": events,
-            "run_cpu_s": end - first["cpu"], "t_max": t_max,
+            "run_cpu_s": end - first["cpu"], "t_max": t_max, "sample_cpu_s": sampled["cpu"],
             "constants": record.get("method") if isinstance(record, dict) else None,
             "chi_1": float(c.chi_1), "chi_2": float(c.chi_2),
-            "dist_ratio": float(trace.dist_to_opt[-1] / trace.dist_to_opt[0])}
+            "dist_ratio": float(trace["dist_to_opt"][-1] / trace["dist_to_opt"][0])}
+
+
+def first_touch_cost(megabytes: int = 256) -> float:
+    """CPU milliseconds per MB of writing fresh memory the first time (the kernel's page
+    faults and zeroing), then nothing: what every new array of a large set-up pays once."""
+    import numpy as np
+
+    start = time.process_time()
+    block = np.empty(megabytes * 2 ** 20 // 8)
+    block[:] = 1.0
+    first = time.process_time() - start
+    del block
+    return 1000.0 * first / megabytes
 
 
 def one_process(family: str, n: int, folder: Path) -> dict:
@@ -172,9 +205,9 @@ def _mb(value) -> str:
 
 
 def table(results) -> list[str]:
-    lines = ["| graph | n | edges | constants | CPU s to the first event | of which: graph, "
-             "problem, setup, engine start | wall s | peak MB at the first event | "
-             "events | events per CPU s | load (core, machine) |",
+    lines = ["| graph | n | edges | constants | CPU s to the first event (of which system) | "
+             "of which: graph, problem, setup, engine start | wall s | peak MB at the first event | "
+             "events | events per CPU s: whole run, between samples | load (core, machine) |",
              "|---|---|---|---|---|---|---|---|---|---|---|"]
     for r in results:
         p = r["parts"]
@@ -182,26 +215,31 @@ def table(results) -> list[str]:
                                                             "engine start"))
         lines.append(
             f"| {r['family']} | {r['n']:,} | {r['edges']:,} | {r['constants']} | "
-            f"{r['first_cpu_s']:.1f} | {split} | {r['first_wall_s']:.1f} | "
-            f"{_mb(r['peak_mb'])} | {r['events']:,} | {r['events'] / r['run_cpu_s']:,.0f} | "
+            f"{r['first_cpu_s']:.1f} ({r['first_system_s']:.1f}) | {split} | {r['first_wall_s']:.1f} | "
+            f"{_mb(r['peak_mb'])} | {r['events']:,} | {r['events'] / r['run_cpu_s']:,.0f}, "
+            f"{_between(r):,.0f} | "
             f"{r['load'].get('core', float('nan')):.0%}, {r['load'].get('machine', 0):.0%} |")
     return lines
 
 
+def _between(r) -> float:
+    """Events per CPU s of the run less its samples."""
+    return r["events"] / (r["run_cpu_s"] - r["sample_cpu_s"])
+
+
 def ratios(results) -> list[str]:
-    """Events per CPU s of each n against n = 10^3 of the same family."""
+    """Events per CPU s (between samples) of each n against the smallest n of the family."""
     out = []
     for family in FAMILIES:
         rows = [r for r in results if r["family"] == family]
         base = next((r for r in rows if r["n"] == min(x["n"] for x in rows)), None)
         if base is None:
             continue
-        rate0 = base["events"] / base["run_cpu_s"]
-        parts = [f"n = {r['n']:,}: {(r['events'] / r['run_cpu_s']) / rate0:.2f}"
+        parts = [f"n = {r['n']:,}: {_between(r) / _between(base):.2f}"
                  for r in rows if r is not base]
         if parts:
-            out.append(f"- {family}: events per CPU s against n = {base['n']:,}: "
-                       + "; ".join(parts) + ".")
+            out.append(f"- {family}: events per CPU s between samples against n = "
+                       f"{base['n']:,}: " + "; ".join(parts) + ".")
     return out
 
 
@@ -238,11 +276,23 @@ def document(results, seconds: float) -> str:
         f"of building the graph (edge arrays, no networkx graph), the problem (its data and "
         f"x*), the setup (graph constants, rates, the method's constants) and the engine's "
         f"start (state and clocks); the rest is the interpreter, the imports and loading the "
-        f"compiled loops. Events per CPU second: the run after its first window, about "
-        f"{EVENTS:,} events with 200 samples of the metrics.", "",
+        f"compiled loops. *System*: the kernel's share of those CPU seconds, mostly page faults "
+        f"on memory written for the first time; on this machine (a virtual machine) that costs "
+        f"{_touch(results)} CPU ms per MB, measured in each process after its run (a fresh "
+        f"256 MB block), where a physical machine takes a fraction of a millisecond. "
+        f"Events per CPU second: the run after its first window, about "
+        f"{EVENTS:,} events with {SAMPLES} samples of the metrics, as a whole and less the "
+        f"samples (each brings every node to the sampling time and computes the metrics: "
+        f"O(n d), so at 10^6 nodes a sample costs as much as hundreds of thousands of "
+        f"events).", "",
         *table(results), "",
         *goals(results),
         *ratios(results), ""])
+
+
+def _touch(results) -> str:
+    values = [r["first_touch_ms_per_mb"] for r in results]
+    return f"{min(values):.1f}-{max(values):.1f}"
 
 
 def readme_rows(results) -> list[dict]:
@@ -250,16 +300,14 @@ def readme_rows(results) -> list[dict]:
     for r in results:
         if r["n"] != 1_000_000:
             continue
-        base = next((b for b in results if b["family"] == r["family"] and b["n"] == 1_000),
-                    None)
-        rate = r["events"] / r["run_cpu_s"]
-        versus = (f"; {rate / (base['events'] / base['run_cpu_s']):.2f}x the rate at n = 1,000"
-                  if base else "")
+        base = min((b for b in results if b["family"] == r["family"]), key=lambda b: b["n"])
+        rate = _between(r)
+        versus = f"; {rate / _between(base):.2f}x the rate at n = {base['n']:,}"
         rows.append({
             "what": f"DADAO on a {r['family']} of n = 1,000,000 ({r['edges']:,} edges), "
                     f"quadratic d = {DIM}, from the config to the first event, one core",
             "figure": f"{r['first_cpu_s']:.1f} s CPU, peak {_mb(r['peak_mb'])} MB; then "
-                      f"{rate / 1e6:.2f} million events per CPU s{versus} "
+                      f"{rate / 1e6:.2f} million events per CPU s between samples{versus} "
                       f"([docs/bench_scale.md](docs/bench_scale.md))"})
     return rows
 
@@ -285,7 +333,8 @@ def main(argv=None) -> int:
                 results.append(r)
                 print(f"{family} n = {r['n']:,}: {r['first_cpu_s']:.1f} s CPU to the first "
                       f"event, {_mb(r['peak_mb'])} MB, "
-                      f"{r['events'] / r['run_cpu_s']:,.0f} events per CPU s", file=sys.stderr)
+                      f"{r['events'] / r['run_cpu_s']:,.0f} events per CPU s, "
+                      f"{_between(r):,.0f} between samples", file=sys.stderr)
     seconds = time.time() - begin
     if args.json:
         args.json.write_text(json.dumps(results, indent=1))
