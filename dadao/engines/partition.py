@@ -139,11 +139,10 @@ def node_loads(n: int, edges, weights=None, node_rates=None) -> np.ndarray:
 
 
 def metis_available() -> bool:
-    try:
-        import pymetis  # noqa: F401
-    except ImportError:  # pragma: no cover - the wheel is a dependency; a user may remove it
-        return False
-    return True
+    """Whether the pymetis wheel is installed (a dependency of the mpi and test extras)."""
+    import importlib.util
+
+    return importlib.util.find_spec("pymetis") is not None
 
 
 def partition(n: int, edges, ranks: int, weights=None, node_rates=None,
