@@ -93,7 +93,8 @@ def _build_setup(cfg: dict) -> Setup:
     n = (graph[0] if isinstance(graph, list) else graph).number_of_nodes()
     algorithm = get_algorithm(cfg["algorithm"]["name"])
     require_problem_memory(cfg["problem"], n, algorithm)
-    problem = build_problem(cfg["problem"], n)
+    problem = build_problem(cfg["problem"], n,
+                            conjugate=bool(getattr(algorithm, "needs_conjugate", False)))
     for key, value in problem.params.items():
         if key in cfg["problem"] and cfg["problem"][key] == AUTO:
             cfg["problem"][key] = value
@@ -236,7 +237,9 @@ def timing_costs(rcfg: dict, graph, timing, dim: int, seed: int):
         raise exc.located(field="rates.costs_from_timing") from None
 
 
-def build_problem(pcfg: dict, n: int) -> problems.Problem:
+def build_problem(pcfg: dict, n: int, conjugate: bool = True) -> problems.Problem:
+    """The [problem] section's problem on n nodes; ``conjugate`` False leaves out the
+    inverses H_i^{-1} that only methods evaluating grad f_i^* use (n d^2 numbers)."""
     params = {k: v for k, v in pcfg.items() if k not in ("kind",) and v != AUTO}
     seed = params.pop("seed")
-    return problems.make_problem(pcfg["kind"], n, seed=seed, **params)
+    return problems.make_problem(pcfg["kind"], n, seed=seed, conjugate=conjugate, **params)

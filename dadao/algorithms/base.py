@@ -83,6 +83,8 @@ class AsyncAlgorithm:
     accepts_x0: bool = True
     #: the engine passes the per-edge resistances R_e of the rate Laplacian to ``constants``
     needs_resistances: bool = False
+    #: the method evaluates grad f_i^* (a config's problem then keeps its H_i^{-1})
+    needs_conjugate: bool = False
     #: whether the method runs on a time-varying list of graphs (others refuse one)
     supports_time_varying: bool = False
     #: ``default_rates(edges, n) -> (E,) rates`` this method is meant to be compared with

@@ -154,5 +154,6 @@ ALGORITHM = AsyncAlgorithm(
     gradient_clocks=False,
     accepts_x0=False,
     needs_resistances=True,
+    needs_conjugate=True,
     default_rates=default_rates,
 )

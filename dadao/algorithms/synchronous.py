@@ -61,6 +61,11 @@ class SyncAlgorithm:
     def state_size(self) -> int:
         return len(self.state_names)
 
+    @property
+    def needs_conjugate(self) -> bool:
+        """Dual methods evaluate grad f_i^* (a config's problem then keeps its H_i^{-1})."""
+        return self.oracle == "conjugate"
+
     def check_problem(self, problem) -> None:
         """Refuse a problem the method cannot use (dual methods need grad f_i^*)."""
         if self.oracle == "conjugate" and not problem.has_conjugate:

@@ -39,10 +39,12 @@ def _hint(word, choices):
     return f"did you mean {close[0]!r}? " if close else ""
 
 
-def make_problem(kind: str, n: int, *, seed=None, **params) -> Problem:
+def make_problem(kind: str, n: int, *, seed=None, conjugate: bool = True, **params) -> Problem:
     """Build the problem `kind` ("quadratic", "least_squares", "logistic", "libsvm", "averaging").
 
     params are the constructor's keyword arguments (libsvm: path, loss, split, reg, zero_based).
+    ``conjugate`` False: no H_i^{-1} (``Problem.has_conjugate`` False) for the kinds that would
+    store them, which only methods evaluating grad f_i^* need.
     Unknown kinds, unknown or missing parameters raise ProblemError with a "did you mean" hint.
     """
     if kind not in CONSTRUCTORS:
@@ -52,6 +54,8 @@ def make_problem(kind: str, n: int, *, seed=None, **params) -> Problem:
             f"(known: {known})", field="problem.kind")
     make = CONSTRUCTORS[kind]
     sig = inspect.signature(make)
+    if "conjugate" in sig.parameters:
+        params["conjugate"] = conjugate
     accepted = [p for p in sig.parameters if p not in ("n", "seed")]
     for name in params:
         if name not in accepted:

@@ -45,34 +45,37 @@ def _blocks(n: int, d: int):
     return [slice(a, min(n, a + step)) for a in range(0, n, step)]
 
 
-def _rotated_hessians(rng, E):
+def _rotated_hessians(rng, E, inverses=True):
     """(H, Hinv): H_i = Q_i diag(E_i) Q_i^T and its inverse Q_i diag(1/E_i) Q_i^T, (n, d, d)
-    each, Q_i Haar-distributed rotations (QR of a Gaussian matrix with the sign fix), drawn node
-    after node from ``rng`` (blocks of nodes drawn at once consume the stream in the same
-    order, so the matrices do not depend on the block)."""
+    each (Hinv None without ``inverses``), Q_i Haar-distributed rotations (QR of a Gaussian
+    matrix with the sign fix), drawn node after node from ``rng`` (blocks of nodes drawn at
+    once consume the stream in the same order, so the matrices do not depend on the block)."""
     n, d = E.shape
     H = np.empty((n, d, d))
-    Hinv = np.empty((n, d, d))
+    Hinv = np.empty((n, d, d) if inverses else (0, d, d))
     for block in _blocks(n, d):
         G = rng.standard_normal((block.stop - block.start, d, d))
         if d <= STACKED_QR_MAX_DIM:
             Q, R = np.linalg.qr(G)
             Q *= np.sign(np.diagonal(R, axis1=1, axis2=2))[:, None, :]
-            _congruences(Q, E[block], H[block], Hinv[block])
+            _congruences(Q, E[block], H[block], Hinv[block] if inverses else Hinv)
         else:
             for k, i in enumerate(range(block.start, block.stop)):
                 Q, R = np.linalg.qr(G[k])
                 Q *= np.sign(np.diag(R))
                 H[i] = (Q * E[i]) @ Q.T
-                Hinv[i] = (Q / E[i]) @ Q.T
-    return H, Hinv
+                if inverses:
+                    Hinv[i] = (Q / E[i]) @ Q.T
+    return H, (Hinv if inverses else None)
 
 
 @numba.njit(cache=True)
 def _congruences(Q, E, H, Hinv):
     """H[i] = Q[i] diag(E[i]) Q[i]^T and Hinv[i] = Q[i] diag(1/E[i]) Q[i]^T, each entry summed
-    over the eigenvalues in order and written to both triangles (exactly symmetric). numpy's
-    stacked matmul calls BLAS once per 10 x 10 product: microseconds of overhead each."""
+    over the eigenvalues in order and written to both triangles (exactly symmetric); Hinv of
+    zero rows: H only. numpy's stacked matmul calls BLAS once per 10 x 10 product: microseconds
+    of overhead each."""
+    inverses = Hinv.shape[0] > 0
     d = Q.shape[1]
     inverse = np.empty(d)
     for i in range(Q.shape[0]):
@@ -88,8 +91,9 @@ def _congruences(Q, E, H, Hinv):
                     g += q * inverse[m]
                 H[i, j, k] = h
                 H[i, k, j] = h
-                Hinv[i, j, k] = g
-                Hinv[i, k, j] = g
+                if inverses:
+                    Hinv[i, j, k] = g
+                    Hinv[i, k, j] = g
 
 
 def _symmetrise(H):
@@ -113,24 +117,31 @@ def _spd_inverse(H):
     return Hinv
 
 
-def _quadratic_problem(name, H, c, const, params, *, Hinv=None, local=None):
+def _quadratic_problem(name, H, c, const, params, *, Hinv=None, local=None, conjugate=True):
     """The QUADRATIC problem of H (n, d, d) (symmetrised in place) and c. ``Hinv`` and
     ``local`` = (L_local, mu_local): the inverses and the extreme eigenvalues when the
-    constructor knows them from how it built H (else computed from H)."""
+    constructor knows them from how it built H (else computed from H). ``conjugate`` False:
+    no inverses at all (the problem has no conjugate)."""
     H = _symmetrise(H)
-    Hinv = _spd_inverse(H) if Hinv is None else _symmetrise(Hinv)
+    if not conjugate:
+        Hinv = None
+    elif Hinv is None:
+        Hinv = _spd_inverse(H)
+    else:
+        Hinv = _symmetrise(Hinv)
     # H and Hinv were built for this problem alone
     oracle = make_oracle(QUADRATIC, H=H, c=c, Hinv=Hinv, take=("H", "Hinv"))
     return build_problem(name, oracle, params=params, const=const, local=local)
 
 
-def quadratic(n, dim, *, kappa=10.0, seed=None):
+def quadratic(n, dim, *, kappa=10.0, seed=None, conjugate=True):
     """f_i(x) = 1/2 (x - x_i)^T H_i (x - x_i), H_i = Q_i diag(e_i) Q_i^T with Q_i a random rotation.
 
     Each node's eigenvalues e_i lie in [1, kappa] (log-uniform), with 1 and kappa both attained at
     every node when dim >= 2 (dim = 1: at node 0 and node 1), so the global L/mu is exactly kappa.
     Local optima x_i = x_c + 5 N(0, I) around a common centre x_c = 10 N(0, I): the nodes disagree,
-    and ||x*|| ~ 10 sqrt(dim).
+    and ||x*|| ~ 10 sqrt(dim). ``conjugate`` False: no H_i^{-1} (n d^2 numbers fewer; the
+    methods that evaluate grad f_i^* refuse the problem).
     """
     n = check_int("n", n)
     dim = check_int("dim", dim)
@@ -153,7 +164,7 @@ def quadratic(n, dim, *, kappa=10.0, seed=None):
         E[0, 0] = 1.0
         if n > 1:
             E[1, 0] = kappa
-    H, Hinv = _rotated_hessians(rng, E)
+    H, Hinv = _rotated_hessians(rng, E, inverses=conjugate)
     centre = 10.0 * rng.standard_normal(dim)
     X_loc = centre + 5.0 * rng.standard_normal((n, dim))
     c = np.einsum("nij,nj->ni", H, X_loc)
@@ -161,7 +172,7 @@ def quadratic(n, dim, *, kappa=10.0, seed=None):
     params = {"kind": "quadratic", "n": n, "dim": dim, "kappa": kappa, "seed": seed}
     # the eigenvalues of H_i are E_i by construction: L_i = max E_i, mu_i = min E_i exactly
     return _quadratic_problem("quadratic", H, c, const, params, Hinv=Hinv,
-                              local=(E.max(axis=1), E.min(axis=1)))
+                              local=(E.max(axis=1), E.min(axis=1)), conjugate=conjugate)
 
 
 def averaging(n, dim, *, seed=None):
@@ -195,7 +206,7 @@ def rows_problem(name, A_list, b_list, *, loss, reg, params, form="auto"):
     )
 
 
-def _stacked_rows_problem(name, A, b, offsets, *, loss, reg, params, form):
+def _stacked_rows_problem(name, A, b, offsets, *, loss, reg, params, form, conjugate=True):
     """rows_problem of the stacked data: node i holds the rows offsets[i]:offsets[i+1] of A, b.
 
     A (M, d) must be C-contiguous float64 and owned by the caller, who gives it up: a rows-form
@@ -226,13 +237,13 @@ def _stacked_rows_problem(name, A, b, offsets, *, loss, reg, params, form):
             H += reg * np.eye(d)
             c = np.stack([(2.0 / mi) * (Ai.T @ bi) for Ai, bi, mi in zip(A_list, b_list, m)])
             const = np.array([bi @ bi / mi for bi, mi in zip(b_list, m)])
-            return _quadratic_problem(name, H, c, const, params)
+            return _quadratic_problem(name, H, c, const, params, conjugate=conjugate)
         params["form"] = "rows"
         kind = LEAST_SQUARES
     else:
         kind = LOGISTIC
     extra = {}
-    if kind == LEAST_SQUARES and n * d * d <= HINV_MAX_ENTRIES:
+    if kind == LEAST_SQUARES and conjugate and n * d * d <= HINV_MAX_ENTRIES:
         H = np.stack([(2.0 / mi) * (Ai.T @ Ai) for Ai, mi in zip(A_list, m)]) + reg * np.eye(d)
         Hinv = _spd_inverse(0.5 * (H + np.swapaxes(H, 1, 2)))
         if Hinv is not None:
@@ -247,7 +258,8 @@ def _stacked_rows_problem(name, A, b, offsets, *, loss, reg, params, form):
     return build_problem(name, oracle, params=params)
 
 
-def least_squares(n, dim, *, samples_per_node=100, reg=0.0, seed=None, form="auto"):
+def least_squares(n, dim, *, samples_per_node=100, reg=0.0, seed=None, form="auto",
+                  conjugate=True):
     """Linear regression, f_i(x) = (1/m) ||A_i x - b_i||^2 + (reg/2) ||x||^2, m = samples_per_node.
 
     Heterogeneous data as in the DADAO authors' code (sklearn.make_regression per node, without
@@ -255,6 +267,7 @@ def least_squares(n, dim, *, samples_per_node=100, reg=0.0, seed=None, form="aut
     (0 elsewhere); b_i = s_i (A_i w_i + 10 N(0, 1)) with a per-node slope s_i ~ U(0.01, 5).
     With n = 300, m = 100, dim = 2 (the paper's reference run) mu ~ 1.2 and L ~ 3.
     form: "auto" | "quadratic" | "rows", the oracle representation (see rows_problem).
+    ``conjugate`` False: no H_i^{-1} (see ``quadratic``).
     """
     n = check_int("n", n)
     dim = check_int("dim", dim)
@@ -282,8 +295,8 @@ def least_squares(n, dim, *, samples_per_node=100, reg=0.0, seed=None, form="aut
     offsets = np.arange(n + 1, dtype=np.int64) * m
     params = {"kind": "least_squares", "n": n, "dim": dim, "samples_per_node": m, "seed": seed}
     return _stacked_rows_problem(
-        "least_squares", A, b, offsets, loss="least_squares", reg=reg, params=params, form=form
-    )
+        "least_squares", A, b, offsets, loss="least_squares", reg=reg, params=params, form=form,
+        conjugate=conjugate)
 
 
 def logistic(n, dim, *, samples_per_node=100, reg=None, seed=None):

@@ -671,3 +671,21 @@ def test_suboptimality_of_a_logistic_problem_is_not_taken_from_a_hessian():
     """The logistic Hessian depends on x: no constant root, f(x) - f* as before."""
     P = logistic(8, 3, samples_per_node=30, seed=3)
     assert P._curvature_root is None
+
+
+def test_a_config_keeps_the_inverses_only_for_methods_that_use_them():
+    """H_i^{-1} (n d^2 numbers) is built for the methods evaluating grad f_i^* only; the data,
+    x* and constants are the same either way."""
+    from dadao import config, experiment
+
+    base = {"graph": {"family": "cycle", "n": 8}, "problem": {"kind": "quadratic", "dim": 3},
+            "run": {"t_max": 2.0}}
+    built = {}
+    for name in ("dadao", "continuized", "msda"):
+        cfg = config.validate(dict(base, algorithm={"name": name}))
+        built[name] = experiment.from_config(cfg).problem
+    assert not built["dadao"].has_conjugate and built["dadao"].oracle.Hinv.size == 0
+    assert built["continuized"].has_conjugate and built["msda"].has_conjugate
+    assert np.array_equal(built["dadao"].oracle.H, built["msda"].oracle.H)
+    assert np.array_equal(built["dadao"].x_star, built["msda"].x_star)
+    assert built["dadao"].L == built["msda"].L and built["dadao"].mu == built["msda"].mu
