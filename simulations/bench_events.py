@@ -528,6 +528,9 @@ def document(results, reps, seconds) -> str:
         "`fused_dadao`), the floor of its arithmetic. Rates per CPU second of the process "
         "(time.process_time) and per wall second; load: the share of busy time of other "
         "processes over each measurement, on core 0 and on the machine (/proc/stat).", "",
+        "How the same run scales from 10^3 to 10^6 nodes (set-up time, peak memory, events per "
+        "CPU second) is the table of [bench_scale.md](bench_scale.md), written by "
+        "`python simulations/bench_scale.py`: each size needs a process of its own.", "",
         "## Events per second", "",
         *rate_table(results), "",
         "Exactness: " + "; ".join(

@@ -16,6 +16,10 @@ import numpy as np
 import scipy.sparse as sp
 
 
+#: graphs of at least this many edges take the compiled pass
+COMPILED_MIN_EDGES = 1 << 16
+
+
 @numba.njit(cache=True)
 def is_canonical(edges) -> bool:
     """Rows u < v, strictly increasing in (u, v)."""
@@ -71,7 +75,8 @@ def symmetric_csr(edges: np.ndarray, off: np.ndarray, n: int,
     pass; any other order goes through scipy (same matrix)."""
     edges = np.ascontiguousarray(edges, dtype=np.int64)
     off = np.ascontiguousarray(off, dtype=np.float64)
-    if is_canonical(edges):
+    # below COMPILED_MIN_EDGES scipy is as quick, and a process need not load compiled code
+    if len(edges) >= COMPILED_MIN_EDGES and is_canonical(edges):
         with_diagonal = diagonal is not None
         diag = (np.ascontiguousarray(diagonal, dtype=np.float64) if with_diagonal
                 else np.zeros(0))

@@ -93,8 +93,13 @@ def test_edges_are_canonical_and_read_only():
     assert edge_array(G) is G.edges and G.number_of_edges() == 3 and len(G) == 5
 
 
+@pytest.mark.parametrize("compiled", [True, False])
 @pytest.mark.parametrize("order", ["canonical", "shuffled"])
-def test_symmetric_csr_is_scipys_matrix(order):
+def test_symmetric_csr_is_scipys_matrix(order, compiled, monkeypatch):
+    from dadao.graphs import csr
+
+    if compiled:  # the compiled pass, which large graphs take, on a small one
+        monkeypatch.setattr(csr, "COMPILED_MIN_EDGES", 0)
     G = family_graph("random_geometric", 400, seed=1)
     rng = np.random.default_rng(0)
     w = rng.random(G.number_of_edges())
