@@ -5,7 +5,7 @@ here: check it out yourself and point ``--authors`` at the folder, with ``--auth
 a Python that has its dependencies (torch, numpy, scipy, networkx, cvxpy, scikit-learn, tqdm).
 
     python simulations/bench_authors.py --authors ~/src/DADAO --authors-python ~/venvs/torch/bin/python \
-        [--t-max 40] [--rounds 2] [-o docs/bench_authors.md]
+        [--t-max 40] [--rounds 2] [--cpu 0] [-o docs/bench_authors.md]
 
 Workload: their DADAO on a star with n = 300 nodes, linear regression with d = 2 and 100
 samples per node, their rates (gradient clocks of total rate n, gossip lambda_mix =
@@ -13,7 +13,8 @@ sqrt(2 chi_1 chi_2)), t_max time units. Their loop computes each gradient from t
 samples and dist_to_opt after every event, as their ``run_DADAO`` does; ours runs the same
 setting (dadao's paper_star300 workload) in both forms: per-sample gradients (``form =
 "rows"``, as theirs) and through the 2x2 Hessian (the default), sampling metrics every time
-unit. Each side is a fresh subprocess pinned to core 0 with ``taskset``; the sides alternate,
+unit. Each side is a fresh subprocess pinned to one core (``--cpu``, default 0) with
+``taskset``; the sides alternate,
 ``--rounds`` times each, and every figure is events per CPU second of the timed part (theirs:
 ``run_DADAO``; ours: ``Engine.run`` after a warm-up run that compiles), with the share of the
 core and of the machine that other processes used meanwhile (/proc/stat).
@@ -90,8 +91,8 @@ print(json.dumps({"events": events_of(trace.meta), "cpu_s": cpu, "wall_s": wall,
 """
 
 
-def pinned(argv: list[str]) -> list[str]:
-    return (["taskset", "-c", "0"] if _has_taskset() else []) + argv
+def pinned(argv: list[str], cpu: int) -> list[str]:
+    return (["taskset", "-c", str(cpu)] if _has_taskset() else []) + argv
 
 
 def _has_taskset() -> bool:
@@ -99,11 +100,12 @@ def _has_taskset() -> bool:
     return which("taskset") is not None
 
 
-def run_child(argv: list[str], cwd: str) -> dict:
-    """One measurement in a fresh process, with the foreign load on core 0 and the machine."""
-    load = Load(cpu=0)
+def run_child(argv: list[str], cwd: str, cpu: int) -> dict:
+    """One measurement in a fresh process on core ``cpu``, with the foreign load on that core and
+    the machine."""
+    load = Load(cpu=cpu)
     env = dict(os.environ, PYTHONHASHSEED="0", OMP_NUM_THREADS="1", MKL_NUM_THREADS="1")
-    done = subprocess.run(pinned(argv), cwd=cwd, env=env, capture_output=True, text=True)
+    done = subprocess.run(pinned(argv, cpu), cwd=cwd, env=env, capture_output=True, text=True)
     share = load.stop()
     if done.returncode != 0:
         raise SystemExit(f"a measurement failed ({' '.join(argv[:3])} ...):\n{done.stderr[-2000:]}")
@@ -128,7 +130,7 @@ def measure(args) -> dict:
     with tempfile.TemporaryDirectory() as cwd:  # their save_data writes under ./runs
         for _ in range(args.rounds):
             for name, argv in sides.items():  # alternating, one round at a time
-                results[name].append(run_child(argv, cwd))
+                results[name].append(run_child(argv, cwd, args.cpu))
                 print(f"{name}: {results[name][-1]['events_per_cpu_s']:,.0f} events/CPU s",
                       file=sys.stderr)
     return results
@@ -138,7 +140,8 @@ def table(results: dict, args) -> str:
     authors = [r["events_per_cpu_s"] for r in next(iter(results.values()))]
     lines = [
         "| implementation | events | events per CPU second | events per wall second | "
-        "x authors (per CPU s) | dist_to_opt end / start | foreign load core 0, machine |",
+        f"x authors (per CPU s) | dist_to_opt end / start | foreign load core {args.cpu}, "
+        "machine |",
         "|---|---|---|---|---|---|---|",
     ]
     for name, runs in results.items():
@@ -160,7 +163,7 @@ def _span(values, fmt="{:,.0f}") -> str:
 
 def document(results: dict, args) -> str:
     command = (f"python simulations/bench_authors.py --authors PATH --authors-python PY "
-               f"--t-max {args.t_max:g} --rounds {args.rounds}")
+               f"--t-max {args.t_max:g} --rounds {args.rounds}{cpu_flag(args)}")
     return "\n".join([
         "# dadao against the authors' implementation",
         "",
@@ -169,7 +172,7 @@ def document(results: dict, args) -> str:
         f"    {command}",
         "",
         f"Machine: {processor()}, {os.cpu_count()} cores, Python {platform.python_version()}; "
-        f"every run pinned to core 0, sides alternating ({args.rounds} rounds), "
+        f"every run pinned to core {args.cpu}, sides alternating ({args.rounds} rounds), "
         f"{time.strftime('%Y-%m-%d')}.",
         "",
         f"Workload: DADAO on a star of n = {N} nodes, linear regression, d = {DIM}, "
@@ -185,8 +188,8 @@ def document(results: dict, args) -> str:
         "The timed part: theirs is `run_DADAO` (drawing the events, the loop, their per-event "
         "loss); ours is `Engine.run` after a warm-up run that compiled the kernels (drawing "
         "the schedule, the compiled loop, the metric samples). Rates differ between rounds by "
-        "the load other processes put on the machine (last column: share of core 0 and of "
-        "the whole machine busy with other processes during the run).",
+        f"the load other processes put on the machine (last column: share of core {args.cpu} "
+        "and of the whole machine busy with other processes during the run).",
         "",
     ])
 
@@ -208,7 +211,12 @@ def write_readme_rows(results: dict, args) -> None:
                       f"{_span(ratio, '{:,.0f}x')} ([docs/bench_authors.md]"
                       f"(docs/bench_authors.md))"})
     write_rows("bench_authors", f"python simulations/bench_authors.py --authors PATH "
-               f"--t-max {args.t_max:g} --rounds {args.rounds}", rows)
+               f"--t-max {args.t_max:g} --rounds {args.rounds}{cpu_flag(args)}", rows)
+
+
+def cpu_flag(args) -> str:
+    """The --cpu of the command line, as written in the report (none for the default core)."""
+    return "" if args.cpu == 0 else f" --cpu {args.cpu}"
 
 
 def main(argv=None) -> int:
@@ -219,6 +227,8 @@ def main(argv=None) -> int:
                         help="a Python with the authors' dependencies (torch, tqdm, ...)")
     parser.add_argument("--t-max", type=float, default=40.0)
     parser.add_argument("--rounds", type=int, default=2)
+    parser.add_argument("--cpu", type=int, default=0,
+                        help="the core every measurement is pinned to (default 0)")
     parser.add_argument("-o", "--output", help="write the Markdown report here")
     args = parser.parse_args(argv)
     if not os.path.isfile(os.path.join(args.authors, "run_optimizers.py")):

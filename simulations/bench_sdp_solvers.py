@@ -101,6 +101,8 @@ def run_one(e, n, method, setting, time_limit):
            "wall_s": time.perf_counter() - w0, "cpu_s": time.process_time() - c0,
            "iterations": info.get("iterations") if method != "sdp-search"
            else info.get("solves"), "detail": detail, "load": load.stop()}
+    if method == "first-order":
+        row["certified_gap"] = info.get("gap")
     if raw is not None:
         try:
             row["total"] = float(verify_rates(e, raw, n)[1].total)
@@ -269,9 +271,16 @@ def write_report(path, run):
     ]
     lines += [f"- `{name}`: {what}" + (f" (run up to n = {max_n})" if max_n < 64 else "")
               for name, _, max_n, what in settings]
-    lines += ["- `first-order`: dadao's first-order method (L-BFGS, at most 400 iterations), the "
-              "last step of the default chain for \"sdp\"; `max_iter`: stopped at its iteration "
-              "limit (its rates are verified and usable, an upper bound).", ""]
+    p = first_order._P_SCHEDULE
+    lines += ["- `first-order`: dadao's first-order method, the last step of the default chain "
+              "for \"sdp\": L-BFGS-B on the rates with p-norm smoothing, continuation p = "
+              f"{p[0]:g}, ..., {p[-1]:g}; it stops when its certified relative gap to the "
+              f"optimum is at most {first_order.FIRST_ORDER_GAP_TOL:g} or when the last stage "
+              "stalls (status `converged`), or at its limits "
+              f"({first_order.FIRST_ORDER_MAX_ITER} iterations, "
+              f"{first_order.FIRST_ORDER_TIME_LIMIT_S:g} s; `max_iter`, `time_limit`). Its "
+              "rates are verified and usable whatever stopped it, an upper bound on the "
+              "optimum (docs/bench_first_order.md).", ""]
     lines += ["## Summary", "",
               "| method | setting | solved | not solved (status: count) | median wall of solved "
               "(s) | median CPU of solved (s) | max wall of solved (s) | wall of all runs (s) |",
@@ -347,6 +356,21 @@ def choice(results, names, limit):
     fo_wall = max((r["wall_s"] for _, r in fo), default=math.nan)
     fo_gap = max((r["total"] / best_of(g["rows"]) - 1 for g, r in fo if "total" in r),
                  default=math.nan)
+    fo_cert = max((r["certified_gap"] for _, r in fo
+                   if isinstance(r.get("certified_gap"), (int, float))), default=math.nan)
+    fo_status = ", ".join(f"{k}: {v}" for k, v in sorted(
+        {st: sum(r["status"] == st for _, r in fo) for st in {r["status"] for _, r in fo}}
+        .items()))
+    # the graphs of the issue that made SCS's fixed scaling the default
+    issue = [f"random_geometric {n} seed 1" for n in (24, 32)]
+    issue_missed = [name for name in issue
+                    if any(g["graph"] == name and not ok for g, _, ok in runs("scs-adaptive"))]
+    issue_solved = all(any(g["graph"] == name and ok for g, _, ok in runs(setting))
+                       for name in issue_missed for setting in ("scs-fixed", "clarabel"))
+    issue_text = ""
+    if issue_missed:
+        issue_text = ", among them the issue's " + " and ".join(issue_missed) + (
+            ", which SCS with fixed scaling and Clarabel solve" if issue_solved else "")
     def median(setting, n):
         return summary_row(runs(setting, where=is_rg(n)))["median"]
 
@@ -386,17 +410,16 @@ def choice(results, names, limit):
         "are far closer to the optimum than Clarabel's (gap column at n = 64). Not solved: "
         f"{_graphs(scs_f, lambda r, ok: not ok)}.",
         "- SCS with its default adaptive scaling, dadao's default before, is not used: not solved "
-        f"within {limit:g} s: {_graphs(scs_a, lambda r, ok: not ok)}, among them the issue's "
-        "random geometric n = 24 and 32 with seed 1, which SCS with fixed scaling and Clarabel "
-        "solve.",
+        f"within {limit:g} s: {_graphs(scs_a, lambda r, ok: not ok)}{issue_text}.",
         "- MOSEK (not measured here: not installed) is an interior-point solver like Clarabel; "
         "it is tried after Clarabel and before SCS where it is installed and licensed.",
         f"- The first-order method last, for \"sdp\" only: it needs no cone solver, its rates "
         f"are always verified, and its totals were within {fo_gap:.1e} of the best found here, "
-        f"in at most {fo_wall:.2f} s; but they are upper bounds, not the optimum, so a result "
-        "from this "
-        "fallback says so (`exact` False, `method` \"first-order\", its `label`). With node "
-        "caps it is skipped (its rescaling cannot honour them).",
+        f"in at most {fo_wall:.2f} s (statuses {fo_status}), with certified gaps of at most "
+        f"{fo_cert:.1e} (its own bound on the distance to the optimum); but they are upper "
+        "bounds, not the optimum, so a result from this fallback says so (`exact` False, "
+        "`method` \"first-order\", its `label`). With node caps it is skipped (its rescaling "
+        "cannot honour them).",
         "",
         "An explicitly named solver (`solver=\"scs\"`, `--solver scs`, `rates.solver = "
         "\"scs\"`) is strict: it is the only attempt, since that solver was asked for, and its "
