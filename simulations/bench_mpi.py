@@ -223,8 +223,9 @@ def worker(args) -> int:
            "host": platform.node()}
     if meta["engine"] == "mpi":
         mpi = run["engine_detail"]
-        out["mpi"] = {k: mpi[k] for k in ("ranks", "cut_edges", "edges", "nodes_per_rank",
-                                          "library", "ranks_detail")}
+        out["mpi"] = {k: mpi.get(k) for k in ("ranks", "method", "cut_edges", "edges",
+                                              "nodes_per_rank", "event_imbalance", "library",
+                                              "ranks_detail")}
     if args.final_x:
         np.save(args.final_x, trace.final_x)
     print(MARKER + json.dumps(out), flush=True)
@@ -394,6 +395,37 @@ PARTS = (("events_s", "event loop"), ("exchange_s", "cut-edge exchanges"),
          ("rest_s", "rest"))
 
 
+def readme_rows(records) -> list[dict]:
+    """The README's rows: in-process events/s of the communication workload, and each
+    workload's P = 2 speed-up, efficiency and event imbalance (the busiest rank over an even
+    share, less 1) with its partition method."""
+    rows = []
+    ref, _ = runs_of(records, "communication")
+    if ref:
+        rows.append({"what": f"in process, random geometric n = 1024, least squares d = 10 "
+                             f"({ref['events']:,} events)",
+                     "figure": f"{ref['events_per_s'] / 1e6:.2f} million events/s "
+                               f"([docs/bench_mpi.md](docs/bench_mpi.md))"})
+    for name, what in (("compute", "compute-heavy (n = 64, d = 100,000 least squares)"),
+                       ("communication", "communication-heavy (n = 1024, d = 10)")):
+        _, runs = runs_of(records, name)
+        two = next((r for r in runs if r["P"] == 2 and not r["oversubscribed"]), None)
+        if two is None or two.get("speedup_vs_P1") is None:
+            continue
+        b = busiest(two)
+        cut = sum(x["cut_gossip_events"] for x in two["mpi"]["ranks_detail"]) // 2
+        rows.append({"what": f"MPI, {what}, P = 2 on 2 cores",
+                     "figure": f"speed-up {two['speedup_vs_P1']:.2f} over P = 1, efficiency "
+                               f"{two['efficiency']:.2f}; {two['mpi'].get('method')} "
+                               f"partition, busiest rank {b['events'] / two['events']:.1%} of "
+                               f"the events (imbalance "
+                               f"{2 * b['events'] / two['events'] - 1:.1%}), "
+                               f"{cut / two['events']:.2%} of the events on cut edges; "
+                               f"bit-identical to in process "
+                               f"([docs/bench_mpi.md](docs/bench_mpi.md))"})
+    return rows
+
+
 def explanation(records, cores) -> str:
     """The measured split of every run, one paragraph per workload."""
     out = []
@@ -435,6 +467,10 @@ def explanation(records, cores) -> str:
                 text += (f"; the busiest rank has {b['events']:,} events "
                          f"({b['events'] / r['events']:.1%} of all; even split "
                          f"{1 / r['P']:.0%})")
+                expected = r["mpi"].get("event_imbalance")
+                if expected is not None:
+                    text += (f"; partition {r['mpi'].get('method')}, whose expected events "
+                             f"per rank are within {expected:.1%} of even")
             parts.append(text)
         out.append(f"**{name}**: " + "; ".join(parts) + ".")
     return "\n\n".join(out)
@@ -724,6 +760,10 @@ def driver(args) -> int:
     if doc:
         cli = [a for a in sys.argv[1:] if a not in (args.doc, args.json, "--doc", "--json")]
         Path(doc).write_text(document(records, cores, cli, started))
+    if doc == DOC:
+        from measured import write_rows
+
+        write_rows("bench_mpi", "python simulations/bench_mpi.py", readme_rows(records))
     if args.json:
         Path(args.json).write_text(json.dumps(records, indent=1, default=str))
     print()

@@ -319,7 +319,25 @@ def main(argv=None) -> int:
         print(f"wrote {target}", file=sys.stderr)
     else:
         sys.stdout.write(text)
+    if target == DOC:
+        from measured import write_rows
+
+        write_rows("bench_startup", "python simulations/bench_startup.py", readme_rows(rows))
     return 0
+
+
+def readme_rows(rows) -> list[dict]:
+    """The README's row: this checkout's later processes, every case, to the first event."""
+    mine = [r for r in rows if r["package"] == "this"]
+    warm = [w["first_cpu_s"] for r in mine for w in r["warm"]]
+    cold = [r["cold"]["first_cpu_s"] for r in mine]
+    compiled = sum(len(w["compiled"]) for r in mine for w in r["warm"])
+    cases = ", ".join(dict.fromkeys(r["case"] for r in mine))
+    return [{"what": f"a second `dadao run` of a small config ({cases})",
+             "figure": f"{min(warm):.2f}-{max(warm):.2f} s of CPU from process start to the first "
+                       f"event, {compiled} functions compiled (numba loads every loop from its "
+                       f"cache; the first process: {min(cold):.1f}-{max(cold):.1f} s): "
+                       f"[docs/bench_startup.md](docs/bench_startup.md)"}]
 
 
 if __name__ == "__main__":
