@@ -332,7 +332,7 @@ def readme_rows(rows) -> list[dict]:
     warm = [w["first_cpu_s"] for r in mine for w in r["warm"]]
     cold = [r["cold"]["first_cpu_s"] for r in mine]
     compiled = sum(len(w["compiled"]) for r in mine for w in r["warm"])
-    cases = ", ".join(dict.fromkeys(r["case"] for r in mine))
+    cases = "; ".join(dict.fromkeys(r["case"] for r in mine))
     return [{"what": f"a second `dadao run` of a small config ({cases})",
              "figure": f"{min(warm):.2f}-{max(warm):.2f} s of CPU from process start to the first "
                        f"event, {compiled} functions compiled (numba loads every loop from its "
