@@ -415,8 +415,10 @@ def readme_rows(records) -> list[dict]:
         b = busiest(two)
         cut = sum(x["cut_gossip_events"] for x in two["mpi"]["ranks_detail"]) // 2
         rows.append({"what": f"MPI, {what}, P = 2 on 2 cores",
-                     "figure": f"speed-up {two['speedup_vs_P1']:.2f} over P = 1, efficiency "
-                               f"{two['efficiency']:.2f}; {two['mpi'].get('method')} "
+                     "figure": f"speed-up {two['speedup_vs_P1']:.2f} over P = 1 (efficiency "
+                               f"{two['efficiency']:.2f}) and "
+                               f"{two['speedup_vs_inprocess']:.2f} over in process; "
+                               f"{two['mpi'].get('method')} "
                                f"partition, busiest rank {b['events'] / two['events']:.1%} of "
                                f"the events (imbalance "
                                f"{2 * b['events'] / two['events'] - 1:.1%}), "
