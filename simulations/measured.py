@@ -22,7 +22,7 @@ ROOT = Path(__file__).resolve().parents[1]
 FOLDER = ROOT / "docs" / "measured"
 
 #: the table's order: the event loop first, then scale, rates, engines, experiments
-ORDER = ("bench_events", "bench_authors", "bench_startup", "bench_schedule",
+ORDER = ("bench_events", "bench_authors", "bench_startup", "bench_scale", "bench_schedule",
          "bench_graph_constants", "bench_first_order", "dadao_convergence_table",
          "paper_comparison", "bench_mpi", "bench_optimal_rates", "bench_timing", "wall_clock",
          "cost_rates")
