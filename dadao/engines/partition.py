@@ -11,7 +11,8 @@ costs a matched exchange between those ranks (every other event is local), in pr
 how often it fires: the cut is weighed by the rates. Two methods, computed once per run, on one
 rank, deterministically:
 
-- ``metis`` (``method="auto"`` when the ``pymetis`` wheel is installed): METIS k-way
+- ``metis`` (chosen by ``method="auto"`` when the ``pymetis`` wheel is installed, unless the
+  blocks below give a smaller modelled time): METIS k-way
   partitioning (Karypis and Kumar 1998) with node weights load_i and edge weights lambda_e
   (both scaled to integers, METIS's types), a fixed seed, and METIS's default balance
   tolerance of 3% on the weights: parts of equal events, a small cut rate;
@@ -21,6 +22,11 @@ rank, deterministically:
   second Laplacian eigenvector; n <= FIEDLER_MAX_N), each cut into P contiguous blocks of
   floor(n/P) or ceil(n/P) nodes; the fewest cut rate wins, ties keep the earlier candidate.
   Blocks balance nodes, not events: on graphs of uneven degree (a star) a rank gets more.
+
+"auto" takes whichever of the two has the smaller modelled time max_r (Lambda_r +
+CUT_EVENT_COST kappa_r), Lambda_r the rank's expected events and kappa_r the rate of the cut
+edges touching it (the lower bound of docs/mpi.md, in events): METIS's balance tolerance cannot
+be met on a few heavy nodes, and a lattice numbered row by row is cut best into bands.
 
 ``Partition.describe`` reports the expected events per rank and their imbalance, max / mean - 1.
 """
@@ -45,6 +51,10 @@ METHODS = ("auto", "metis", "blocks")
 METIS_RESOLUTION = 1000
 #: METIS's seed: the same partition on every run of a graph
 METIS_SEED = 0
+#: what a cut-edge exchange costs, in events of the compiled loop (an unwaited Sendrecv of a
+#: few doubles against the loop's cost per event, docs/mpi.md): weighs the cut against the
+#: balance when "auto" chooses between METIS and the blocks
+CUT_EVENT_COST = 10.0
 
 
 @dataclass(frozen=True)
@@ -181,11 +191,19 @@ def partition(n: int, edges, ranks: int, weights=None, node_rates=None,
         if best is None or cost < best[0] * (1 - 1e-12):
             best = (cost, owner, name)
     blocks = Partition(best[1], ranks, best[2], load)
-    # METIS unless the best blocks are as even and cut less (lattices numbered row by row)
-    if metis is not None and not (imbalance(blocks) <= imbalance(metis) + 1e-12
-                                  and best[0] < cut_rate(metis.owner)):
+    # the one of the lower time bound of docs/mpi.md: METIS on ties
+    if metis is not None and modelled_time(metis, edges, w) <= modelled_time(blocks, edges, w):
         return metis
     return blocks
+
+
+def modelled_time(part: Partition, edges: np.ndarray, w: np.ndarray) -> float:
+    """max over ranks of (expected events + CUT_EVENT_COST x the rate of the cut edges that
+    touch it), per unit time: the lower bound on a run's time of docs/mpi.md, in events."""
+    cut = part.owner[edges[:, 0]] != part.owner[edges[:, 1]]
+    exchanges = (np.bincount(part.owner[edges[cut, 0]], weights=w[cut], minlength=part.ranks)
+                 + np.bincount(part.owner[edges[cut, 1]], weights=w[cut], minlength=part.ranks))
+    return float(np.max(part.events_per_rank() + CUT_EVENT_COST * exchanges))
 
 
 def imbalance(part: Partition) -> float:
