@@ -1018,8 +1018,8 @@ def _config_fields() -> dict:
     return {"partition": Field(
         "str", "auto", "how nodes are split over the ranks: \"metis\" (METIS on node weights "
         "= expected events, edge weights = gossip rates; the pymetis wheel), \"blocks\" "
-        "(contiguous blocks of the best of a few orderings), \"auto\" (METIS unless the "
-        "blocks are as even and cut less rate): dadao.engines.partition", choices=METHODS)}
+        "(contiguous blocks of the best of a few orderings), \"auto\" (the one of the two "
+        "with the smaller modelled time: docs/mpi.md)", choices=METHODS)}
 
 
 class Mpi(base.Engine):
