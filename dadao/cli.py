@@ -444,10 +444,8 @@ def cmd_mpi_check(args) -> int:
 def _mpi_check_config(comm, args) -> None:
     """The partition and per-rank memory of a config's run on the ranks of ``comm``: every
     rank builds the setup as a run would (a DadaoError is the run's own one line, exit 2)."""
-    from dadao import memory
+    from dadao import memory, runs
     from dadao.engines.mpi import Mpi, run_partition
-
-    from dadao import runs
 
     setup = runs.build(args.config, sets=args.set, engine="mpi")
     group = Mpi().group(comm)
@@ -457,10 +455,10 @@ def _mpi_check_config(comm, args) -> None:
     finally:
         group.close()
     own = int((part.owner == comm.rank).sum())
-    vectors = len(getattr(setup.algorithm, "state_names", ())) or 1
     peak = memory.peak_resident_bytes()
     mine = {"rank": comm.rank, "nodes": own, "peak_mb": None if peak is None else peak / 2 ** 20,
-            "state_mb": memory.state_bytes(own, setup.problem.dim, vectors) / 2 ** 20}
+            "state_mb": memory.algorithm_state_bytes(setup.algorithm, own,
+                                                     setup.problem.dim) / 2 ** 20}
     ranks = comm.gather(mine, root=0)
     if comm.rank != 0:
         return

@@ -153,8 +153,7 @@ def require_problem_memory(pcfg: dict, n: int, algorithm) -> None:
     d, m = pcfg["dim"], pcfg.get("samples_per_node", 1)
     form = pcfg.get("form", "auto")
     need = memory.problem_bytes(kind, n, d, m, form if form != AUTO else "auto")
-    vectors = len(getattr(algorithm, "state_names", ())) or 1
-    need += memory.state_bytes(n, d, vectors)
+    need += memory.algorithm_state_bytes(algorithm, n, d)
     # the samples make a rows problem large when there are more of them than dimensions
     key = "problem.samples_per_node" if "samples_per_node" in pcfg and m > d else "problem.dim"
     memory.require(need, f"the {kind} problem of n = {n:,} nodes in dimension {d:,}"

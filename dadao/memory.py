@@ -119,6 +119,11 @@ def state_bytes(n: int, dim: int, vectors: int) -> float:
     return WORD * float(n) * float(dim) * (vectors + 3.0)
 
 
+def algorithm_state_bytes(algorithm, n: int, dim: int) -> float:
+    """``state_bytes`` of a method's run: its ``state_names`` vectors per node (1 without)."""
+    return state_bytes(n, dim, len(getattr(algorithm, "state_names", ())) or 1)
+
+
 def peak_resident_bytes() -> float | None:
     """This process's peak resident memory in bytes (``getrusage``), None where unknown."""
     import sys

@@ -224,13 +224,11 @@ def _metis(n, edges, ranks, w, load) -> np.ndarray | None:
     """owner by METIS k-way (module docstring), or None when a part comes back empty."""
     import pymetis
 
-    u, v = edges[:, 0], edges[:, 1]
-    keep = u != v
-    A = sp.csr_matrix((np.concatenate([w[keep], w[keep]]),
-                       (np.concatenate([u[keep], v[keep]]), np.concatenate([v[keep], u[keep]]))),
-                      shape=(n, n))
+    from dadao.graphs.csr import symmetric_csr
+
+    keep = edges[:, 0] != edges[:, 1]
+    A = symmetric_csr(edges[keep], w[keep], n)
     A.sum_duplicates()  # the edges of a time-varying list appear once per graph
-    A.sort_indices()
     options = pymetis.Options(seed=METIS_SEED)
     adjacency = pymetis.CSRAdjacency(A.indptr.astype(np.int64), A.indices.astype(np.int64))
     _, parts = pymetis.part_graph(ranks, adjacency, vweights=_integer_weights(load),

@@ -19,6 +19,7 @@ import scipy.sparse
 import scipy.sparse.csgraph
 
 from dadao.errors import GraphError
+from dadao.graphs.csr import symmetric_csr
 
 
 class EdgeGraph:
@@ -55,8 +56,6 @@ class EdgeGraph:
 
     def adjacency(self) -> scipy.sparse.csr_matrix:
         """The symmetric 0/1 adjacency matrix, (n, n) CSR."""
-        from dadao.graphs.csr import symmetric_csr
-
         return symmetric_csr(self.edges, np.ones(len(self.edges)), self.n)
 
     def components(self) -> list[np.ndarray]:
@@ -67,9 +66,12 @@ class EdgeGraph:
         members = np.split(order, np.cumsum(np.bincount(label, minlength=k))[:-1])
         return sorted(members, key=lambda c: int(c[0]))
 
+    def component_count(self) -> int:
+        return int(scipy.sparse.csgraph.connected_components(self.adjacency(), directed=False,
+                                                             return_labels=False))
+
     def is_connected(self) -> bool:
-        k, _ = scipy.sparse.csgraph.connected_components(self.adjacency(), directed=False)
-        return k == 1
+        return self.component_count() == 1
 
     def to_networkx(self):
         """The networkx graph on the nodes 0..n-1 with these edges and attributes (and the

@@ -370,7 +370,7 @@ def check_connected(G) -> None:
     if n < 2:
         raise GraphError(f"graph needs at least 2 nodes; got {n}")
     if isinstance(G, EdgeGraph):
-        k = len(G.components())
+        k = G.component_count()
     elif nx.is_connected(G):
         k = 1
     else:
