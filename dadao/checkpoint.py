@@ -12,7 +12,8 @@ JSON header (``HEADER``) for the scalars, so loading a checkpoint never runs cod
 ``FORMAT`` is bumped whenever the layout changes; a checkpoint of another format, config or
 engine is refused rather than half-used, and so is one of another schedule
 (``dadao.events.SCHEDULE_VERSION``, in every checkpoint's header): its clock positions would
-go on with other events than the run it started.
+go on with other events than the run it started; or of another problem data version
+(``dadao.problems.streams.PROBLEM_DATA_VERSION``): its states would go on on other data.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ import numpy as np
 
 from dadao import events
 from dadao.atomic import write_atomic
+from dadao.problems.streams import PROBLEM_DATA_VERSION
 
 FORMAT = 1
 HEADER = "__header__"
@@ -37,8 +39,8 @@ class CheckpointError(ValueError):
 def save(path: str, header: dict, arrays: dict) -> None:
     """Write ``header`` (JSON values) and ``arrays`` ({name: ndarray}) to ``path`` atomically."""
     buf = io.BytesIO()
-    text = json.dumps({"format": FORMAT, "schedule": events.SCHEDULE_VERSION, **header},
-                      allow_nan=True)
+    text = json.dumps({"format": FORMAT, "schedule": events.SCHEDULE_VERSION,
+                       "problem_data": PROBLEM_DATA_VERSION, **header}, allow_nan=True)
     np.savez(buf, **{HEADER: np.frombuffer(text.encode(), dtype=np.uint8)},
              **{name: np.asarray(a) for name, a in arrays.items()})
     write_atomic(path, buf.getvalue())
@@ -61,6 +63,11 @@ def load(path: str) -> tuple[dict, dict]:
         raise CheckpointError(f"a checkpoint of schedule version {schedule!r}, this dadao draws "
                               f"version {events.SCHEDULE_VERSION} (other events for the same "
                               f"seed)")
+    data = header.get("problem_data", 1)   # version 1 wrote none
+    if data != PROBLEM_DATA_VERSION:
+        raise CheckpointError(f"a checkpoint of problem data version {data!r}, this dadao "
+                              f"draws version {PROBLEM_DATA_VERSION} (other data for the same "
+                              f"problem seed)")
     return header, arrays
 
 

@@ -139,6 +139,47 @@ def fill_exponentials(key, start, out):
         out[i] = exponential_of(w)
 
 
+@numba.njit(cache=True)
+def fill_family_words(key, members, first, out):
+    """out[r, i] = word first + i of the stream whose key is ``key`` with its word a set to
+    members[r]: the rows of ``out`` are the streams (kind, members[r], b, c) of a family of
+    streams that differ in their first identity word (one per node, say)."""
+    member_key = key.copy()
+    for r in range(out.shape[0]):
+        member_key[2] = np.uint64(members[r])
+        current, block = -1, _NO_BLOCK
+        for i in range(out.shape[1]):
+            out[r, i], current, block = word_at(member_key, first + i, current, block)
+
+
+def uniforms_of(words: np.ndarray) -> np.ndarray:
+    """U = k 2^-53 of each word (k its top 53 bits): uniforms on [0, 1), as ``random``."""
+    return (words >> _SHIFT).astype(np.float64) * _2M53
+
+
+def normals_of(words: np.ndarray) -> np.ndarray:
+    """Z = Phi^-1((k + 1/2) 2^-53) of each word: standard normals by inversion, as
+    ``standard_normal``."""
+    return ndtri(((words >> _SHIFT).astype(np.float64) + 0.5) * _2M53)
+
+
+def permutation_of(words: np.ndarray) -> np.ndarray:
+    """The permutation that sorts the words' top 53 bits (stable: a tie keeps the smaller
+    index first), along the last axis: uniformly random for independent words."""
+    return np.argsort(words >> _SHIFT, axis=-1, kind="stable").astype(np.int64)
+
+
+def family_words(seed: int, identity, members, count: int) -> np.ndarray:
+    """(len(members), count) uint64: row r holds words 0 .. count - 1 of the stream
+    ``identity`` with its second integer (the first after the kind) set to members[r]."""
+    members = np.asarray(members, dtype=np.int64)
+    if members.size and members.min() < 0:
+        raise ValueError("a family's members must be integers >= 0")
+    out = np.empty((members.shape[0], int(count)), dtype=np.uint64)
+    fill_family_words(stream_key(seed, identity), members, 0, out)
+    return out
+
+
 def stream_key(seed: int, identity) -> np.ndarray:
     """The words (k0, k1, a, b, c) that name the stream of ``identity`` under ``seed`` (module
     docstring), as a uint64 array. ValueError for a seed or an identity out of range."""
@@ -190,23 +231,22 @@ class CounterStream:
     def _finish(self, out: np.ndarray, shape: tuple):
         return float(out[0]) if shape == () else out.reshape(shape)
 
+    def _next_words(self, size) -> tuple[np.ndarray, tuple]:
+        """(the next words, flat uint64; the shape asked for)."""
+        start, shape = self._take(size)
+        out = np.empty(int(np.prod(shape, dtype=np.int64)), dtype=np.uint64)
+        fill_words(self.key, start, out)
+        return out, shape
+
     def words(self, size=None):
         """The next words (uint64)."""
-        start, shape = self._take(size)
-        out = np.empty(int(np.prod(shape, dtype=np.int64)), dtype=np.uint64)
-        fill_words(self.key, start, out)
+        out, shape = self._next_words(size)
         return int(out[0]) if shape == () else out.reshape(shape)
 
-    def _top53(self, size) -> tuple[np.ndarray, tuple]:
-        start, shape = self._take(size)
-        out = np.empty(int(np.prod(shape, dtype=np.int64)), dtype=np.uint64)
-        fill_words(self.key, start, out)
-        return (out >> _SHIFT).astype(np.float64), shape
-
     def random(self, size=None):
-        """Uniforms on [0, 1): k 2^-53."""
-        k, shape = self._top53(size)
-        return self._finish(k * _2M53, shape)
+        """Uniforms on [0, 1): k 2^-53 (``uniforms_of``)."""
+        out, shape = self._next_words(size)
+        return self._finish(uniforms_of(out), shape)
 
     def standard_exponential(self, size=None):
         """Exp(1) by inversion, -log((k + 1) 2^-53), computed by the clocks' compiled code."""
@@ -216,12 +256,12 @@ class CounterStream:
         return self._finish(out, shape)
 
     def standard_normal(self, size=None):
-        """N(0, 1) by inversion, Phi^-1((k + 1/2) 2^-53)."""
-        k, shape = self._top53(size)
-        return self._finish(ndtri((k + 0.5) * _2M53), shape)
+        """N(0, 1) by inversion, Phi^-1((k + 1/2) 2^-53) (``normals_of``)."""
+        out, shape = self._next_words(size)
+        return self._finish(normals_of(out), shape)
 
     def permutation(self, n: int) -> np.ndarray:
         """A uniformly random permutation of 0..n-1: the order of n uniforms (n words; a tie,
         of probability below n^2 2^-54, keeps the smaller index first)."""
-        k, _ = self._top53(int(n))
-        return np.argsort(k, kind="stable").astype(np.int64)
+        out, _ = self._next_words(int(n))
+        return permutation_of(out)

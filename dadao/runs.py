@@ -207,16 +207,26 @@ def _open_directory(config_path, setup, group, flags, command, reporter) -> _Ope
     return opened
 
 
-def _schedule_of(meta: dict) -> str:
-    """The event schedule version a run directory's meta.json records ("1" before versions
-    recorded it: schedule version 2 came with the record)."""
-    return str((meta.get("versions") or {}).get("schedule", "1"))
+#: the versions of how a run draws its random numbers (``dadao.versions``), with the version a
+#: meta.json that does not record one was made with: a run of another version of either is not
+#: the result of its config and seed any more
+DRAW_VERSIONS = {"schedule": ("event schedule", "1"), "problem_data": ("problem data", "1")}
 
 
-def same_schedule(meta: dict) -> bool:
-    """Whether a finished run drew its events as this dadao does: a run of another schedule
-    version is not the result of its config and seed any more, so it is not done."""
-    return _schedule_of(meta) == versions()["schedule"]
+def stale_versions(meta: dict) -> list[str]:
+    """What a finished run drew otherwise than this dadao does: "event schedule version 1 (this
+    dadao: 2)", ...; empty when it is the result of its config and seed."""
+    recorded = meta.get("versions") or {}
+    now = versions()
+    return [f"{what} version {recorded.get(key, before)} (this dadao: {now[key]})"
+            for key, (what, before) in DRAW_VERSIONS.items()
+            if str(recorded.get(key, before)) != now[key]]
+
+
+def same_draws(meta: dict) -> bool:
+    """Whether a finished run drew its events and its problem data as this dadao does: a run of
+    another version is not the result of its config and seed any more, so it is not done."""
+    return not stale_versions(meta)
 
 
 def _open_on_root(config_path, setup, flags, command, reporter, ranks: int) -> _Opened:
@@ -225,12 +235,10 @@ def _open_on_root(config_path, setup, flags, command, reporter, ranks: int) -> _
     try:
         previous = existing_run(path, setup.config)
         status = previous.get("status") if previous else None
-        if status == "completed" and not flags["rerun"] and not same_schedule(previous):
-            warnings.warn(f"{path} holds a run completed with event schedule version "
-                          f"{_schedule_of(previous)}; this dadao draws version "
-                          f"{versions()['schedule']}, so the same config and seed give other "
-                          f"events: "
-                          f"it runs again", DadaoWarning)
+        if status == "completed" and not flags["rerun"] and not same_draws(previous):
+            warnings.warn(f"{path} holds a run completed with "
+                          f"{', '.join(stale_versions(previous))}: the same config and seed give "
+                          f"other numbers now, so it runs again", DadaoWarning)
             status = "stale"
         if status == "completed" and not flags["rerun"]:
             reporter.already_done(path, previous)

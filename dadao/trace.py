@@ -33,13 +33,14 @@ TIMED_COLUMNS = COLUMNS + (WALL_TIME,)
 LINE_END = "\r\n"
 
 
-def metrics(X: np.ndarray, problem) -> tuple[float, float, float]:
+def metrics(X: np.ndarray, problem, sums=None) -> tuple[float, float, float]:
     """(dist_to_opt, suboptimality, consensus) of the iterates X (n, d); see module docstring
-    (computed in one compiled pass by ``dadao.sample_metrics``, imported here on first use so
-    that reading traces needs no compiler)."""
-    from dadao.sample_metrics import metrics as compiled
+    (computed by ``dadao.sample_metrics`` with sums no split of the rows changes, imported here
+    on first use so that reading traces needs no compiler). ``sums``: across MPI ranks, X is
+    this rank's rows and ``sums`` combines the ranks' partial sums (collective)."""
+    from dadao.sample_metrics import LOCAL, metrics as compiled
 
-    return compiled(X, problem)
+    return compiled(X, problem, LOCAL if sums is None else sums)
 
 
 def events_of(meta: dict) -> int:

@@ -1,5 +1,5 @@
-"""Versions of Python, dadao, its event schedule (``dadao.events.SCHEDULE_VERSION``) and every
-requirement of dadao, for run metadata (one source).
+"""Versions of Python, dadao, its event schedule (``dadao.events.SCHEDULE_VERSION``), its problem
+data (``dadao.problems.streams.PROBLEM_DATA_VERSION``) and every requirement of dadao, for run metadata (one source).
 
 The requirements are read from the installed package's metadata, so a dependency added to
 pyproject.toml is reported without touching this file.
@@ -26,7 +26,10 @@ def _versions() -> tuple:
         requires = []
     from dadao.events import SCHEDULE_VERSION  # the schedule's construction: a seed's events
 
+    from dadao.problems.streams import PROBLEM_DATA_VERSION  # a seed's problem data
+
     out["schedule"] = str(SCHEDULE_VERSION)   # a version string, like the others
+    out["problem_data"] = str(PROBLEM_DATA_VERSION)
     for req in requires:
         if "extra ==" in req:
             continue

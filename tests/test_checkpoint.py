@@ -12,6 +12,7 @@ import pytest
 
 from dadao import checkpoint, cli, events, rundir, runs
 from dadao.errors import DadaoWarning, RunDirError, UsageError
+from dadao.problems.streams import PROBLEM_DATA_VERSION
 from helpers import SMALL_CONFIG
 
 
@@ -244,10 +245,13 @@ def test_a_plain_run_over_an_interrupted_one_says_it_starts_again(write_config, 
     assert not os.path.exists(tmp_path / "r" / rundir.CHECKPOINT)
 
 
-def test_a_checkpoint_of_another_schedule_version_is_refused_in_one_line(write_config, tmp_path,
-                                                                         monkeypatch, capsys):
-    """A checkpoint written before the keyed streams (schedule version 1: no "schedule" in its
-    header) holds clock positions of other events: refused, exit code 2, nothing overwritten."""
+@pytest.mark.parametrize("key, what", [("schedule", "schedule"),
+                                       ("problem_data", "problem data")])
+def test_a_checkpoint_of_another_schedule_or_data_version_is_refused_in_one_line(
+        key, what, write_config, tmp_path, monkeypatch, capsys):
+    """A checkpoint written before the keyed streams (schedule or problem data version 1: no
+    "schedule" or "problem_data" in its header) holds clock positions of other events, or
+    states on other data: refused, exit code 2, nothing overwritten."""
     path = write_config(SMALL_CONFIG)
     out = tmp_path / "cut"
     with monkeypatch.context() as m:
@@ -255,13 +259,13 @@ def test_a_checkpoint_of_another_schedule_version_is_refused_in_one_line(write_c
         runs.run_config(path, out=str(out), checkpoint_every=1e-9)
     header, arrays = checkpoint.load(str(out / rundir.CHECKPOINT))
     assert header["schedule"] == events.SCHEDULE_VERSION
-    del header["schedule"]
+    assert header["problem_data"] == PROBLEM_DATA_VERSION
+    del header[key]
     text = json.dumps(header).encode()
     np.savez(out / rundir.CHECKPOINT, __header__=np.frombuffer(text, dtype=np.uint8), **arrays)
     code = cli.main(["run", str(out), "--resume"])
     err = capsys.readouterr().err.strip().splitlines()
     assert code == 2 and len(err) == 1
     assert err[0].startswith(f"dadao run: error: {out / rundir.CHECKPOINT}: a checkpoint of "
-                             f"schedule version 1, this dadao draws version "
-                             f"{events.SCHEDULE_VERSION}")
+                             f"{what} version 1, this dadao draws version 2")
     assert rundir.read_meta(str(out))["status"] == "interrupted"

@@ -75,24 +75,26 @@ def test_a_run_goes_through_every_step_and_a_second_call_finds_it_done(small_con
         result.trace.columns["dist_to_opt"].tolist()
 
 
-def test_a_run_of_another_event_schedule_is_not_done(small_config, tmp_path):
-    """A run completed before the schedule changed (versions.schedule "1", or no record) is not
-    the result of its config and seed any more: it runs again, saying why, and is then done."""
+def test_a_run_of_another_event_schedule_or_problem_data_is_not_done(small_config, tmp_path):
+    """A run completed before the schedule or the problem data changed (versions.schedule or
+    versions.problem_data "1", or no record) is not the result of its config and seed any more:
+    it runs again, saying why, and is then done."""
     from dadao.errors import DadaoWarning
     from dadao.sweeps.cells import state
 
     out = tmp_path / "run"
     first = runs.run_config(small_config, out=str(out))
     meta = json.loads((out / "meta.json").read_text())
-    for old in ("1", None):
+    for key, what, old in (("schedule", "event schedule", "1"), ("schedule", "event schedule", None),
+                           ("problem_data", "problem data", "1"),
+                           ("problem_data", "problem data", None)):
         if old is None:
-            del meta["versions"]["schedule"]
+            del meta["versions"][key]
         else:
-            meta["versions"]["schedule"] = old
+            meta["versions"][key] = old
         (out / "meta.json").write_text(json.dumps(meta))
         assert state(str(out)) == ("stale", False)
-        with pytest.warns(DadaoWarning, match="event schedule version 1; this dadao draws "
-                                               "version 2"):
+        with pytest.warns(DadaoWarning, match=f"{what} version 1 \\(this dadao: 2\\)"):
             again = runs.run_config(small_config, out=str(out))
         assert again.status == "completed"
         assert again.trace.columns["dist_to_opt"].tolist() == \

@@ -60,3 +60,91 @@ def test_the_quadratic_knows_its_constants_and_inverses():
     eye = np.einsum("nij,njk->nik", p.oracle.H, p.oracle.Hinv)
     assert np.abs(eye - np.eye(6)).max() < 1e-12
     assert np.array_equal(p.oracle.Hinv, np.swapaxes(p.oracle.Hinv, 1, 2))
+
+
+class ThreadSums:
+    """The reductions of one of P threads standing for P ranks: every thread deposits its
+    array, and each gets the reduction of all of them, combined in ``order`` (a permutation of
+    the ranks: MPI may combine in any order)."""
+
+    def __init__(self, rank, shared, barrier, order):
+        self.rank, self.shared, self.barrier, self.order = rank, shared, barrier, order
+
+    def _combine(self, values, op):
+        self.shared[self.rank] = np.array(values, copy=True)
+        self.barrier.wait()
+        out = self.shared[self.order[0]].copy()
+        for r in self.order[1:]:
+            out = op(out, self.shared[r])
+        self.barrier.wait()
+        return out
+
+    def max(self, values):
+        return self._combine(values, np.maximum)
+
+    def sum(self, values):
+        return self._combine(values, np.add)
+
+
+def split_metrics(X, p, parts, order):
+    """metrics() of X split into the row groups ``parts``, one thread per group."""
+    import threading
+
+    shared = {}
+    barrier = threading.Barrier(len(parts))
+    out = [None] * len(parts)
+
+    def rank(r):
+        out[r] = metrics(X[parts[r]], p, ThreadSums(r, shared, barrier, order))
+
+    threads = [threading.Thread(target=rank, args=(r,)) for r in range(len(parts))]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return out
+
+
+@pytest.mark.parametrize("d", [1, 3, 70])
+def test_the_metrics_of_rows_split_over_ranks_are_the_same_bits(d):
+    """However the rows are split and the ranks' parts combined, every rank gets the bits one
+    process holding every row computes (the sums are exact in every fold)."""
+    n = 37
+    p = problems.make_problem("quadratic", n, dim=d, seed=5)
+    rng = np.random.default_rng(7)
+    # magnitudes over 12 orders, signs mixed: a plain sum would depend on its order
+    X = p.x_star + rng.standard_normal((n, d)) * 10.0 ** rng.uniform(-6, 6, size=(n, 1))
+    whole = metrics(X, p)
+    for parts, order in [([rng.permutation(n)], [0]),
+                         (np.array_split(np.arange(n), 2), [1, 0]),
+                         (np.array_split(rng.permutation(n), 4), [2, 0, 3, 1]),
+                         ([np.arange(0, n, 3), np.arange(1, n, 3), np.arange(2, n, 3)],
+                          [0, 1, 2])]:
+        for got in split_metrics(X, p, parts, order):
+            assert got == whole  # bit for bit, on every rank
+
+
+def test_the_reproducible_sums_are_within_rounding_of_the_exact_sum():
+    n, d = 50, 4
+    p = problems.make_problem("averaging", n, dim=d, seed=1)
+    rng = np.random.default_rng(3)
+    X = p.x_star + rng.standard_normal((n, d)) * 10.0 ** rng.uniform(-8, 8, size=(n, 1))
+    dist, _, consensus = metrics(X, p)
+    exact_dist = math.fsum(float(((x - p.x_star) ** 2).sum()) for x in X) / n
+    xbar = np.array([math.fsum(X[:, j]) / n for j in range(d)])
+    exact_cons = math.fsum(float(((x - xbar) ** 2).sum()) for x in X) / n
+    assert dist == pytest.approx(exact_dist, rel=4e-16 * d)
+    assert consensus == pytest.approx(exact_cons, rel=1e-14)
+
+
+def test_non_finite_rows_on_one_rank_give_nan_or_inf_on_every_rank():
+    n, d = 12, 2
+    p = problems.make_problem("quadratic", n, dim=d, seed=0)
+    X = np.tile(p.x_star, (n, 1)) + 1.0
+    X[7, 0] = np.inf
+    parts = np.array_split(np.arange(n), 3)
+    results = split_metrics(X, p, parts, [2, 1, 0])
+    assert [repr(r) for r in results] == [repr(results[0])] * 3  # NaN != NaN
+    dist, subopt, consensus = results[0]
+    assert dist == math.inf and math.isnan(subopt) and not math.isfinite(consensus)
+    assert metrics(X, p)[0] == math.inf

@@ -10,6 +10,10 @@ lifecycle is one call, ``Engine.run(setup, group=..., progress=...)``. Inside, i
     advance(t_end, breakpoints)    process events up to t_end, yielding at every breakpoint
     primal_X(t)                    the primal iterates (n, d) at t (on the root; the run is not
                                    perturbed)
+    local_rows(t), sums            optional: this process's rows of primal_X(t) and how the
+                                   processes combine partial sums (``dadao.sample_metrics``):
+                                   the samples' metrics are then computed by every process
+                                   from its rows, without gathering the iterates
     wall_time(t)                   optional: seconds on the modelled cluster at t (the timing
                                    engine); the trace then has a wall_time column
     counts()                       ``Counts`` over the whole network
@@ -21,8 +25,8 @@ lifecycle is one call, ``Engine.run(setup, group=..., progress=...)``. Inside, i
 and ``drive`` samples it on the grid, watches for divergence and Ctrl-C, and ``trace`` turns the
 outcome into the one result shape (docs/run_directory.md): the setup's record, then ``run``
 (counts, timings, ``engine_detail``). The loop is written once, here, for every engine and both
-kinds of methods; methods of an MPI job call ``counts``, ``primal_X``, ``agree`` and ``record``
-collectively, on every rank.
+kinds of methods; methods of an MPI job call ``counts``, ``primal_X``, ``local_rows`` and the
+metrics, ``agree`` and ``record`` collectively, on every rank.
 
 A ``Group`` is the set of processes that run one setup together; in process it is this process
 alone. The run lifecycle (``dadao.runs``) uses it to agree on errors and to let one process write.
@@ -238,12 +242,11 @@ def drive(run, setup, progress=None, journal: Journal | None = None) -> Outcome:
     def sample(t):
         """Record metrics at t; False (on every process) when the run must stop."""
         nonlocal start_scale
-        X = run.primal_X(t)
+        dist, subopt, cons = sample_metrics(run, problem, t)
         counts = run.counts()
         last[0] = t
         go = True
         if run.is_root:
-            dist, subopt, cons = metrics(X, problem)
             row = (t, float(counts.gradients), float(counts.communications), dist, subopt, cons)
             if timed:
                 row += (run.wall_time(t),)
@@ -321,6 +324,17 @@ def drive(run, setup, progress=None, journal: Journal | None = None) -> Outcome:
             sample(run.time)
     return Outcome(recorder, status, error,
                    wall_before + wallclock.perf_counter() - wall0, last[0])
+
+
+def sample_metrics(run, problem, t) -> tuple[float, float, float] | None:
+    """Collective: (dist_to_opt, suboptimality, consensus) of the run at t, on the root at
+    least: from every process's own rows where the run offers them (``local_rows``, ``sums``),
+    else from the gathered iterates (None off the root). The same numbers either way."""
+    rows = getattr(run, "local_rows", None)
+    if rows is not None:
+        return metrics(rows(t), problem, run.sums)
+    X = run.primal_X(t)
+    return metrics(X, problem) if run.is_root else (None, None, None)
 
 
 def trace(run, setup, outcome: Outcome, engine: str):

@@ -23,9 +23,12 @@ because both process their shared events in the same (time, clock id) order and 
 reorder messages between a pair of ranks.
 
 Metrics are sampled on the same time grid as in process: at each sample every rank flows copies
-of its nodes' states to the sample time and the primal rows are gathered (``Gatherv``) to the
-root, which computes the metrics on the whole (n, d) array exactly as the in-process engine and
-tells every rank whether to go on (divergence stops all ranks at the same sample).
+of its nodes' states to the sample time, computes the partial sums of the metrics over its rows
+and combines them with the others' (``RankSums``: four Allreduce calls of about 3 d numbers);
+those sums are exact in any order (``dadao.sample_metrics``), so every rank has the in-process
+metrics bit for bit and no rank holds the (n, d) iterates. The root tells every rank whether to
+go on (divergence stops all ranks at the same sample). The iterates are gathered (``Gatherv``)
+once, at the end, for the result's final iterates.
 
 Synchronous methods run the same ``dadao.engines.rounds.SyncRun`` on an ``MpiLayout``:
 a rank holds its own nodes' rows, its oracle is restricted to its nodes, and one gossip round is a
@@ -676,6 +679,31 @@ def gather_rows(comm, part: Partition, rows: np.ndarray) -> np.ndarray | None:
     return X
 
 
+class RankSums:
+    """The reductions of the metrics' partial sums across the ranks of ``comm``
+    (``dadao.sample_metrics``): an Allreduce of float64 arrays, a maximum or a sum. Their
+    exactness does not depend on the order MPI combines the ranks in. ``seconds``: the time
+    spent in them."""
+
+    def __init__(self, comm):
+        self.comm = comm
+        self.seconds = 0.0
+
+    def _allreduce(self, values: np.ndarray, op) -> np.ndarray:
+        t0 = wallclock.perf_counter()
+        values = np.ascontiguousarray(values, dtype=np.float64)
+        out = np.empty_like(values)
+        self.comm.Allreduce([values, _mpi().DOUBLE], [out, _mpi().DOUBLE], op=op)
+        self.seconds += wallclock.perf_counter() - t0
+        return out
+
+    def max(self, values: np.ndarray) -> np.ndarray:
+        return self._allreduce(values, _mpi().MAX)
+
+    def sum(self, values: np.ndarray) -> np.ndarray:
+        return self._allreduce(values, _mpi().SUM)
+
+
 def root_flag(comm, flag: bool) -> bool:
     """Collective: the root's flag, on every rank (whether to go on after a sample)."""
     buf = np.array([1 if flag else 0], dtype=np.int64)
@@ -786,12 +814,26 @@ class RankEventRun:
                                    self.problem.oracle, self.counts_, self.msg_own,
                                    self.msg_peer, self.scratch)
 
-    def primal_X(self, t):
-        """Collective: the primal rows of all nodes at t, (n, d) on the root, None elsewhere."""
+    def local_rows(self, t):
+        """The primal rows of this rank's nodes at t, (n_r, d), in increasing node order."""
         t0 = wallclock.perf_counter()
         local = np.empty((len(self.nodes), self.d))
         self._primal_rows(self.state, self.tau, self.nodes, float(t), self.k,
                           self.problem.oracle, local)
+        self.timing["sample_s"] += wallclock.perf_counter() - t0
+        return local
+
+    @property
+    def sums(self) -> RankSums:
+        """The reductions of the samples' metrics (their time is in share()'s sample_s)."""
+        if getattr(self, "_sums", None) is None:
+            self._sums = RankSums(self.comm)
+        return self._sums
+
+    def primal_X(self, t):
+        """Collective: the primal rows of all nodes at t, (n, d) on the root, None elsewhere."""
+        local = self.local_rows(t)
+        t0 = wallclock.perf_counter()
         X = gather_rows(self.comm, self.part, local)
         self.timing["sample_s"] += wallclock.perf_counter() - t0
         return X
@@ -820,7 +862,8 @@ class RankEventRun:
         return {"nodes": int(len(self.nodes)), "events": int(c.sum()),
                 "gradient_events": int(c[0]), "local_gossip_events": int(c[1]),
                 "cut_gossip_events": int(c[2]), "compile_time_s": self.compile_s,
-                **{k: float(v) for k, v in self.timing.items()}}
+                **{k: float(v) for k, v in self.timing.items()},
+                "sample_s": float(self.timing["sample_s"] + self.sums.seconds)}
 
     def record(self, wall_time_s: float) -> dict:
         """Collective: the longest compile time and the "mpi" detail, on the root."""
@@ -933,6 +976,7 @@ class MpiLayout:
         self.nodes = part.nodes_of(comm.rank)
         self._mixer = None
         self.gather_s = 0.0
+        self.sums = RankSums(comm)
 
     def local_problem(self, problem):
         import dataclasses
@@ -965,7 +1009,7 @@ class MpiLayout:
 
     def record(self, wall_time_s: float) -> dict:
         """Collective: the "mpi" detail (every rank's share), on the root."""
-        share = {"nodes": int(len(self.nodes)), "sample_s": self.gather_s,
+        share = {"nodes": int(len(self.nodes)), "sample_s": self.gather_s + self.sums.seconds,
                  "wall_time_s": wall_time_s,
                  "exchange_s": self._mixer.exchange_s if self._mixer else 0.0,
                  "neighbour_ranks": self._mixer.neighbours if self._mixer else []}

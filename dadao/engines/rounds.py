@@ -47,6 +47,7 @@ class SingleProcess:
 
     is_root = True
     catches_interrupt = True
+    sums = None  # every row is here: the metrics' sums need no combining
 
     def local_problem(self, problem):
         """The problem as the rows here see it (row i = node i)."""
@@ -160,9 +161,17 @@ class SyncRun:
         self.local.calls = header["calls"]
         self.time = float(header["time"])
 
+    def local_rows(self, t):
+        """This process's primal rows at the last completed iteration."""
+        return self.algo.primal(self.state, self.k, self.view)
+
+    @property
+    def sums(self):
+        return self.layout.sums
+
     def primal_X(self, t):
         """The primal rows of every node (on the root) at the last completed iteration."""
-        return self.layout.gather(self.algo.primal(self.state, self.k, self.view))
+        return self.layout.gather(self.local_rows(t))
 
     def counts(self) -> Counts:
         return self.done

@@ -38,10 +38,14 @@ def check_choice(field, value, choices):
 
 
 def resolve_seed(seed):
-    """An integer seed for numpy.random.default_rng; None draws a fresh one (stored in params)."""
+    """An integer seed in [0, 2^64), the key of the problem's data streams
+    (``dadao.problems.streams``); None draws a fresh one (stored in params)."""
     if seed is None:
-        return int(np.random.SeedSequence().entropy)
+        return int(np.random.SeedSequence().entropy) % (1 << 64)
     if isinstance(seed, bool) or not isinstance(seed, numbers.Integral) or seed < 0:
         raise ProblemError(f"expected a non-negative integer or None, got {seed!r}",
                            field="problem.seed")
+    if seed >= 1 << 64:
+        raise ProblemError(f"must be below 2^64 (the key of the data's random streams is 64 "
+                           f"bits), got {seed!r}", field="problem.seed")
     return int(seed)

@@ -20,6 +20,7 @@ from dadao import memory
 from dadao.input_files import regular_file
 
 from ._checks import check_choice, resolve_seed
+from .streams import shared_stream
 from .base import ProblemError
 from .synthetic import LOGISTIC_REG_FACTOR, rows_problem
 
@@ -134,8 +135,7 @@ def libsvm(
             if reg == 0.0:
                 raise ProblemError(f"{path}: every feature is zero; set reg > 0",
                                    field="problem.reg")
-    rng = np.random.default_rng(seed)
-    order = rng.permutation(M)
+    order = shared_stream(seed, 0).permutation(M)  # the shuffle: a pure function of (seed, M)
     if split == "label":
         order = order[np.argsort(y[order], kind="stable")]
     chunks = np.array_split(order, n)

@@ -1,8 +1,11 @@
 """Synthetic problems: quadratic, least squares, logistic regression, averaging.
 
-Every constructor takes `seed` and draws everything from numpy.random.default_rng(seed): the same
-seed gives the same problem, different seeds different data. seed=None draws a fresh seed, which
-is recorded in Problem.params so the problem can be rebuilt.
+Every constructor takes ``seed`` and draws node i's data from its own keyed streams
+(``dadao.problems.streams``: a pure function of (seed, i)), and what all nodes share from the
+shared streams: the same seed gives the same problem, and node i's data is the same whichever
+other nodes are built with it (``nodes``: the nodes a rank of an MPI run builds). Each
+constructor numbers its fields in its docstring. seed=None draws a fresh seed, which is recorded
+in Problem.params so the problem can be rebuilt.
 """
 
 import numba
@@ -13,6 +16,8 @@ from dadao import memory
 from ._checks import check_choice, check_float, check_int, resolve_seed
 from .base import KAPPA_MAX, ProblemError, build_problem
 from .oracle import LEAST_SQUARES, LOGISTIC, QUADRATIC, make_oracle
+from .streams import (all_nodes, node_normals, node_subsets, node_uniforms,
+                      shared_stream)
 
 # Largest n d^2 for which a rows-form least-squares oracle also stores Hinv (the conjugate).
 HINV_MAX_ENTRIES = 10_000_000
@@ -45,16 +50,15 @@ def _blocks(n: int, d: int):
     return [slice(a, min(n, a + step)) for a in range(0, n, step)]
 
 
-def _rotated_hessians(rng, E, inverses=True):
-    """(H, Hinv): H_i = Q_i diag(E_i) Q_i^T and its inverse Q_i diag(1/E_i) Q_i^T, (n, d, d)
-    each (Hinv None without ``inverses``), Q_i Haar-distributed rotations (QR of a Gaussian
-    matrix with the sign fix), drawn node after node from ``rng`` (blocks of nodes drawn at
-    once consume the stream in the same order, so the matrices do not depend on the block)."""
+def _rotated_hessians(seed, field, nodes, E, inverses=True):
+    """(H, Hinv): H_i = Q_i diag(E_i) Q_i^T and its inverse Q_i diag(1/E_i) Q_i^T, (len(nodes),
+    d, d) each (Hinv None without ``inverses``), Q_i a Haar-distributed rotation: the QR of the
+    d x d Gaussian matrix of node i's stream ``field`` with the sign fix."""
     n, d = E.shape
     H = np.empty((n, d, d))
     Hinv = np.empty((n, d, d) if inverses else (0, d, d))
     for block in _blocks(n, d):
-        G = rng.standard_normal((block.stop - block.start, d, d))
+        G = node_normals(seed, field, nodes[block], d * d).reshape(-1, d, d)
         if d <= STACKED_QR_MAX_DIM:
             Q, R = np.linalg.qr(G)
             Q *= np.sign(np.diagonal(R, axis1=1, axis2=2))[:, None, :]
@@ -142,6 +146,10 @@ def quadratic(n, dim, *, kappa=10.0, seed=None, conjugate=True):
     Local optima x_i = x_c + 5 N(0, I) around a common centre x_c = 10 N(0, I): the nodes disagree,
     and ||x*|| ~ 10 sqrt(dim). ``conjugate`` False: no H_i^{-1} (n d^2 numbers fewer; the
     methods that evaluate grad f_i^* refuse the problem).
+
+    Streams: node i's field 0 gives the exponents of e_i (dim uniforms), field 1 the Gaussian
+    matrix of Q_i (dim^2 normals, row-major), field 2 the offset of x_i (dim normals); the
+    shared field 0 gives x_c.
     """
     n = check_int("n", n)
     dim = check_int("dim", dim)
@@ -155,24 +163,31 @@ def quadratic(n, dim, *, kappa=10.0, seed=None, conjugate=True):
                            field="problem.kappa")
     _require_memory("quadratic", n, dim)
     seed = resolve_seed(seed)
-    rng = np.random.default_rng(seed)
-    logk = np.log(kappa)
-    E = np.exp(rng.uniform(0.0, logk, size=(n, dim)))
-    if dim >= 2:
-        E[:, 0], E[:, 1] = 1.0, kappa
-    else:
-        E[0, 0] = 1.0
-        if n > 1:
-            E[1, 0] = kappa
-    H, Hinv = _rotated_hessians(rng, E, inverses=conjugate)
-    centre = 10.0 * rng.standard_normal(dim)
-    X_loc = centre + 5.0 * rng.standard_normal((n, dim))
-    c = np.einsum("nij,nj->ni", H, X_loc)
-    const = 0.5 * np.einsum("ni,ni->n", X_loc, c)
+    H, Hinv, c, const, E = quadratic_nodes(all_nodes(n), n, dim, kappa=kappa, seed=seed,
+                                           conjugate=conjugate)
     params = {"kind": "quadratic", "n": n, "dim": dim, "kappa": kappa, "seed": seed}
     # the eigenvalues of H_i are E_i by construction: L_i = max E_i, mu_i = min E_i exactly
     return _quadratic_problem("quadratic", H, c, const, params, Hinv=Hinv,
                               local=(E.max(axis=1), E.min(axis=1)), conjugate=conjugate)
+
+
+def quadratic_nodes(nodes, n, dim, *, kappa, seed, conjugate=True):
+    """(H, Hinv, c, const, E) of the given nodes of ``quadratic`` (Hinv None without
+    ``conjugate``; E the eigenvalues), row r for node nodes[r]."""
+    nodes = np.asarray(nodes, dtype=np.int64)
+    E = np.exp(np.log(kappa) * node_uniforms(seed, 0, nodes, dim))
+    if dim >= 2:
+        E[:, 0], E[:, 1] = 1.0, kappa
+    else:
+        E[nodes == 0, 0] = 1.0
+        if n > 1:
+            E[nodes == 1, 0] = kappa
+    H, Hinv = _rotated_hessians(seed, 1, nodes, E, inverses=conjugate)
+    centre = 10.0 * shared_stream(seed, 0).standard_normal(dim)
+    X_loc = centre + 5.0 * node_normals(seed, 2, nodes, dim)
+    c = np.einsum("nij,nj->ni", H, X_loc)
+    const = 0.5 * np.einsum("ni,ni->n", X_loc, c)
+    return H, Hinv, c, const, E
 
 
 def averaging(n, dim, *, seed=None):
@@ -181,8 +196,9 @@ def averaging(n, dim, *, seed=None):
     dim = check_int("dim", dim)
     _require_memory("averaging", n, dim)
     seed = resolve_seed(seed)
-    rng = np.random.default_rng(seed)
-    a = 10.0 * rng.standard_normal(dim) + rng.standard_normal((n, dim))
+    # shared field 0: the centre x_c; node i's field 0: a_i - x_c
+    a = 10.0 * shared_stream(seed, 0).standard_normal(dim) + node_normals(
+        seed, 0, all_nodes(n), dim)
     H = np.broadcast_to(np.eye(dim), (n, dim, dim)).copy()
     params = {"kind": "averaging", "n": n, "dim": dim, "seed": seed}
     return _quadratic_problem("averaging", H, a, 0.5 * np.einsum("ni,ni->n", a, a), params)
@@ -268,6 +284,10 @@ def least_squares(n, dim, *, samples_per_node=100, reg=0.0, seed=None, form="aut
     With n = 300, m = 100, dim = 2 (the paper's reference run) mu ~ 1.2 and L ~ 3.
     form: "auto" | "quadratic" | "rows", the oracle representation (see rows_problem).
     ``conjugate`` False: no H_i^{-1} (see ``quadratic``).
+
+    Streams of node i: field 0 the rows A_i (m dim normals, row-major), field 1 the support of
+    w_i (the first min(10, dim) of a permutation of dim words), field 2 its values (uniforms),
+    field 3 the noise (m normals), field 4 the slope s_i (one uniform).
     """
     n = check_int("n", n)
     dim = check_int("dim", dim)
@@ -279,24 +299,42 @@ def least_squares(n, dim, *, samples_per_node=100, reg=0.0, seed=None, form="aut
             " convex; set reg > 0 or samples_per_node > dim", field="problem.dim")
     _require_memory("least_squares", n, dim, m, form if isinstance(form, str) else "auto")
     seed = resolve_seed(seed)
-    rng = np.random.default_rng(seed)
-    # The rows of all nodes are drawn straight into one matrix (the oracle's A, never copied).
-    A = np.empty((n * m, dim))
-    b = np.empty(n * m)
-    k = min(10, dim)
-    for i in range(n):
-        Ai = A[i * m : (i + 1) * m]
-        rng.standard_normal(out=Ai)
-        w = np.zeros(dim)
-        w[rng.choice(dim, size=k, replace=False)] = 100.0 * rng.uniform(size=k)
-        bi = Ai @ w + 10.0 * rng.standard_normal(m)
-        bi *= rng.uniform(0.01, 5.0)
-        b[i * m : (i + 1) * m] = bi
+    A, b = least_squares_rows(all_nodes(n), dim, samples_per_node=m, seed=seed)
     offsets = np.arange(n + 1, dtype=np.int64) * m
     params = {"kind": "least_squares", "n": n, "dim": dim, "samples_per_node": m, "seed": seed}
     return _stacked_rows_problem(
         "least_squares", A, b, offsets, loss="least_squares", reg=reg, params=params, form=form,
         conjugate=conjugate)
+
+
+def least_squares_rows(nodes, dim, *, samples_per_node, seed):
+    """(A, b): the rows of the given nodes of ``least_squares``, stacked node after node
+    (A (len(nodes) m, dim), C-contiguous, drawn straight into place a block of nodes at a time)."""
+    nodes = np.asarray(nodes, dtype=np.int64)
+    m = samples_per_node
+    A = np.empty((len(nodes) * m, dim))
+    b = np.empty(len(nodes) * m)
+    k = min(10, dim)
+    for block in _row_blocks(len(nodes), m * dim):
+        ids = nodes[block]
+        count = len(ids)
+        rows = slice(block.start * m, block.stop * m)
+        A[rows] = node_normals(seed, 0, ids, m * dim).reshape(count * m, dim)
+        w = np.zeros((count, dim))
+        np.put_along_axis(w, node_subsets(seed, 1, ids, dim, k),
+                          100.0 * node_uniforms(seed, 2, ids, k), axis=1)
+        Ai = A[rows].reshape(count, m, dim)
+        bi = np.einsum("nkd,nd->nk", Ai, w) + 10.0 * node_normals(seed, 3, ids, m)
+        bi *= 0.01 + 4.99 * node_uniforms(seed, 4, ids, 1)
+        b[rows] = bi.ravel()
+    return A, b
+
+
+def _row_blocks(count: int, entries_per_node: int):
+    """Slices of consecutive nodes of about BLOCK_ENTRIES entries of rows each (one node at
+    least)."""
+    step = max(1, BLOCK_ENTRIES // max(entries_per_node, 1))
+    return [slice(a, min(count, a + step)) for a in range(0, count, step)]
 
 
 def logistic(n, dim, *, samples_per_node=100, reg=None, seed=None):
@@ -307,6 +345,10 @@ def logistic(n, dim, *, samples_per_node=100, reg=None, seed=None):
     (||w_0|| = 3, v_i ~ N(0, I)); labels drawn from the logistic model P(b = 1) =
     sigmoid(a^T w_i), then 5% flipped. reg=None: reg = 0.1 * mean_i lambda_max(A_i^T A_i)/(4 m)
     (kappa typically 15-40). L_i = lambda_max(A_i^T A_i)/(4 m) + reg, mu_i = reg.
+
+    Streams of node i: field 0 the scale s_i (one uniform), field 1 the Gaussian part of A_i
+    (m dim normals), field 2 the shift u_i, field 3 v_i (dim normals each), field 4 the
+    label draws, field 5 the flips (m uniforms each); the shared field 0 gives w_0.
     """
     n = check_int("n", n)
     dim = check_int("dim", dim)
@@ -315,18 +357,33 @@ def logistic(n, dim, *, samples_per_node=100, reg=None, seed=None):
         reg = check_float("reg", reg, minimum=0.0, strict=True)
     _require_memory("logistic", n, dim, m)
     seed = resolve_seed(seed)
-    rng = np.random.default_rng(seed)
-    w0 = rng.standard_normal(dim)
-    w0 *= 3.0 / np.linalg.norm(w0)
-    A_list, b_list = [], []
-    for _ in range(n):
-        s = np.exp(rng.uniform(np.log(0.5), np.log(2.0)))
-        A = s * (rng.standard_normal((m, dim)) + 0.5 * rng.standard_normal(dim))
-        w = w0 + 0.5 * rng.standard_normal(dim)
-        p = 1.0 / (1.0 + np.exp(-np.clip(A @ w, -500, 500)))
-        b = np.where(rng.uniform(size=m) < p, 1.0, -1.0)
-        b[rng.uniform(size=m) < 0.05] *= -1.0
-        A_list.append(A)
-        b_list.append(b)
+    A, b = logistic_rows(all_nodes(n), dim, samples_per_node=m, seed=seed)
     params = {"kind": "logistic", "n": n, "dim": dim, "samples_per_node": m, "seed": seed}
-    return rows_problem("logistic", A_list, b_list, loss="logistic", reg=reg, params=params)
+    offsets = np.arange(n + 1, dtype=np.int64) * m
+    return _stacked_rows_problem("logistic", A, b, offsets, loss="logistic", reg=reg,
+                                 params=params, form="auto")
+
+
+def logistic_rows(nodes, dim, *, samples_per_node, seed):
+    """(A, b): the rows and labels of the given nodes of ``logistic``, stacked node after node."""
+    nodes = np.asarray(nodes, dtype=np.int64)
+    m = samples_per_node
+    w0 = shared_stream(seed, 0).standard_normal(dim)
+    w0 *= 3.0 / np.linalg.norm(w0)
+    A = np.empty((len(nodes) * m, dim))
+    b = np.empty(len(nodes) * m)
+    for block in _row_blocks(len(nodes), m * dim):
+        ids = nodes[block]
+        count = len(ids)
+        rows = slice(block.start * m, block.stop * m)
+        scale = np.exp(np.log(0.5) + np.log(4.0) * node_uniforms(seed, 0, ids, 1))
+        Ai = (node_normals(seed, 1, ids, m * dim).reshape(count, m, dim)
+              + 0.5 * node_normals(seed, 2, ids, dim)[:, None, :])
+        Ai *= scale[:, :, None]
+        w = w0 + 0.5 * node_normals(seed, 3, ids, dim)
+        p = 1.0 / (1.0 + np.exp(-np.clip(np.einsum("nkd,nd->nk", Ai, w), -500, 500)))
+        labels = np.where(node_uniforms(seed, 4, ids, m) < p, 1.0, -1.0)
+        labels[node_uniforms(seed, 5, ids, m) < 0.05] *= -1.0
+        A[rows] = Ai.reshape(count * m, dim)
+        b[rows] = labels.ravel()
+    return A, b

@@ -166,7 +166,8 @@ def readable(values: dict, seed: int) -> str:
 def state(path: str) -> tuple[str | None, bool]:
     """(status of the run in the folder ``path``: None when there is none, "unreadable" when its
     meta.json cannot be read, "stale" when it completed with another event schedule version
-    (``dadao.runs.same_schedule``: it runs again); whether it holds a checkpoint)."""
+    or problem data version (``dadao.runs.same_draws``: it runs again); whether it holds a
+    checkpoint)."""
     checkpoint = os.path.exists(os.path.join(path, rundir.CHECKPOINT))
     if not os.path.exists(os.path.join(path, rundir.META)):
         return None, checkpoint
@@ -174,10 +175,10 @@ def state(path: str) -> tuple[str | None, bool]:
         meta = rundir.read_meta(path)
     except DadaoError:
         return "unreadable", checkpoint
-    from dadao.runs import same_schedule
+    from dadao.runs import same_draws
 
-    if meta.get("status") == "completed" and not same_schedule(meta):
-        return "stale", checkpoint  # another event schedule: it runs again
+    if meta.get("status") == "completed" and not same_draws(meta):
+        return "stale", checkpoint  # other events or other data: it runs again
     return meta.get("status"), checkpoint
 
 

@@ -15,6 +15,8 @@ import dadao.problems.base as base
 from dadao.problems import LEAST_SQUARES, least_squares, logistic
 from dadao.problems.synthetic import rows_problem
 
+from .test_node_streams import reference_least_squares
+
 
 def stacked_lstsq(o, dim):
     """x* from numpy's lstsq on [W A; sqrt(r/2) I] x = [W b; 0], W = diag(1/sqrt(m_i))."""
@@ -96,22 +98,6 @@ def test_large_dimension_builds_and_certifies_in_bounded_memory():
     assert P.suboptimality(x) > 0.5 * P.mu * P.n * (e @ e)
 
 
-def old_least_squares_data(n, dim, m, seed):
-    """The data generation loop of least_squares as it was (one array per node)."""
-    rng = np.random.default_rng(seed)
-    A_list, b_list = [], []
-    k = min(10, dim)
-    for _ in range(n):
-        A = rng.standard_normal((m, dim))
-        w = np.zeros(dim)
-        w[rng.choice(dim, size=k, replace=False)] = 100.0 * rng.uniform(size=k)
-        b = A @ w + 10.0 * rng.standard_normal(m)
-        b *= rng.uniform(0.01, 5.0)
-        A_list.append(A)
-        b_list.append(b)
-    return np.concatenate(A_list), np.concatenate(b_list)
-
-
 def old_stacked_solve(o):
     """_solve_least_squares_rows as it was: scipy lstsq on the stacked system plus refinement."""
     d = o.A.shape[1]
@@ -139,8 +125,9 @@ def test_existing_cases_are_unchanged(n, dim, m, reg, monkeypatch):
     assert calls == []
     o = P.oracle
     assert o.A.shape[0] >= dim or reg == 0.0
-    A, b = old_least_squares_data(n, dim, m, seed=4)
-    assert np.array_equal(o.A, A) and np.array_equal(o.b, b)
+    A, b = reference_least_squares(n, dim, m, seed=4)
+    assert np.array_equal(o.A, A)
+    np.testing.assert_allclose(o.b, b, rtol=1e-12, atol=1e-12 * np.abs(b).max())
     assert np.array_equal(P.x_star, old_stacked_solve(o))  # the stacked path, bit for bit
 
 
