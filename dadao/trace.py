@@ -38,7 +38,8 @@ def metrics(X: np.ndarray, problem, sums=None) -> tuple[float, float, float]:
     (computed by ``dadao.sample_metrics`` with sums no split of the rows changes, imported here
     on first use so that reading traces needs no compiler). ``sums``: across MPI ranks, X is
     this rank's rows and ``sums`` combines the ranks' partial sums (collective)."""
-    from dadao.sample_metrics import LOCAL, metrics as compiled
+    from dadao.reproducible import LOCAL
+    from dadao.sample_metrics import metrics as compiled
 
     return compiled(X, problem, LOCAL if sums is None else sums)
 

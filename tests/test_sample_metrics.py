@@ -8,6 +8,8 @@ import pytest
 from dadao import problems
 from dadao.trace import metrics
 
+from helpers.thread_ranks import on_thread_ranks
+
 
 def _by_definition(X, problem):
     xbar = X.mean(axis=0)
@@ -62,47 +64,9 @@ def test_the_quadratic_knows_its_constants_and_inverses():
     assert np.array_equal(p.oracle.Hinv, np.swapaxes(p.oracle.Hinv, 1, 2))
 
 
-class ThreadSums:
-    """The reductions of one of P threads standing for P ranks: every thread deposits its
-    array, and each gets the reduction of all of them, combined in ``order`` (a permutation of
-    the ranks: MPI may combine in any order)."""
-
-    def __init__(self, rank, shared, barrier, order):
-        self.rank, self.shared, self.barrier, self.order = rank, shared, barrier, order
-
-    def _combine(self, values, op):
-        self.shared[self.rank] = np.array(values, copy=True)
-        self.barrier.wait()
-        out = self.shared[self.order[0]].copy()
-        for r in self.order[1:]:
-            out = op(out, self.shared[r])
-        self.barrier.wait()
-        return out
-
-    def max(self, values):
-        return self._combine(values, np.maximum)
-
-    def sum(self, values):
-        return self._combine(values, np.add)
-
-
 def split_metrics(X, p, parts, order):
     """metrics() of X split into the row groups ``parts``, one thread per group."""
-    import threading
-
-    shared = {}
-    barrier = threading.Barrier(len(parts))
-    out = [None] * len(parts)
-
-    def rank(r):
-        out[r] = metrics(X[parts[r]], p, ThreadSums(r, shared, barrier, order))
-
-    threads = [threading.Thread(target=rank, args=(r,)) for r in range(len(parts))]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    return out
+    return on_thread_ranks(len(parts), order, lambda r, sums: metrics(X[parts[r]], p, sums))
 
 
 @pytest.mark.parametrize("d", [1, 3, 70])

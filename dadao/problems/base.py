@@ -19,6 +19,7 @@ import scipy.linalg
 from scipy.special import expit
 
 from dadao.errors import ProblemError
+from dadao.reproducible import LOCAL, column_sums
 from .oracle import KIND_NAMES, LEAST_SQUARES, QUADRATIC, Oracle
 
 X_STAR_RTOL = 1e-10
@@ -51,6 +52,11 @@ class Problem:
     params: dict
     const: np.ndarray = field(repr=False)  # constant term of f_i for QUADRATIC oracles, (n,)
     x_star_error_bound: float = field(repr=False)  # certified ||x - x*|| / ||x*|| of x_star
+    #: None: the oracle holds every node. Else the nodes it holds (increasing): the problem of
+    #: one MPI rank (``build_problem(nodes=...)``), whose constants, x* and f* are the whole
+    #: problem's but whose data are those nodes' only (``const`` too: one entry per node held);
+    #: what needs every node's data (``local_values``, ``f``, ...) is refused
+    nodes: np.ndarray | None = field(default=None, repr=False)
 
     @property
     def has_conjugate(self) -> bool:
@@ -86,7 +92,13 @@ class Problem:
         """sum over the rows of each node of v (M, ...) -> (n, ...)."""
         return np.add.reduceat(v, self.oracle.offsets[:-1], axis=0)
 
+    def _require_every_node(self):
+        if self.nodes is not None:
+            raise ValueError(f"{self.name}: this problem holds the data of {len(self.nodes)} of "
+                             f"its {self.n} nodes only (an MPI rank's)")
+
     def _check_X(self, X):
+        self._require_every_node()
         X = np.asarray(X, dtype=np.float64)
         if X.shape != (self.n, self.dim):
             raise ValueError(f"expected an array of shape ({self.n}, {self.dim}), got {X.shape}")
@@ -131,6 +143,7 @@ class Problem:
         if root is not None:
             r = root @ e
             return float(0.5 * (r @ r))
+        self._require_every_node()
         if o.kind == QUADRATIC:
             return float(0.5 * np.einsum("nij,i,j->", o.H, e, e))
         if o.kind == LEAST_SQUARES:
@@ -160,8 +173,9 @@ class Problem:
         if o.kind not in (QUADRATIC, LEAST_SQUARES) or self.dim > CURVATURE_MAX_DIM:
             return None
         if o.kind == QUADRATIC:
-            H = o.H.sum(axis=0)
+            H = total_hessian(o, self.n)
         else:
+            self._require_every_node()
             # sum_i (2/m_i) A_i^T A_i + (sum_i reg_i) I, a group of whole nodes at a time
             off = o.offsets
             weight = 2.0 / np.diff(off)
@@ -171,10 +185,7 @@ class Problem:
                 w = np.repeat(weight[i0:i1], np.diff(off[i0 : i1 + 1]))
                 H += o.A[lo:hi].T @ (w[:, None] * o.A[lo:hi])
             H[np.diag_indices(self.dim)] += o.reg.sum()
-        w, V = np.linalg.eigh(0.5 * (H + H.T))
-        root = np.sqrt(np.clip(w, 0.0, None))[:, None] * V.T
-        root.flags.writeable = False
-        return root
+        return root_of(H)
 
     def local_gradients(self, X) -> np.ndarray:
         """(n, d) array whose row i is grad f_i(X[i])."""
@@ -278,9 +289,40 @@ def _full_gradient(problem, x):
     return problem.local_gradients(np.broadcast_to(x, (problem.n, problem.dim))).sum(axis=0)
 
 
-def _solve_quadratic(o):
-    Hs = o.H.sum(axis=0)
-    cs = o.c.sum(axis=0)
+# The QUADRATIC problems' global numbers are sums over nodes of per-node numbers, taken as
+# reproducible sums (``dadao.reproducible``): the same bits from every node's data in one process
+# as from each MPI rank's nodes combined through ``sums`` (``build_problem(nodes=...)``).
+
+
+def root_of(H: np.ndarray) -> np.ndarray:
+    """R = diag(sqrt(w)) V^T (read-only) of H = V diag(w) V^T, symmetrised, w clipped at 0."""
+    w, V = np.linalg.eigh(0.5 * (H + H.T))
+    root = np.sqrt(np.clip(w, 0.0, None))[:, None] * V.T
+    root.flags.writeable = False
+    return root
+
+
+def total_hessian(o, n: int, sums=LOCAL) -> np.ndarray:
+    """sum_i H_i (d, d) over the n nodes of a QUADRATIC oracle (this process's rows, combined
+    through ``sums``)."""
+    d = o.H.shape[1] if o.H.ndim == 3 and o.H.shape[0] else o.c.shape[1]
+    return column_sums((o.H.reshape(-1, d * d),), n, sums).reshape(d, d)
+
+
+def _quadratic_gradient(o, x, n: int, sums=LOCAL) -> np.ndarray:
+    """grad f(x) = sum_i (H_i x - c_i) of a QUADRATIC oracle."""
+    return column_sums((np.einsum("nij,j->ni", o.H, x) - o.c,), n, sums)
+
+
+def _quadratic_value(o, const, x, n: int, sums=LOCAL) -> float:
+    """f(x) = sum_i (1/2 x^T H_i x - c_i^T x + const_i) of a QUADRATIC oracle."""
+    values = (0.5 * np.einsum("nij,i,j->n", o.H, x, x) - o.c @ x + const)[:, None]
+    return float(column_sums((values,), n, sums)[0])
+
+
+def _solve_quadratic(o, n: int, sums=LOCAL):
+    Hs = total_hessian(o, n, sums)
+    cs = column_sums((o.c,), n, sums)
     x = scipy.linalg.solve(Hs, cs, assume_a="pos")
     r = cs - Hs @ x  # one step of iterative refinement
     return x + scipy.linalg.solve(Hs, r, assume_a="pos")
@@ -398,12 +440,19 @@ def conditioning_advice(params: dict, field: str | None = None) -> tuple[str, st
     return field or "problem.reg", "set reg > 0"
 
 
-def build_problem(name, oracle, *, params, const=None, field=None, local=None):
+def build_problem(name, oracle, *, params, const=None, field=None, local=None, nodes=None,
+                  n=None, sums=LOCAL):
     """Compute constants and x* of an oracle and return the Problem.
 
     ``local``: (L_local, mu_local), the (n,) smoothness and strong-convexity constants of the
     f_i when the constructor knows them exactly (the eigenvalues it built the Hessians from);
     None computes them from the data (``local_constants``).
+
+    ``nodes``, ``n``, ``sums``: the oracle (and ``local``, ``const``) hold the data of these
+    nodes of an n-node problem only, called by node id (``oracle_of_nodes``), and the other
+    nodes are held by the other processes of ``sums`` (``dadao.reproducible``), which call this
+    together: every one gets the constants, x* and f* of the whole problem, bit for bit, and the
+    Problem of its nodes (``Problem.nodes``). QUADRATIC oracles only.
 
     Raises ProblemError if the problem is not strongly convex, if its condition number L/mu is
     above KAPPA_MAX, or if the central solver cannot certify x* to 1e-10 relative accuracy; the
@@ -412,11 +461,15 @@ def build_problem(name, oracle, *, params, const=None, field=None, local=None):
     """
     o = oracle
     if o.kind == QUADRATIC:
-        n, d = o.c.shape
+        held, d = o.c.shape
     else:
-        n, d = o.offsets.shape[0] - 1, o.A.shape[1]
+        held, d = o.offsets.shape[0] - 1, o.A.shape[1]
+    if nodes is None:
+        n = held
+    elif o.kind != QUADRATIC:
+        raise ValueError("a problem of some nodes only is built for QUADRATIC oracles")
     if const is None:
-        const = np.zeros(n if o.kind == QUADRATIC else 0)
+        const = np.zeros(held if o.kind == QUADRATIC else 0)
     const = np.array(const, dtype=np.float64)
     const.flags.writeable = False
     key, advice = conditioning_advice(params, field)
@@ -425,6 +478,12 @@ def build_problem(name, oracle, *, params, const=None, field=None, local=None):
         L_local, mu_local = local_constants(o)
     else:
         L_local, mu_local = (np.array(v, dtype=np.float64) for v in local)
+    if nodes is not None:
+        # every node's constants on every process: disjoint entries, so the sum is exact
+        nodes = np.asarray(nodes, dtype=np.int64)
+        spread = np.zeros((2, n))
+        spread[0, nodes], spread[1, nodes] = L_local, mu_local
+        L_local, mu_local = sums.sum(spread)
     L = float(L_local.max())
     mu = float(mu_local.min())
     worst = int(np.argmin(mu_local))
@@ -450,7 +509,7 @@ def build_problem(name, oracle, *, params, const=None, field=None, local=None):
     )
     try:
         if o.kind == QUADRATIC:
-            x = _solve_quadratic(o)
+            x = _solve_quadratic(o, n, sums)
         elif o.kind == LEAST_SQUARES:
             x = _solve_least_squares_rows(o)
         else:
@@ -459,7 +518,7 @@ def build_problem(name, oracle, *, params, const=None, field=None, local=None):
         raise ProblemError(f"the central solver failed on {name} ({e}); {advice}",
                            field=key) from None
 
-    g = _full_gradient(proto, x)
+    g = _quadratic_gradient(o, x, n, sums) if o.kind == QUADRATIC else _full_gradient(proto, x)
     bound = float(np.linalg.norm(g) / mu_local.sum())
     xn = float(np.linalg.norm(x))
     rel = bound / xn if xn > 0 else bound
@@ -469,8 +528,15 @@ def build_problem(name, oracle, *, params, const=None, field=None, local=None):
             f"{L / mu:.3g} is too ill-conditioned for double precision (certified bound "
             f"{rel:.2g}); {advice}", field=key)
     x.flags.writeable = False
-    return Problem(
+    f_star = _quadratic_value(o, const, x, n, sums) if o.kind == QUADRATIC else proto.f(x)
+    problem = Problem(
         name=name, n=n, dim=d, oracle=o, L_local=L_local, mu_local=mu_local, L=L, mu=mu,
-        kappa=L / mu, x_star=x, f_star=proto.f(x), params=dict(params), const=const,
-        x_star_error_bound=rel,
+        kappa=L / mu, x_star=x, f_star=f_star, params=dict(params), const=const,
+        x_star_error_bound=rel, nodes=nodes,
     )
+    if nodes is not None:
+        # a rank cannot build the root from its own rows later: its sum is taken now, together
+        # (the cached property's slot; the same bits as the whole problem's lazy root)
+        problem.__dict__["_curvature_root"] = (root_of(total_hessian(o, n, sums))
+                                               if d <= CURVATURE_MAX_DIM else None)
+    return problem

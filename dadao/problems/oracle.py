@@ -19,7 +19,11 @@ kind = LOGISTIC (2)
     f_i(x) = (1/m_i) sum_k log(1 + exp(-b_k a_k^T x)) + (reg_i/2) ||x||^2,  b_k in {-1, +1},
     grad f_i(x) = -(1/m_i) A_i^T (b * sigmoid(-b * A_i x)) + reg_i x. No conjugate in closed form.
 
-All arrays are C-contiguous float64 (offsets: int64).
+An oracle may hold some nodes only (an MPI rank's, ``oracle_of_nodes``): ``rows`` (n,) int64
+then maps node i to its row of the arrays (-1 for a node held elsewhere), and every function
+here reads node i's row ``node_row(oracle, i)``; an empty ``rows`` means row i is node i.
+
+All arrays are C-contiguous float64 (offsets, rows: int64).
 """
 
 import collections
@@ -33,11 +37,12 @@ LEAST_SQUARES = 1
 LOGISTIC = 2
 KIND_NAMES = {QUADRATIC: "quadratic", LEAST_SQUARES: "least_squares", LOGISTIC: "logistic"}
 
-Oracle = collections.namedtuple("Oracle", "kind H c A b offsets reg Hinv")
+Oracle = collections.namedtuple("Oracle", "kind H c A b offsets reg Hinv rows")
 Oracle.__doc__ = """Node-local oracle arrays (see the module docstring for each kind's formulas).
 
 kind: int (QUADRATIC, LEAST_SQUARES or LOGISTIC); H (n, d, d); c (n, d); A (M, d); b (M,);
-offsets (n + 1,) int64; reg (n,); Hinv (n, d, d). Unused fields are empty arrays.
+offsets (n + 1,) int64; reg (n,); Hinv (n, d, d); rows (n,) int64 or empty (every node). Unused
+fields are empty arrays; n counts the rows held.
 """
 
 
@@ -49,7 +54,7 @@ def _f64(a, ndim):
 
 
 def make_oracle(kind, *, H=None, c=None, A=None, b=None, offsets=None, reg=None, Hinv=None,
-                take=()):
+                rows=None, take=()):
     """Build an Oracle with every field present, contiguous and of the right dtype and ndim.
 
     Missing fields become empty arrays. The arrays are made read-only, so a Problem cannot be
@@ -66,8 +71,9 @@ def make_oracle(kind, *, H=None, c=None, A=None, b=None, offsets=None, reg=None,
         offsets=np.ascontiguousarray(np.zeros(0) if offsets is None else offsets, dtype=np.int64),
         reg=_f64(np.zeros(0) if reg is None else reg, 1),
         Hinv=_f64(np.zeros((0, 0, 0)) if Hinv is None else Hinv, 3),
+        rows=np.ascontiguousarray(np.zeros(0) if rows is None else rows, dtype=np.int64),
     )
-    given = dict(H=H, c=c, A=A, b=b, offsets=offsets, reg=reg, Hinv=Hinv)
+    given = dict(H=H, c=c, A=A, b=b, offsets=offsets, reg=reg, Hinv=Hinv, rows=rows)
     for name, value in fields.items():
         if not (name in take and value is given[name]):
             value = value.copy()  # never freeze (or alias) an array the caller still holds
@@ -93,9 +99,18 @@ def _sigmoid_neg(z):
     return 1.0 / (1.0 + math.exp(z))
 
 
+@numba.njit(cache=True, inline="always")
+def node_row(oracle, i):
+    """The row of node i in the oracle's arrays: i, or rows[i] for an oracle of some nodes."""
+    if oracle.rows.shape[0] == 0:
+        return i
+    return oracle.rows[i]
+
+
 @numba.njit(cache=True)
 def local_gradient(oracle, i, x, out):
     """Write grad f_i(x) into out (d,). No allocation."""
+    i = node_row(oracle, i)
     d = x.shape[0]
     if oracle.kind == 0:  # QUADRATIC
         H = oracle.H
@@ -161,6 +176,7 @@ def local_conjugate_gradient(oracle, i, y, out):
     Valid when the problem has a conjugate (Problem.has_conjugate): QUADRATIC oracles, and
     LEAST_SQUARES oracles whose Hinv is filled; raises ValueError otherwise.
     """
+    i = node_row(oracle, i)
     if oracle.Hinv.shape[0] <= i:
         raise ValueError("local_conjugate_gradient: this problem has no conjugate oracle")
     d = y.shape[0]
@@ -176,6 +192,7 @@ def local_conjugate_gradient(oracle, i, y, out):
 @numba.njit(cache=True)
 def local_value(oracle, i, x):
     """f_i(x), without the constant term of QUADRATIC oracles (see Problem.local_values)."""
+    i = node_row(oracle, i)
     d = x.shape[0]
     if oracle.kind == 0:
         H = oracle.H
@@ -226,3 +243,18 @@ def oracle_rows(oracle: Oracle, nodes) -> Oracle:
         fields.update(A=o.A[rows], b=o.b[rows], reg=o.reg[nodes],
                       offsets=np.concatenate([[0], np.cumsum(hi - lo)]))
     return make_oracle(o.kind, **fields)
+
+
+def oracle_of_nodes(oracle: Oracle, nodes, n: int) -> Oracle:
+    """The oracle of the nodes ``nodes`` (increasing) of an n-node oracle, still called by node
+    id: the rows of ``oracle_rows`` and the map ``rows`` (node -> row, -1 elsewhere). What an MPI
+    rank holds of a problem; node i's numbers are bit for bit the whole oracle's."""
+    nodes = np.asarray(nodes, dtype=np.int64)
+    rows = np.full(int(n), -1, dtype=np.int64)
+    rows[nodes] = np.arange(len(nodes))
+    return oracle_rows(oracle, nodes)._replace(rows=_frozen(rows))
+
+
+def _frozen(a: np.ndarray) -> np.ndarray:
+    a.flags.writeable = False
+    return a

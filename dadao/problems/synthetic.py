@@ -16,6 +16,7 @@ from dadao import memory
 from ._checks import check_choice, check_float, check_int, resolve_seed
 from .base import KAPPA_MAX, ProblemError, build_problem
 from .oracle import LEAST_SQUARES, LOGISTIC, QUADRATIC, make_oracle
+from .shards import held_nodes
 from .streams import (all_nodes, node_normals, node_subsets, node_uniforms,
                       shared_stream)
 
@@ -121,11 +122,13 @@ def _spd_inverse(H):
     return Hinv
 
 
-def _quadratic_problem(name, H, c, const, params, *, Hinv=None, local=None, conjugate=True):
+def _quadratic_problem(name, H, c, const, params, *, Hinv=None, local=None, conjugate=True,
+                       shard=None):
     """The QUADRATIC problem of H (n, d, d) (symmetrised in place) and c. ``Hinv`` and
     ``local`` = (L_local, mu_local): the inverses and the extreme eigenvalues when the
     constructor knows them from how it built H (else computed from H). ``conjugate`` False:
-    no inverses at all (the problem has no conjugate)."""
+    no inverses at all (the problem has no conjugate). ``shard``: a ``Shard`` when the arrays
+    are those of its nodes only."""
     H = _symmetrise(H)
     if not conjugate:
         Hinv = None
@@ -134,18 +137,23 @@ def _quadratic_problem(name, H, c, const, params, *, Hinv=None, local=None, conj
     else:
         Hinv = _symmetrise(Hinv)
     # H and Hinv were built for this problem alone
-    oracle = make_oracle(QUADRATIC, H=H, c=c, Hinv=Hinv, take=("H", "Hinv"))
-    return build_problem(name, oracle, params=params, const=const, local=local)
+    oracle = make_oracle(QUADRATIC, H=H, c=c, Hinv=Hinv, take=("H", "Hinv"),
+                         rows=None if shard is None else shard.rows())
+    if shard is None:
+        return build_problem(name, oracle, params=params, const=const, local=local)
+    return build_problem(name, oracle, params=params, const=const, local=local,
+                         nodes=shard.nodes, n=shard.n, sums=shard.sums)
 
 
-def quadratic(n, dim, *, kappa=10.0, seed=None, conjugate=True):
+def quadratic(n, dim, *, kappa=10.0, seed=None, conjugate=True, shard=None):
     """f_i(x) = 1/2 (x - x_i)^T H_i (x - x_i), H_i = Q_i diag(e_i) Q_i^T with Q_i a random rotation.
 
     Each node's eigenvalues e_i lie in [1, kappa] (log-uniform), with 1 and kappa both attained at
     every node when dim >= 2 (dim = 1: at node 0 and node 1), so the global L/mu is exactly kappa.
     Local optima x_i = x_c + 5 N(0, I) around a common centre x_c = 10 N(0, I): the nodes disagree,
     and ||x*|| ~ 10 sqrt(dim). ``conjugate`` False: no H_i^{-1} (n d^2 numbers fewer; the
-    methods that evaluate grad f_i^* refuse the problem).
+    methods that evaluate grad f_i^* refuse the problem). ``shard``: build the nodes of a
+    ``Shard`` only (``dadao.problems.shards``).
 
     Streams: node i's field 0 gives the exponents of e_i (dim uniforms), field 1 the Gaussian
     matrix of Q_i (dim^2 normals, row-major), field 2 the offset of x_i (dim normals); the
@@ -161,14 +169,16 @@ def quadratic(n, dim, *, kappa=10.0, seed=None, conjugate=True):
         raise ProblemError(
             f"a single node with dim = 1 has kappa = 1, got kappa = {kappa:g}",
                            field="problem.kappa")
-    _require_memory("quadratic", n, dim)
+    nodes = held_nodes(n, shard)
+    _require_memory("quadratic", len(nodes), dim)
     seed = resolve_seed(seed)
-    H, Hinv, c, const, E = quadratic_nodes(all_nodes(n), n, dim, kappa=kappa, seed=seed,
+    H, Hinv, c, const, E = quadratic_nodes(nodes, n, dim, kappa=kappa, seed=seed,
                                            conjugate=conjugate)
     params = {"kind": "quadratic", "n": n, "dim": dim, "kappa": kappa, "seed": seed}
     # the eigenvalues of H_i are E_i by construction: L_i = max E_i, mu_i = min E_i exactly
     return _quadratic_problem("quadratic", H, c, const, params, Hinv=Hinv,
-                              local=(E.max(axis=1), E.min(axis=1)), conjugate=conjugate)
+                              local=(E.max(axis=1), E.min(axis=1)), conjugate=conjugate,
+                              shard=shard)
 
 
 def quadratic_nodes(nodes, n, dim, *, kappa, seed, conjugate=True):
@@ -190,18 +200,21 @@ def quadratic_nodes(nodes, n, dim, *, kappa, seed, conjugate=True):
     return H, Hinv, c, const, E
 
 
-def averaging(n, dim, *, seed=None):
-    """f_i(x) = 1/2 ||x - a_i||^2 (H_i = I), x* = mean_i a_i; a_i = x_c + N(0, I), x_c = 10 N(0, I)."""
+def averaging(n, dim, *, seed=None, shard=None):
+    """f_i(x) = 1/2 ||x - a_i||^2 (H_i = I), x* = mean_i a_i; a_i = x_c + N(0, I), x_c = 10 N(0, I).
+
+    Streams: the shared field 0 gives x_c, node i's field 0 gives a_i - x_c. ``shard``: as for
+    ``quadratic``."""
     n = check_int("n", n)
     dim = check_int("dim", dim)
-    _require_memory("averaging", n, dim)
+    nodes = held_nodes(n, shard)
+    _require_memory("averaging", len(nodes), dim)
     seed = resolve_seed(seed)
-    # shared field 0: the centre x_c; node i's field 0: a_i - x_c
-    a = 10.0 * shared_stream(seed, 0).standard_normal(dim) + node_normals(
-        seed, 0, all_nodes(n), dim)
-    H = np.broadcast_to(np.eye(dim), (n, dim, dim)).copy()
+    a = 10.0 * shared_stream(seed, 0).standard_normal(dim) + node_normals(seed, 0, nodes, dim)
+    H = np.broadcast_to(np.eye(dim), (len(nodes), dim, dim)).copy()
     params = {"kind": "averaging", "n": n, "dim": dim, "seed": seed}
-    return _quadratic_problem("averaging", H, a, 0.5 * np.einsum("ni,ni->n", a, a), params)
+    return _quadratic_problem("averaging", H, a, 0.5 * np.einsum("ni,ni->n", a, a), params,
+                              shard=shard)
 
 
 def rows_problem(name, A_list, b_list, *, loss, reg, params, form="auto"):

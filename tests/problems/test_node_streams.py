@@ -140,3 +140,30 @@ def test_libsvm_shuffle_is_the_shared_stream(tmp_path):
     chunks = np.array_split(order, 3)
     expected_first_feature = np.concatenate([order_chunk + 1.0 for order_chunk in chunks])
     assert np.array_equal(P.oracle.A[:, 0], expected_first_feature)
+
+
+@pytest.mark.parametrize("make", [
+    lambda: quadratic(9, 3, kappa=8.0, seed=2),
+    lambda: least_squares(9, 4, samples_per_node=6, reg=0.3, seed=2, form="rows"),
+    lambda: logistic(9, 3, samples_per_node=5, seed=2)])
+def test_an_oracle_of_some_nodes_answers_for_them_by_node_id(make):
+    """What a rank holds: node i's gradient, value and conjugate, called by node id, are the
+    whole oracle's bit for bit."""
+    from dadao.problems import local_conjugate_gradient, local_gradient, local_value
+    from dadao.problems.oracle import oracle_of_nodes
+
+    P = make()
+    nodes = np.array([1, 4, 5, 8])
+    part = oracle_of_nodes(P.oracle, nodes, P.n)
+    assert part.rows.tolist() == [-1, 0, -1, -1, 1, 2, -1, -1, 3]
+    x = np.linspace(-1.0, 2.0, P.dim)
+    for i in nodes:
+        a, b = np.empty(P.dim), np.empty(P.dim)
+        local_gradient(P.oracle, i, x, a)
+        local_gradient(part, i, x, b)
+        assert np.array_equal(a, b)
+        assert local_value(P.oracle, i, x) == local_value(part, i, x)
+        if P.has_conjugate:
+            local_conjugate_gradient(P.oracle, i, x, a)
+            local_conjugate_gradient(part, i, x, b)
+            assert np.array_equal(a, b)

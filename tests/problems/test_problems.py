@@ -124,13 +124,14 @@ def rel(a, b):
 def test_oracle_fields_are_contiguous_typed_and_complete(any_problem):
     o = any_problem.oracle
     assert isinstance(o, Oracle) and o._fields == (
-        "kind", "H", "c", "A", "b", "offsets", "reg", "Hinv",
+        "kind", "H", "c", "A", "b", "offsets", "reg", "Hinv", "rows",
     )
-    ndims = dict(H=3, c=2, A=2, b=1, offsets=1, reg=1, Hinv=3)
+    ndims = dict(H=3, c=2, A=2, b=1, offsets=1, reg=1, Hinv=3, rows=1)
     for name, ndim in ndims.items():
         a = getattr(o, name)
         assert a.ndim == ndim and a.flags.c_contiguous and not a.flags.writeable, name
-        assert a.dtype == (np.int64 if name == "offsets" else np.float64), name
+        assert a.dtype == (np.int64 if name in ("offsets", "rows") else np.float64), name
+    assert o.rows.size == 0  # a whole problem: row i is node i
     if o.kind == QUADRATIC:
         assert o.H.shape == (any_problem.n, any_problem.dim, any_problem.dim)
         assert o.A.size == o.b.size == o.offsets.size == o.reg.size == 0
