@@ -447,16 +447,19 @@ def _mpi_check_config(comm, args) -> None:
     from dadao import memory, runs
     from dadao.engines.mpi import Mpi, run_partition
 
-    setup = runs.build(args.config, sets=args.set, engine="mpi")
     group = Mpi().group(comm)
     try:
+        setup = runs.build(args.config, sets=args.set, engine="mpi", group=group)
         Mpi().check(setup, group)
         part, edges = run_partition(comm, setup)
     finally:
         group.close()
     own = int((part.owner == comm.rank).sum())
     peak = memory.peak_resident_bytes()
+    held = setup.problem.nodes
     mine = {"rank": comm.rank, "nodes": own, "peak_mb": None if peak is None else peak / 2 ** 20,
+            "data_nodes": setup.n if held is None else len(held),
+            "data_mb": sum(a.nbytes for a in setup.problem.oracle[1:]) / 2 ** 20,
             "state_mb": memory.algorithm_state_bytes(setup.algorithm, own,
                                                      setup.problem.dim) / 2 ** 20}
     ranks = comm.gather(mine, root=0)
@@ -473,10 +476,14 @@ def _mpi_check_config(comm, args) -> None:
         print("  expected events per unit time per rank: "
               + ", ".join(f"{x:,.4g}" for x in d["events_per_time_per_rank"])
               + f" (imbalance {d['event_imbalance']:.1%}: the busiest rank over the mean, less 1)")
+    per_rank = held is not None
+    print(f"  problem data: {'each rank its own nodes' if per_rank else 'whole on every rank'} "
+          f"([mpi] data)")
     for r in ranks:
         peak = "unknown" if r["peak_mb"] is None else f"{r['peak_mb']:,.0f} MB"
-        print(f"  rank {r['rank']}: {r['nodes']:,} nodes, peak resident memory after building the "
-              f"setup {peak}, its nodes' state in the run about {r['state_mb']:,.1f} MB")
+        print(f"  rank {r['rank']}: {r['nodes']:,} nodes, the data of {r['data_nodes']:,} nodes "
+              f"({r['data_mb']:,.1f} MB), peak resident memory after building the setup "
+              f"{peak}, its nodes' state in the run about {r['state_mb']:,.1f} MB")
 
 
 class _progress_bar:

@@ -104,6 +104,13 @@ class Schedule:
         """How many clocks there are (``len(clock_ids)``)."""
         return len(self.clock_ids)
 
+    def default_events_per_window(self) -> int:
+        """About how many events a window holds when ``windows`` is not told: EVENTS_PER_WINDOW,
+        or EVENTS_PER_CLOCK per clock when there are many clocks, within the bounds above."""
+        clocks = self.clock_count
+        return max(EVENTS_PER_WINDOW, min(EVENTS_PER_CLOCK * clocks, MAX_EVENTS_PER_WINDOW),
+                   MIN_EVENTS_PER_CLOCK * clocks)
+
     def windows(self, t_end: float, events_per_window: int | None = None,
                 breakpoints=()) -> Iterator[tuple[float, np.ndarray, np.ndarray]]:
         """Yield (window end, times, ids) for consecutive windows covering [now, t_end).
@@ -115,10 +122,7 @@ class Schedule:
         event; see the constants for the memory bound). Windows do not change the schedule.
         """
         if events_per_window is None:
-            clocks = self.clock_count
-            events_per_window = max(EVENTS_PER_WINDOW,
-                                    min(EVENTS_PER_CLOCK * clocks, MAX_EVENTS_PER_WINDOW),
-                                    MIN_EVENTS_PER_CLOCK * clocks)
+            events_per_window = self.default_events_per_window()
         span = events_per_window / self.total_rate if self.total_rate > 0 else np.inf
         carry, self.carry = self.carry, None
         now = self.time if carry is None else carry[0]

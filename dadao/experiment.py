@@ -48,19 +48,23 @@ def located(exc: DadaoError, source: str) -> DadaoError:
     return exc.located(field=key, file=source, hint=hint)
 
 
-def from_config(cfg: dict, source: str = "config") -> Setup:
+def from_config(cfg: dict, source: str = "config", group=None) -> Setup:
     """The setup of a validated config (``dadao.config.load``); see the module docstring.
 
     The setup's ``config`` has the computed values written in place of "auto" (the problem's
     form and reg, a time-varying graph's switch period), so it rebuilds the same run. Warnings
     raised while building (a sparse random graph made connected, a long horizon) are issued
     once each, and only for a config that is accepted: a refused one gets its one error line.
+
+    ``group``: the processes that run it (``dadao.engines.base.Group``); on the ranks of an MPI
+    job each builds its own nodes' problem data only where ``dadao.engines.mpi.rank_data``
+    says so (collective then).
     """
     cfg = copy.deepcopy(cfg)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         try:
-            setup = _build_setup(cfg)
+            setup = _build_setup(cfg, group)
         except DadaoError as exc:
             raise located(_with_rates_file(exc, cfg["rates"]), source) from None
     _reissue(caught)
@@ -87,14 +91,25 @@ def _with_rates_file(exc: DadaoError, rcfg: dict) -> DadaoError:
     return exc
 
 
-def _build_setup(cfg: dict) -> Setup:
-    """The graph, the problem and the rates of the sections, then ``prepare``."""
+def _build_setup(cfg: dict, group=None) -> Setup:
+    """The graph, the problem and the rates of the sections, then ``prepare``; on MPI ranks that
+    build their own nodes' data, the problem's numbers first (from contiguous blocks of nodes,
+    whose data is then dropped), and once the partition is known, each rank's nodes."""
     graph = build_graph(cfg["graph"])
     n = (graph[0] if isinstance(graph, list) else graph).number_of_nodes()
     algorithm = get_algorithm(cfg["algorithm"]["name"])
-    require_problem_memory(cfg["problem"], n, algorithm)
-    problem = build_problem(cfg["problem"], n,
-                            conjugate=bool(getattr(algorithm, "needs_conjugate", False)))
+    conjugate = bool(getattr(algorithm, "needs_conjugate", False))
+    comm = _rank_data_comm(cfg, algorithm, group)
+    ranks = 1 if comm is None else comm.size
+    require_problem_memory(cfg["problem"], n, algorithm, held=-(-n // ranks))
+    if comm is None:
+        problem = build_problem(cfg["problem"], n, conjugate=conjugate)
+    else:
+        from dadao.engines import mpi
+        from dadao.problems.shards import summary_of
+
+        problem = summary_of(build_problem(cfg["problem"], n, conjugate=conjugate,
+                                           shard=mpi.first_shard(comm, n)))
     for key, value in problem.params.items():
         if key in cfg["problem"] and cfg["problem"][key] == AUTO:
             cfg["problem"][key] = value
@@ -105,7 +120,7 @@ def _build_setup(cfg: dict) -> Setup:
     run = cfg["run"]
     period = cfg["graph"].get("switch_period", AUTO)
     options = {k: v for k, v in cfg["algorithm"].items() if k != "name"}
-    return prepare(graph, problem, algorithm=algorithm,
+    setup = prepare(graph, problem, algorithm=algorithm,
                    rates="auto" if lam is None else lam, t_max=run["t_max"],
                    seed=run["seed"], log_every=run["log_every"], force=run["force"],
                    options=options,
@@ -114,6 +129,20 @@ def _build_setup(cfg: dict) -> Setup:
                    engine=run["engine"], rates_kind=cfg["rates"]["kind"],
                    rates_detail=detail, family=cfg["graph"]["family"],
                    constants=cfg["graph"].get("constants", "auto"))
+    if comm is None:
+        return setup
+    del problem  # the summary: the rank's own nodes' problem replaces it
+    return mpi.with_rank_data(setup, comm, lambda shard: build_problem(
+        cfg["problem"], n, conjugate=conjugate, shard=shard))
+
+
+def _rank_data_comm(cfg: dict, algorithm, group):
+    """The communicator of the ranks when each builds its own nodes' data, else None."""
+    if group is None or getattr(group, "size", 1) < 2 or cfg["run"]["engine"] != "mpi":
+        return None
+    from dadao.engines import mpi
+
+    return group.comm if mpi.rank_data(cfg, algorithm, group.size) else None
 
 
 def build_graph(gcfg: dict):
@@ -143,16 +172,18 @@ def build_graph(gcfg: dict):
         raise exc.located(field=GRAPH_KEYS.get(exc.field, "graph")) from None
 
 
-def require_problem_memory(pcfg: dict, n: int, algorithm) -> None:
+def require_problem_memory(pcfg: dict, n: int, algorithm, held: int | None = None) -> None:
     """Refuse a problem (and the run's state) that cannot fit in memory, before its data is
     drawn, naming the key that makes it large (``dadao.memory`` has the formulas); a LIBSVM
-    problem is checked by its reader, once the file has given its size."""
+    problem is checked by its reader, once the file has given its size. ``held``: the nodes
+    whose data this process builds (an MPI rank's share; default all n)."""
     kind = pcfg["kind"]
     if kind == "libsvm":
         return
     d, m = pcfg["dim"], pcfg.get("samples_per_node", 1)
     form = pcfg.get("form", "auto")
-    need = memory.problem_bytes(kind, n, d, m, form if form != AUTO else "auto")
+    need = memory.problem_bytes(kind, n if held is None else held, d, m,
+                                form if form != AUTO else "auto")
     need += memory.algorithm_state_bytes(algorithm, n, d)
     # the samples make a rows problem large when there are more of them than dimensions
     key = "problem.samples_per_node" if "samples_per_node" in pcfg and m > d else "problem.dim"
@@ -236,9 +267,11 @@ def timing_costs(rcfg: dict, graph, timing, dim: int, seed: int):
         raise exc.located(field="rates.costs_from_timing") from None
 
 
-def build_problem(pcfg: dict, n: int, conjugate: bool = True) -> problems.Problem:
+def build_problem(pcfg: dict, n: int, conjugate: bool = True, shard=None) -> problems.Problem:
     """The [problem] section's problem on n nodes; ``conjugate`` False leaves out the
-    inverses H_i^{-1} that only methods evaluating grad f_i^* use (n d^2 numbers)."""
+    inverses H_i^{-1} that only methods evaluating grad f_i^* use (n d^2 numbers); ``shard``:
+    the nodes this process builds (``dadao.problems.shards``)."""
     params = {k: v for k, v in pcfg.items() if k not in ("kind",) and v != AUTO}
     seed = params.pop("seed")
-    return problems.make_problem(pcfg["kind"], n, seed=seed, conjugate=conjugate, **params)
+    return problems.make_problem(pcfg["kind"], n, seed=seed, conjugate=conjugate, shard=shard,
+                                 **params)

@@ -24,9 +24,12 @@ each takes (the arrays that must exist at once), in bytes, 8 per float64 or int6
   every node for the metrics, 8 n d (S + 3).
 
 ``available_bytes`` is the least of: MemAvailable of /proc/meminfo (else the free physical pages
-of ``os.sysconf``), the headroom under the cgroup's memory.max (a container's limit), and the
+of ``os.sysconf``), the headroom under the cgroup's memory.max (a container's limit), the
 headroom under RLIMIT_AS (the address-space limit of ``ulimit -v``), less this process's current
-address space. ``require(need, what, error, field)`` refuses what cannot fit.
+address space, and the headroom under an explicit budget ``DADAO_MEMORY_BUDGET`` (bytes, or
+with a suffix K, M, G or T of powers of 1024: "1.5G"), less this process's resident memory: a
+budget per process, so per MPI rank (mpiexec passes the environment on).
+``require(need, what, error, field)`` refuses what cannot fit.
 """
 
 from __future__ import annotations
@@ -138,7 +141,56 @@ def peak_resident_bytes() -> float | None:
 
 def available_bytes() -> float:
     """The memory this process can still allocate (see the module docstring); inf if unknown."""
-    return min(_physical_available(), _cgroup_headroom(), _address_space_headroom())
+    return min(_physical_available(), _cgroup_headroom(), _address_space_headroom(),
+               _budget_headroom())
+
+
+#: the environment variable of an explicit memory budget per process
+BUDGET_VARIABLE = "DADAO_MEMORY_BUDGET"
+_SUFFIXES = {"": 1, "K": 1 << 10, "M": 1 << 20, "G": 1 << 30, "T": 1 << 40}
+
+
+def memory_budget() -> float:
+    """The bytes of ``DADAO_MEMORY_BUDGET`` (inf when unset); a value that is not a positive
+    number of bytes, with an optional suffix K, M, G or T, is refused in one line naming it."""
+    from dadao.errors import UsageError
+
+    text = os.environ.get(BUDGET_VARIABLE, "").strip()
+    if not text:
+        return math.inf
+    suffix = text[-1].upper() if text[-1].isalpha() else ""
+    try:
+        value = float(text[:-1] if suffix else text) * _SUFFIXES[suffix]
+    except (KeyError, ValueError):
+        value = math.nan
+    if not (value > 0 and math.isfinite(value)):
+        raise UsageError(f"must be a number of bytes > 0, with an optional suffix K, M, G or T "
+                         f"(\"1.5G\"), got {text!r}", field=BUDGET_VARIABLE)
+    return value
+
+
+def _status_bytes(field: str) -> float:
+    """A size of this process in /proc/self/status ("VmRSS", "VmSize"), in bytes; 0 where
+    unknown."""
+    try:
+        with open("/proc/self/status") as fh:
+            for line in fh:
+                if line.startswith(field + ":"):
+                    return float(line.split()[1]) * 1024.0
+    except OSError:
+        pass
+    return 0.0
+
+
+def resident_bytes() -> float:
+    """This process's resident memory now (VmRSS), 0 where unknown."""
+    return _status_bytes("VmRSS")
+
+
+def _budget_headroom() -> float:
+    """DADAO_MEMORY_BUDGET less this process's resident memory, or inf without a budget."""
+    budget = memory_budget()
+    return budget if math.isinf(budget) else max(0.0, budget - resident_bytes())
 
 
 def _physical_available() -> float:
@@ -180,16 +232,7 @@ def _address_space_headroom() -> float:
     soft, _ = resource.getrlimit(resource.RLIMIT_AS)
     if soft == resource.RLIM_INFINITY:
         return math.inf
-    used = 0.0
-    try:
-        with open("/proc/self/status") as fh:
-            for line in fh:
-                if line.startswith("VmSize:"):
-                    used = float(line.split()[1]) * 1024.0
-                    break
-    except OSError:
-        pass
-    return max(0.0, float(soft) - used)
+    return max(0.0, float(soft) - _status_bytes("VmSize"))
 
 
 def describe_bytes(count: float) -> str:

@@ -121,7 +121,7 @@ def run_config(config_path: str, *, sets=(), seed: int | None = None, engine: st
         try:
             error, setup = None, None
             try:
-                setup = build(config_path, sets=sets, seed=seed, engine=engine)
+                setup = build(config_path, sets=sets, seed=seed, engine=engine, group=group)
                 if group.size > 1 and not engines.get_engine(setup.engine).distributed:
                     raise UsageError(f"launched on {group.size} MPI ranks but the engine is "
                                      f"{setup.engine!r}, which would run the whole simulation "
@@ -303,11 +303,12 @@ class _Journal(base.Journal):
         self.last = wallclock.monotonic()
 
 
-def build(config_path: str, *, sets=(), seed=None, engine=None):
-    """The Setup of a config file with overrides (``--set`` texts, a seed, an engine)."""
+def build(config_path: str, *, sets=(), seed=None, engine=None, group=None):
+    """The Setup of a config file with overrides (``--set`` texts, a seed, an engine), for the
+    processes of ``group`` (``experiment.from_config``)."""
     extra = [f"run.engine={engine}"] if engine else []
     cfg = config.load(config_path, sets=list(sets) + extra, seed=seed)
-    return experiment.from_config(cfg, source=config_path)
+    return experiment.from_config(cfg, source=config_path, group=group)
 
 
 def _group(engine: str | None, launcher: bool) -> Group:

@@ -19,10 +19,20 @@ docs/bench_mpi.md:
 and does not write the document unless --doc is given. Runs with more ranks than cores
 (os.cpu_count()) are run anyway and marked "oversubscribed".
 
+Cut-edge exchanges: ``--exchange compiled python`` runs every job of two ranks or more once per
+variant ($DADAO_MPI_EXCHANGE: MPI_Sendrecv called from the compiled loop, or a return to Python
+and mpi4py's Sendrecv at each cut-edge event; docs/mpi.md), alternating, ``--rounds`` times
+(default: ``auto``, once).
+
 Timing: the wall time is the engine's own (``meta["run"]["wall_time_s"]``: the sampling loop from the
 first sample to t_max, after the problem is built and the kernels are compiled; for MPI the ranks
-start it together after a barrier); events/s = events / wall time. Metrics are sampled every
-t_max / 20. Every worker runs with one BLAS/OpenMP/numba thread, so a rank uses one core.
+start it together after a barrier); events/s = events / wall time. Events per CPU second =
+events / the CPU seconds of every process over the same loop (each rank's ``cpu_s``; in process,
+the process's CPU time from the first sample to the last): a rank that waits at a cut edge
+busy-polls, so its waits cost CPU time too. The foreign load is the busy share of the machine's
+cores (/proc/stat) not spent by the benchmark's own processes during the job
+(``machine_load.Load``). Metrics are sampled every t_max / 20. Every worker runs with one
+BLAS/OpenMP/numba thread, so a rank uses one core.
 
 The per-rank time split of an MPI run (event loop, cut-edge exchanges, samples, schedule draws)
 is measured by the ranks inside the run (``meta["run"]["engine_detail"]["ranks_detail"]``). The in-process engine
@@ -55,9 +65,10 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from machine_load import THREAD_ENV  # noqa: E402  (one thread per rank)
+from machine_load import THREAD_ENV, Load  # noqa: E402  (one thread per rank)
 
 from dadao import engines
+from dadao.engines.native_mpi import EXCHANGE_CHOICES
 
 HERE = Path(__file__).resolve()
 DOC = HERE.parent.parent / "docs" / "bench_mpi.md"
@@ -182,6 +193,36 @@ def ping_pong(comm, d, seconds=0.2):
     return us if comm.rank == 0 else None
 
 
+def ping_pong_compiled(comm, d, seconds=0.2):
+    """Microseconds of one MPI_Sendrecv of d float64 between ranks 0 and 1, both waiting for
+    it, called from compiled code as the engine's compiled exchange calls it
+    (``dadao.engines.native_mpi``); on rank 0 where this MPI library allows it, None elsewhere."""
+    import numba
+
+    from dadao.engines import native_mpi as nm
+
+    link = nm.exchange_for(comm, setting="auto").link
+
+    @numba.njit
+    def exchange(link, a, b, peer, count):
+        for _ in range(count):
+            nm.sendrecv(link[nm.SENDRECV], link[nm.COMM], link[nm.DOUBLE], a, b, a.shape[0],
+                        peer, link[nm.STATUS:])
+
+    a, b = np.zeros(d), np.zeros(d)
+    count = max(100, int(seconds / (1e-6 + d * 4e-10)))
+    us = None
+    comm.Barrier()
+    if comm.rank < 2 and link[nm.SENDRECV]:
+        peer = 1 - comm.rank
+        exchange(link, a, b, peer, 10)  # compiles, and the first messages
+        t0 = time.perf_counter()
+        exchange(link, a, b, peer, count)
+        us = (time.perf_counter() - t0) / count * 1e6
+    comm.Barrier()
+    return us if comm.rank == 0 else None
+
+
 def worker(args) -> int:
     import dadao
     from dadao.trace import events_of
@@ -195,10 +236,12 @@ def worker(args) -> int:
     G, problem = build(args.worker, args.dim)
     build_s = time.perf_counter() - t0
     t_max = args.t_max
+    cpu = []  # the process's CPU time at each sample (on the root)
     trace = dadao.simulate(G, problem, algorithm="dadao", t_max=t_max, seed=0,
-                           log_every=t_max / 20, engine=args.engine)
+                           log_every=t_max / 20, engine=args.engine,
+                           progress=lambda *_: cpu.append(time.process_time()))
     # everything below runs after the timed run and is reported apart from it
-    schedule_est, probe, sendrecv_us = None, None, None
+    schedule_est, probe, sendrecv_us, sendrecv_compiled_us = None, None, None, None
     if comm is None:
         schedule_est = schedule_estimate(G, problem, t_max)
         probe = probe_inprocess(G, problem, t_max, trace.final_x)
@@ -206,6 +249,7 @@ def worker(args) -> int:
         probe = probe_rank(comm, G, problem, t_max, trace.final_x)
     else:
         sendrecv_us = ping_pong(comm, problem.dim)
+        sendrecv_compiled_us = ping_pong_compiled(comm, problem.dim)
     if comm is not None and comm.rank != 0:
         return 0
     meta = trace.meta
@@ -215,17 +259,21 @@ def worker(args) -> int:
            "n": problem.n, "dim": problem.dim, "t_max": t_max,
            "status": meta["status"], "build_s": build_s, "samples": len(trace),
            "events": events_of(meta), "events_per_s": events_of(meta) / run["wall_time_s"],
+           "cpu_s": cpu[-1] - cpu[0],
            **{k: run[k] for k in ("gradient_events", "gossip_events", "wall_time_s",
                                   "compile_time_s")},
            "edges": meta["graph"]["edges"],
            "final_dist_to_opt": float(trace["dist_to_opt"][-1]),
            "schedule_estimate_s": schedule_est, "probe": probe, "sendrecv_us": sendrecv_us,
+           "sendrecv_compiled_us": sendrecv_compiled_us,
            "host": platform.node()}
     if meta["engine"] == "mpi":
         mpi = run["engine_detail"]
         out["mpi"] = {k: mpi.get(k) for k in ("ranks", "method", "cut_edges", "edges",
                                               "nodes_per_rank", "event_imbalance", "library",
-                                              "ranks_detail")}
+                                              "exchange", "ranks_detail")}
+        out["cpu_s"] = sum(r["cpu_s"] for r in mpi["ranks_detail"])
+    out["events_per_cpu_s"] = out["events"] / out["cpu_s"]
     if args.final_x:
         np.save(args.final_x, trace.final_x)
     print(MARKER + json.dumps(out), flush=True)
@@ -256,9 +304,12 @@ def launch(cmd, timeout, env):
     return out, err, time.perf_counter() - t0, code
 
 
-def run_one(name, P, t_max, dim, timeout, tmpdir, env):
-    """One worker run (P = 0: in process); its JSON record, or a record of the failure."""
-    xfile = os.path.join(tmpdir, f"{name}_P{P}_t{t_max:g}.npy")
+def run_one(name, P, t_max, dim, timeout, tmpdir, env, exchange=None):
+    """One worker run (P = 0: in process; ``exchange``: $DADAO_MPI_EXCHANGE of an MPI job);
+    its JSON record, or a record of the failure."""
+    xfile = os.path.join(tmpdir, f"{name}_P{P}_t{t_max:g}_{exchange}_{time.time_ns()}.npy")
+    if exchange is not None:
+        env = dict(env, DADAO_MPI_EXCHANGE=exchange)
     worker_args = [sys.executable, str(HERE), "--worker", name, "--t-max", repr(t_max),
                    "--dim", str(dim), "--final-x", xfile]
     if P == 0:
@@ -266,20 +317,23 @@ def run_one(name, P, t_max, dim, timeout, tmpdir, env):
     else:
         cmd = ["mpiexec", "-n", str(P)] + worker_args + ["--engine", "mpi"]
     load = os.getloadavg()[0]
+    foreign = Load()
     out, err, seconds, code = launch(cmd, timeout, env)
+    foreign = foreign.stop()["machine"]
     lines = [ln for ln in out.splitlines() if ln.startswith(MARKER)]
     base = {"workload": name, "P": P, "engine": "inprocess" if P == 0 else "mpi", "t_max": t_max,
-            "load_1min": load, "process_s": seconds, "command": " ".join(cmd),
-            "final_x_file": xfile}
+            "load_1min": load, "foreign_load": foreign, "process_s": seconds,
+            "command": " ".join(cmd), "final_x_file": xfile}
     if code != 0 or not lines:
         tail = (err.strip().splitlines() or ["(no output)"])[-3:]
         print(f"  {name} P={P}: FAILED ({code}) after {seconds:.0f} s: {' | '.join(tail)}",
               file=sys.stderr, flush=True)
         return dict(base, failed=str(code), stderr_tail=tail)
     record = dict(json.loads(lines[-1][len(MARKER):]), **base)
-    print(f"  {name} P={P}: {record['events']} events in {record['wall_time_s']:.2f} s "
-          f"({record['events_per_s']:.4g} events/s; process {seconds:.0f} s, load {load:.1f})",
-          flush=True)
+    how = f" ({record['mpi']['exchange']} exchange)" if P > 1 else ""
+    print(f"  {name} P={P}{how}: {record['events']} events in {record['wall_time_s']:.2f} s "
+          f"({record['events_per_s']:.4g} events/s, {record['events_per_cpu_s']:.4g} per CPU s;"
+          f" process {seconds:.0f} s, foreign load {foreign:.0%})", flush=True)
     return record
 
 
@@ -340,17 +394,20 @@ num = us  # any positive figure: 3 significant digits, no exponent
 
 
 def table(records) -> str:
-    head = ("| workload | engine | P | t_max | events | wall time (s) | events/s | speed-up vs P=1 "
+    head = ("| workload | engine | P | t_max | events | wall time (s) | events/s "
+            "| events per CPU s | foreign load | speed-up vs P=1 "
             "| speed-up vs in-process | efficiency | cut edges / edges "
             "| time split (s, max over ranks): events / exchange / sample / schedule / rest "
             "| max abs diff vs in-process |")
     rows = [head, "|" + "|".join(["---"] * (head.count("|") - 1)) + "|"]
     for r in records:
         eng = r["engine"] + (" (oversubscribed)" if r["oversubscribed"] else "")
+        if r["P"] > 1 and "failed" not in r:
+            eng += f", {r['mpi']['exchange']} exchange"
         P = "-" if r["P"] == 0 else str(r["P"])
         if "failed" in r:
             rows.append(f"| {r['workload']} | {eng} | {P} | {r['t_max']:g} | failed: "
-                        f"{r['failed']} after {r['process_s']:.0f} s |" + " |" * 8)
+                        f"{r['failed']} after {r['process_s']:.0f} s |" + " |" * 10)
             continue
         if r["P"]:
             s = r["split"]
@@ -367,6 +424,7 @@ def table(records) -> str:
             diff += f" (run {r['status']})"
         rows.append(f"| {r['workload']} | {eng} | {P} | {r['t_max']:g} | {r['events']:,} | "
                     f"{r['wall_time_s']:.2f} | {r['events_per_s']:,.0f} | "
+                    f"{r['events_per_cpu_s']:,.0f} | {r['foreign_load']:.0%} | "
                     f"{fmt(r.get('speedup_vs_P1'), '.2f')} | "
                     f"{fmt(r.get('speedup_vs_inprocess'), '.2f')} | "
                     f"{fmt(r.get('efficiency'), '.2f')} | {cut} | {sp} | {diff} |")
@@ -383,6 +441,20 @@ def runs_of(records, name):
     refs = [r for r in ok if r["P"] == 0]
     ref = max(refs, key=lambda r: r["t_max"]) if refs else None
     return ref, sorted((r for r in ok if r["P"] > 0), key=lambda r: r["P"])
+
+
+def job_label(r) -> str:
+    """"P = 2", with how a job of several ranks exchanged: "P = 2 (compiled exchange)"."""
+    how = f" ({r['mpi']['exchange']} exchange)" if r["P"] > 1 else ""
+    return f"P = {r['P']}{how}"
+
+
+def unwaited(r) -> tuple[float | None, str]:
+    """(microseconds of a Sendrecv between two ranks that wait for nothing, measured after the
+    run, the way the job exchanged: from compiled code or through mpi4py; which)."""
+    if r["mpi"]["exchange"] == "compiled" and r.get("sendrecv_compiled_us") is not None:
+        return r["sendrecv_compiled_us"], "MPI_Sendrecv from compiled code"
+    return r.get("sendrecv_us"), "mpi4py's Sendrecv"
 
 
 def busiest(r):
@@ -409,12 +481,16 @@ def readme_rows(records) -> list[dict]:
     for name, what in (("compute", "compute-heavy (n = 64, d = 100,000 least squares)"),
                        ("communication", "communication-heavy (n = 1024, d = 10)")):
         _, runs = runs_of(records, name)
-        two = next((r for r in runs if r["P"] == 2 and not r["oversubscribed"]), None)
+        twos = [r for r in runs if r["P"] == 2 and not r["oversubscribed"]]
+        # the engine's default where the benchmark ran both exchanges
+        two = next((r for r in twos if r["mpi"]["exchange"] == "compiled"),
+                   twos[0] if twos else None)
         if two is None or two.get("speedup_vs_P1") is None:
             continue
         b = busiest(two)
         cut = sum(x["cut_gossip_events"] for x in two["mpi"]["ranks_detail"]) // 2
-        rows.append({"what": f"MPI, {what}, P = 2 on 2 cores",
+        rows.append({"what": f"MPI, {what}, P = 2 on 2 cores, {two['mpi']['exchange']} "
+                             "exchange",
                      "figure": f"speed-up {two['speedup_vs_P1']:.2f} over P = 1 (efficiency "
                                f"{two['efficiency']:.2f}) and "
                                f"{two['speedup_vs_inprocess']:.2f} over in process; "
@@ -448,7 +524,7 @@ def explanation(records, cores) -> str:
                     f"{r['t_max']:g})" if r["oversubscribed"] else "")
             eff = (f"efficiency {r['efficiency']:.2f}, "
                    if r.get("efficiency") is not None and r["P"] > 1 else "")
-            text = (f"P = {r['P']}{note}: {eff}{r['wall_time_s']:.2f} s, of which (max over "
+            text = (f"{job_label(r)}{note}: {eff}{r['wall_time_s']:.2f} s, of which (max over "
                     "ranks, measured in the run) "
                     + ", ".join(f"{fraction(r, key):.0%} {label}" for key, label in PARTS))
             if r["P"] == 1:
@@ -462,10 +538,11 @@ def explanation(records, cores) -> str:
                 text += (f"; {cut:,} cut-edge events ({cut / r['events']:.1%} of all events); "
                          f"rank {waiter['rank']} spends {us(per_cut)} us per cut-edge event in "
                          "the exchange")
-                if r.get("sendrecv_us") is not None:
+                base_us, how = unwaited(r)
+                if base_us is not None:
                     text += (f" (a Sendrecv of the same {r['dim']:,} doubles between two ranks "
-                             f"that wait for nothing, measured after the run: "
-                             f"{us(r['sendrecv_us'])} us)")
+                             f"that wait for nothing, {how}, measured after the run: "
+                             f"{us(base_us)} us)")
                 text += (f"; the busiest rank has {b['events']:,} events "
                          f"({b['events'] / r['events']:.1%} of all; even split "
                          f"{1 / r['P']:.0%})")
@@ -499,7 +576,7 @@ def losses(records, cores) -> str:
             b = dict(b, rest_s=rest_of(b))
             keys = [key for key, _ in PARTS] + ["wall_time_s"]
             who = f"rank {b['rank']} ({b['events']:,}, {b['events'] / r['events']:.1%})"
-            rows.append(f"| {name} | {r['P']} | {who} | measured (s) | "
+            rows.append(f"| {name} | {job_label(r)[4:]} | {who} | measured (s) | "
                         + " | ".join(f"{b[k]:.2f}" for k in keys) + " |")
             rows.append(f"| | | | P = 1 / {r['P']} (s) | "
                         + " | ".join(f"{o[k] / r['P']:.2f}" for k in keys) + " |")
@@ -532,16 +609,17 @@ def reading(records, cores) -> str:
             exch = b["exchange_s"]
             waiter = max(r["mpi"]["ranks_detail"], key=lambda x: x["exchange_s"])
             per_cut = waiter["exchange_s"] / max(1, waiter["cut_gossip_events"]) * 1e6
-            text = (f"P = {r['P']}: speed-up {r['speedup_vs_P1']:.2f}, efficiency "
+            text = (f"{job_label(r)}: speed-up {r['speedup_vs_P1']:.2f}, efficiency "
                     f"{r['efficiency']:.2f}. The busiest rank (rank {b['rank']}) needs "
                     f"{b['wall_time_s']:.2f} s against wall(P = 1) / {r['P']} = {ideal:.2f} s, "
                     f"{loss:+.2f} s, of which: cut-edge exchanges {exch:.2f} s ("
                     + (f"{exch / loss:.0%} of the excess; " if loss > 0 else "")
                     + f"{us(per_cut)} us per cut-edge event on rank {waiter['rank']}")
-            if r.get("sendrecv_us") is not None:
-                text += (f" against {us(r['sendrecv_us'])} us for a Sendrecv without waiting, "
+            base_us, how = unwaited(r)
+            if base_us is not None:
+                text += (f" against {us(base_us)} us for a Sendrecv without waiting ({how}), "
                          + ("so most of it is waiting for the partner rank"
-                            if per_cut > 2 * r["sendrecv_us"] else
+                            if per_cut > 2 * base_us else
                             "so it is mostly the transfer itself"))
             text += (f"); its event loop {b['events_s'] - o['events_s'] / r['P']:+.2f} s, i.e. "
                      f"{imbalance:+.2f} s because it has {b['events'] / r['events']:.1%} of the "
@@ -550,14 +628,17 @@ def reading(records, cores) -> str:
                      f"{slow:+.2f} s from its cost per event "
                      f"({us(b['events_s'] / b['events'] * 1e6)} us against "
                      f"{us(per_event)} us at P = 1)")
-            if "reentry_us" in probe:
+            if r["mpi"]["exchange"] == "compiled":
+                text += ("; with the compiled exchange the rank enters its loop once per window, "
+                         "not after each cut-edge event")
+            elif "reentry_us" in probe:
                 reentry = b["cut_gossip_events"] * probe["reentry_us"] * 1e-6
                 text += (f"; re-entering the compiled loop after each of its "
                          f"{b['cut_gossip_events']:,} cut-edge events accounts for about "
                          f"{reentry:.2f} s of that ({probe['reentry_us']:.2g} us per entry, "
                          "measured separately in the P = 1 job by entering the rank's loop on "
                          "an empty window, which allocates nothing: the call itself, numba's "
-                         "dispatch of its 17 arguments)")
+                         "dispatch of its 19 arguments)")
             text += (f"; drawing the schedule {b['schedule_s'] - o['schedule_s'] / r['P']:+.2f} s "
                      f"({b['schedule_s']:.2f} s against {o['schedule_s'] / r['P']:.2f} s); "
                      f"sample {b['sample_s'] - o['sample_s'] / r['P']:+.2f} s and rest "
@@ -663,12 +744,20 @@ def document(records, cores, args, started) -> str:
         "build, the numba compilation and the MPI start-up are excluded); events/s = events / "
         "wall time; speed-up vs P=1 = events/s(P) / events/s(P=1 MPI), speed-up vs in-process = "
         "events/s(P) / events/s(in process, same t_max) (at equal horizons both are ratios of "
-        "wall times); efficiency = speed-up vs P=1 / P. "
+        "wall times); efficiency = speed-up vs P=1 / P; events per CPU s = events / the CPU "
+        "seconds of every process of the job over the same loop (a rank waiting at a cut edge "
+        "busy-polls: its waits cost CPU time); foreign load = the busy share of the machine's "
+        "cores not spent by the benchmark's processes during the job (/proc/stat). A job of "
+        "several ranks exchanges the messages of its cut-edge events either from the compiled "
+        "loop (*compiled exchange*: MPI_Sendrecv called from numba code) or by returning to "
+        "Python for mpi4py's Sendrecv at each one (*python exchange*; $DADAO_MPI_EXCHANGE, "
+        "docs/mpi.md). "
         "Every process uses one thread (BLAS, OpenMP, numba). Time split of an MPI run, per "
         "rank, max over ranks, all measured by the ranks inside the timed run (the engine's "
         "`ranks_detail`): *events* = the compiled event loop, *exchange* = cut-edge `Sendrecv` "
-        "(including the wait for the partner rank to reach the event, and applying the "
-        "message), *sample* = the rank's primal rows (flowed through one row of scratch) + "
+        "(including the wait for the partner rank to reach the event; timed with MPI_Wtime "
+        "around each MPI_Sendrecv inside the loop for the compiled exchange, with "
+        "perf_counter around mpi4py's call for the python exchange), *sample* = the rank's primal rows (flowed through one row of scratch) + "
         "`Gatherv` (it also counts the gather of the final iterates just after the timed run: "
         "one more than the samples), *schedule* = drawing the rank's event schedule "
         "(`clocks.windows` of `dadao.events`, Python per clock and window; `schedule_s`); "
@@ -732,7 +821,7 @@ In general:
 - **More ranks than cores.** The ranks time-share the cores, and a rank waiting at a cut edge
   busy-polls in MPICH's progress loop for its time slice instead of yielding it to the rank it
   waits for. An oversubscribed row measures oversubscription, not scaling, and it depends
-  strongly on whatever else runs on the machine (the load averages above)."""
+  strongly on whatever else runs on the machine (the foreign load column)."""
 
 
 def driver(args) -> int:
@@ -756,7 +845,10 @@ def driver(args) -> int:
             plan += over
             for P, t in plan:
                 timeout = args.timeout * (1 + max(0, P - cores))
-                records.append(run_one(name, P, t, dim, timeout, tmpdir, env))
+                # the exchanges compared side by side: alternating, round after round
+                variants = args.exchange * args.rounds if P > 1 else [None]
+                for exchange in variants:
+                    records.append(run_one(name, P, t, dim, timeout, tmpdir, env, exchange))
         analyse(records, cores)
     doc = args.doc or (None if args.quick else DOC)
     if doc:
@@ -794,6 +886,11 @@ def main(argv=None):
                         help="workload (repeatable; default all)")
     parser.add_argument("--timeout", type=float, default=300.0,
                         help="seconds per run (times 1 + the ranks beyond the cores)")
+    parser.add_argument("--exchange", nargs="+", choices=EXCHANGE_CHOICES, default=["auto"],
+                        help="how jobs of 2 ranks or more exchange at cut edges "
+                             "($DADAO_MPI_EXCHANGE), each run in turn (default auto)")
+    parser.add_argument("--rounds", type=int, default=1,
+                        help="runs of each --exchange variant, alternating (default 1)")
     parser.add_argument("--doc", help=f"write the markdown here (default {DOC}, not with --quick)")
     parser.add_argument("--json", help="also write every run's record here")
     parser.add_argument("--worker", choices=list(WORKLOADS), help=argparse.SUPPRESS)

@@ -158,3 +158,21 @@ def test_the_event_bounds():
     with pytest.raises(RunArgumentError, match="at most") as info:
         check_event_count(MAX_EVENTS, 2.0, "x")
     assert info.value.field == "t_max"
+
+
+def test_an_explicit_memory_budget_bounds_what_is_available(monkeypatch):
+    from dadao import memory
+    from dadao.errors import UsageError
+
+    monkeypatch.setenv("DADAO_MEMORY_BUDGET", "64G")
+    have = memory.available_bytes()
+    assert have <= 64 * 2 ** 30 - memory.resident_bytes() + 1
+    for text, value in (("1.5G", 1.5 * 2 ** 30), ("512m", 512 * 2 ** 20), ("1000", 1000.0)):
+        monkeypatch.setenv("DADAO_MEMORY_BUDGET", text)
+        assert memory.memory_budget() == value
+    monkeypatch.setenv("DADAO_MEMORY_BUDGET", "1K")  # less than this process already holds
+    assert memory.available_bytes() == 0.0
+    for bad in ("lots", "-1G", "0", "2X", "inf"):
+        monkeypatch.setenv("DADAO_MEMORY_BUDGET", bad)
+        with pytest.raises(UsageError, match=r"^DADAO_MEMORY_BUDGET: must be a number of bytes"):
+            memory.memory_budget()

@@ -103,8 +103,14 @@ def require_averaging(problem, name: str) -> None:
 
 
 def local_minimisers(problem) -> np.ndarray:
-    """(n, d): row i is argmin f_i = grad f_i^*(0), node i's own data (a_i for averaging)."""
-    return problem.conjugate_gradients(np.zeros((problem.n, problem.dim)))
+    """(n, d): row i is argmin f_i = grad f_i^*(0), node i's own data (a_i for averaging); of a
+    problem of some nodes (an MPI rank's), the rows of those nodes (the others 0)."""
+    if problem.nodes is None:
+        return problem.conjugate_gradients(np.zeros((problem.n, problem.dim)))
+    o = problem.oracle
+    out = np.zeros((problem.n, problem.dim))
+    out[problem.nodes] = np.einsum("nij,nj->ni", o.Hinv, o.c)  # as conjugate_gradients at 0
+    return out
 
 
 def half_n_rates(edges, n: int) -> np.ndarray:

@@ -15,8 +15,9 @@ the file's name carries a hash of everything the compiled loops depend on: the g
 loops reach (the method's module, ``dadao.algorithms.common``, ``dadao.problems.oracle`` ...,
 and a method's module outside dadao), every module of ``dadao.algorithms`` and
 ``dadao.problems`` (a constant imported from another module is compiled in without naming it),
-this module and ``kernels``, and the versions of Python and numba. A changed source gives another
-file name, hence another module that numba has never seen: a stale loop is never loaded.
+this module, ``kernels`` and ``native_mpi`` (whose intrinsics the MPI loop inlines), and the
+versions of Python and numba. A changed source gives another file name, hence another module
+that numba has never seen: a stale loop is never loaded.
 
 Concurrency. Several processes (sweep workers, MPI ranks) may generate the same module at once:
 each writes a temporary file and links it to the final name, which only the first one creates; a
@@ -161,7 +162,8 @@ def _digest(text: str, functions: dict) -> str:
     for part in (text, sys.version, platform.machine(), numba.__version__):
         h.update(part.encode())
         h.update(b"\0")
-    modules = {__name__, "dadao.engines.kernels", "dadao.problems.oracle"}
+    modules = {__name__, "dadao.engines.kernels", "dadao.engines.native_mpi",
+               "dadao.problems.oracle"}
     for fn in functions.values():
         _dependencies(fn, modules, set())
     files = {Path(_file(importlib.import_module(name))) for name in modules}

@@ -17,8 +17,9 @@ touches it (``flow`` integrates the method's between-event dynamics exactly, in 
   window of events of the whole network in (time, clock id) order; clock c < n is node c's
   gradient clock and n + e is the gossip clock of edge e (``dadao.events``);
 - ``run_timed`` (``timed_event_loop``): the timing engine's window loop;
-- ``run_until_cut`` (``dadao.engines.mpi.rank_kernels``): an MPI rank's loop up to its next
-  cut-edge event.
+- ``run_until_cut`` (``dadao.engines.mpi.rank_kernels``): an MPI rank's loop, which exchanges
+  the messages of its cut-edge events itself (``dadao.engines.native_mpi``) or returns at each
+  one for its caller to exchange them.
 
 They are the functions of ``TEMPLATE``, generated per method into a module that numba caches
 across processes (``dadao.engines.codegen``), and kept for the process once loaded.
@@ -41,6 +42,8 @@ import numpy as np
 from dadao.engines.codegen import inlined, no_apply_gradient
 from dadao.engines.kernels import (APPLY, GRADIENT, GRADIENT_APPLY, GRADIENT_START, PAIR, SEND,
                                    STALE_GRADIENT)
+from dadao.engines.native_mpi import (COMM, DONE, DOUBLE, ERROR, EXCHANGE_NS, SENDRECV, STATUS,
+                                      WAITING_ON, WTIME, sendrecv, wtime)
 from dadao.problems.oracle import local_gradient as _local_gradient
 
 flow = inlined(_flow)
@@ -168,18 +171,24 @@ def run_timed(times, kinds, clocks, n, edges, state, tau, k, oracle, messages, g
     counts[1] += n_exchange
 
 
-@numba.njit(cache=CACHE)
-def run_until_cut(times, clocks, lo, pending, n, edges, own_row, cut, row, state, tau, k,
-                  oracle, counts, msg_own, msg_peer, scratch):
-    """First finish the exchanged cut-edge event ``pending`` (edge id, or -1): apply
-    ``on_message`` to its own end with msg_own and msg_peer. Then process events lo, lo+1, ...
-    in order (the in-process loop on local rows) until a cut-edge event: flow its own end,
-    write its message in msg_own, return its index (len(times) when the window has none
-    left). One call per cut-edge event. counts: [gradient, local gossip, cut gossip] events
-    of this rank. scratch: (3, d) buffers, allocated once per run (this function is entered
-    again after every cut-edge event)."""
+@numba.njit(cache=CACHE, nogil=True)
+def run_until_cut(times, clocks, lo, pending, n, edges, own_row, cut, row, partner, state, tau,
+                  k, oracle, counts, msg_own, msg_peer, scratch, link):
+    """An MPI rank's loop (``dadao.engines.mpi.RankEventRun``). First finish the exchanged
+    cut-edge event ``pending`` (edge id, or -1): apply ``on_message`` to its own end with
+    msg_own and msg_peer. Then process events lo, lo+1, ... in order (the in-process loop on
+    local rows). At a cut-edge event: flow its own end, write its message in msg_own; then
+    with the Python exchange (link[SENDRECV] == 0) return its index, to be called again with
+    it as ``pending`` once the caller has exchanged; with the compiled one, exchange with
+    partner[edge] here (``dadao.engines.native_mpi``: link's counters, the time inside
+    MPI_Sendrecv) and apply on_message. Returns len(times) at the end of the window, or the
+    index of an event whose MPI_Sendrecv failed (link[ERROR] != 0). counts: [gradient, local
+    gossip, cut gossip] events of this rank. scratch: (3, d) buffers, allocated once per run.
+    Releases Python's lock: the watchdog's thread runs while this waits on a partner."""
     work = scratch[0]
     msgs = scratch[1:]
+    compiled = link[SENDRECV] != 0
+    d = msg_own.shape[0]
     if pending >= 0:  # the cut-edge event the caller has just exchanged: its own end
         on_message(state[own_row[pending]], k, msg_own, msg_peer, pending)
     for e in range(lo, times.shape[0]):
@@ -200,7 +209,19 @@ def run_until_cut(times, clocks, lo, pending, n, edges, own_row, cut, row, state
             own = edges[ed, 0] if row[edges[ed, 0]] >= 0 else edges[ed, 1]
             message(state[ri], k, oracle, own, msg_own)
             counts[2] += 1
-            return e
+            if not compiled:
+                return e
+            link[WAITING_ON] = partner[ed]
+            t0 = wtime(link[WTIME])
+            code = sendrecv(link[SENDRECV], link[COMM], link[DOUBLE], msg_own, msg_peer, d,
+                            partner[ed], link[STATUS:])
+            link[EXCHANGE_NS] += np.int64(round((wtime(link[WTIME]) - t0) * 1e9))
+            link[WAITING_ON] = -1
+            if code != 0:
+                link[ERROR] = code
+                return e
+            link[DONE] += 1
+            on_message(state[ri], k, msg_own, msg_peer, ed)
         else:
             gossip_rows(state, ri, rj, edges[ed, 0], edges[ed, 1], ed, k, oracle, msgs, True)
             counts[1] += 1

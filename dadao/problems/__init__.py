@@ -13,6 +13,7 @@ import difflib
 import inspect
 
 from .base import Problem, ProblemError
+from .shards import SHARDED_KINDS
 from .libsvm import libsvm, read_libsvm
 from .oracle import (
     LEAST_SQUARES,
@@ -39,12 +40,15 @@ def _hint(word, choices):
     return f"did you mean {close[0]!r}? " if close else ""
 
 
-def make_problem(kind: str, n: int, *, seed=None, conjugate: bool = True, **params) -> Problem:
+def make_problem(kind: str, n: int, *, seed=None, conjugate: bool = True, shard=None,
+                 **params) -> Problem:
     """Build the problem `kind` ("quadratic", "least_squares", "logistic", "libsvm", "averaging").
 
     params are the constructor's keyword arguments (libsvm: path, loss, split, reg, zero_based).
     ``conjugate`` False: no H_i^{-1} (``Problem.has_conjugate`` False) for the kinds that would
     store them, which only methods evaluating grad f_i^* need.
+    ``shard``: a ``dadao.problems.shards.Shard``, the nodes this process builds of a problem
+    built by several together (the kinds of ``SHARDED_KINDS``).
     Unknown kinds, unknown or missing parameters raise ProblemError with a "did you mean" hint.
     """
     if kind not in CONSTRUCTORS:
@@ -56,7 +60,10 @@ def make_problem(kind: str, n: int, *, seed=None, conjugate: bool = True, **para
     sig = inspect.signature(make)
     if "conjugate" in sig.parameters:
         params["conjugate"] = conjugate
-    accepted = [p for p in sig.parameters if p not in ("n", "seed")]
+    if shard is not None and "shard" not in sig.parameters:
+        raise ProblemError(f"a {kind} problem is built whole on every process (its data "
+                           f"per process: {', '.join(SHARDED_KINDS)})", field="problem.kind")
+    accepted = [p for p in sig.parameters if p not in ("n", "seed", "shard")]
     for name in params:
         if name not in accepted:
             raise ProblemError(
@@ -65,6 +72,8 @@ def make_problem(kind: str, n: int, *, seed=None, conjugate: bool = True, **para
     for name, p in sig.parameters.items():
         if p.default is inspect.Parameter.empty and name not in ("n",) and name not in params:
             raise ProblemError(f"required for {kind}", field=f"problem.{name}")
+    if shard is not None:
+        params["shard"] = shard
     return make(n=n, seed=seed, **params)
 
 

@@ -60,8 +60,9 @@ class Problem:
 
     @property
     def has_conjugate(self) -> bool:
-        """True when grad f_i^* is available (Problem.conjugate_gradients, local_conjugate_gradient)."""
-        return self.oracle.Hinv.size > 0
+        """True when grad f_i^* is available (Problem.conjugate_gradients, local_conjugate_gradient):
+        the oracle has inverses (of d x d, even for no node held, as in a ``summary_of``)."""
+        return self.oracle.Hinv.shape[1] > 0
 
     def _node_groups(self):
         """Consecutive node ranges (i0, i1) covering 0..n-1, each of whole nodes whose rows of A

@@ -231,6 +231,10 @@ def oracle_rows(oracle: Oracle, nodes) -> Oracle:
     """
     nodes = np.asarray(nodes, dtype=np.int64)
     o = oracle
+    if o.rows.size:  # an oracle of some nodes: their rows
+        nodes = o.rows[nodes]
+        if np.any(nodes < 0):
+            raise ValueError("oracle_rows: a node this oracle does not hold")
 
     def per_node(a):
         return a[nodes] if a.shape[0] else a

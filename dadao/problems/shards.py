@@ -11,6 +11,7 @@ covering 0 .. n - 1.
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 
 import numpy as np
@@ -45,3 +46,19 @@ def held_nodes(n: int, shard: Shard | None) -> np.ndarray:
         raise ProblemError(f"a shard of an {n}-node problem must hold increasing distinct "
                            f"nodes in 0..{n - 1}", field="problem")
     return nodes
+
+
+#: the kinds whose constructors build shards (their global numbers are sums over nodes)
+SHARDED_KINDS = ("quadratic", "averaging")
+
+
+def summary_of(problem):
+    """The problem without any node's data: its constants, x*, f*, curvature root and params
+    (what a run is prepared with before each rank knows its nodes); ``nodes`` is empty."""
+    from .oracle import oracle_of_nodes
+
+    n = problem.n
+    summary = dataclasses.replace(problem, oracle=oracle_of_nodes(problem.oracle, [], n),
+                                  const=problem.const[:0], nodes=np.zeros(0, dtype=np.int64))
+    summary.__dict__["_curvature_root"] = problem.curvature_root
+    return summary

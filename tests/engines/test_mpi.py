@@ -136,6 +136,67 @@ def test_dadao_run_engine_mpi_writes_the_in_process_results(tmp_path):
     assert (tmp_path / "mpi" / "convergence.png").exists()
 
 
+SHARDED_CONFIG = """
+[graph]
+family = "random_geometric"
+n = 40
+seed = 1
+[problem]
+kind = "{kind}"
+dim = 4
+seed = 3
+[algorithm]
+name = "{algorithm}"
+[rates]
+kind = "auto"
+[run]
+t_max = 30.0
+log_every = 2.0
+seed = 0
+"""
+
+
+@pytest.mark.parametrize("kind, algorithm, P", [("quadratic", "dadao", 2),
+                                                ("quadratic", "continuized", 3),
+                                                ("averaging", "randomized_gossip", 2)])
+def test_ranks_that_build_their_own_nodes_data_give_the_in_process_trace(tmp_path, kind,
+                                                                         algorithm, P):
+    """[mpi] data = "auto": each rank draws its own nodes' data only (the problem's numbers
+    from sums across the ranks), and the trace is the in-process one, bit for bit."""
+    config = tmp_path / "c.toml"
+    config.write_text(SHARDED_CONFIG.format(kind=kind, algorithm=algorithm))
+    serial = subprocess.run([sys.executable, "-m", "dadao", "run", config, "--out",
+                             tmp_path / "serial"], capture_output=True, text=True, timeout=TIMEOUT)
+    assert serial.returncode == 0, serial.stderr
+    proc = dadao_mpi(P, "run", config, "--engine", "mpi", "--out", tmp_path / "mpi")
+    assert proc.returncode == 0, proc.stderr
+    assert _rows(tmp_path / "mpi" / "trace.csv") == _rows(tmp_path / "serial" / "trace.csv")
+    meta = json.loads((tmp_path / "mpi" / "meta.json").read_text())
+    ref = json.loads((tmp_path / "serial" / "meta.json").read_text())
+    assert meta["problem"] == ref["problem"]  # the same L, mu, x*, f*, ...
+    ranks = meta["run"]["engine_detail"]["ranks_detail"]
+    assert [r["data_nodes"] for r in ranks] == [r["nodes"] for r in ranks]
+    assert sum(r["data_nodes"] for r in ranks) == 40
+    assert all(r["peak_resident_bytes"] > 0 for r in ranks)
+    whole = dadao_mpi(2, "run", config, "--engine", "mpi", "--set", "mpi.data=whole",
+                      "--out", tmp_path / "whole")
+    assert whole.returncode == 0, whole.stderr
+    ranks = json.loads((tmp_path / "whole" / "meta.json").read_text())["run"][
+        "engine_detail"]["ranks_detail"]
+    assert [r["data_nodes"] for r in ranks] == [40, 40]
+
+
+def test_per_rank_data_where_it_does_not_apply_is_one_line_exit_2(tmp_path):
+    config = tmp_path / "c.toml"
+    config.write_text(SHARDED_CONFIG.format(kind="logistic", algorithm="dadao")
+                      + '[mpi]\ndata = "per_rank"\n')
+    proc = dadao_mpi(2, "run", config, "--engine", "mpi", "--out", tmp_path / "out")
+    lines = [x for x in proc.stderr.splitlines() if x.strip()]
+    assert proc.returncode == 2 and len(lines) == 1, proc.stderr
+    assert "mpi.data" in lines[0] and "logistic problem is built whole" in lines[0]
+    assert not (tmp_path / "out" / "trace.csv").exists()
+
+
 def test_synchronous_method_through_the_command_line(tmp_path):
     sets = ["--set", "algorithm.name=msda", "--set", "run.t_max=40"]
     serial = subprocess.run([sys.executable, "-m", "dadao", "run", CONFIG, *sets, "--out",
@@ -252,6 +313,14 @@ def test_mpi_check_of_a_config_reports_the_partition_and_memory(tmp_path):
              for line in out.splitlines() if line.startswith("  rank ")]
     assert len(nodes) == 2 and sum(nodes) == 200
     assert out.count("peak resident memory after building the setup") == 2
+    # each rank holds its own nodes' data: 4 x 4 Hessians (and c) of 8-byte numbers
+    assert "problem data: each rank its own nodes" in out
+    held = [int(line.split("the data of ")[1].split(" nodes")[0]) for line in out.splitlines()
+            if line.startswith("  rank ")]
+    assert held == nodes
+    whole = dadao_mpi(2, "mpi-check", config, "--set", "mpi.data=whole")
+    assert whole.returncode == 0 and "problem data: whole on every rank" in whole.stdout
+    assert whole.stdout.count("the data of 200 nodes") == 2
     bad = dadao_mpi(2, "mpi-check", config, "--set", "mpi.partition=kway")
     assert bad.returncode == 2 and "mpi.partition" in bad.stderr
 
