@@ -33,6 +33,7 @@ that failed, 130 interrupted by SIGINT (Ctrl-C), 143 by SIGTERM.
 from __future__ import annotations
 
 import contextlib
+import copy
 import math
 import os
 import time as wallclock
@@ -422,7 +423,33 @@ def existing_run(path: str, cfg: dict) -> dict | None:
                              "--out", field=f"--out {path}")
         return None
     meta = rundir.read_meta(path)
-    if meta.get("config_hash") != config.config_hash(cfg):
+    if meta.get("config_hash") != config.config_hash(cfg) and not _stale_run_of(path, meta, cfg):
         raise UsageError(f"holds a run of another config (hash {meta.get('config_hash')}); "
                          f"choose another --out", field=f"--out {path}")
     return meta
+
+
+#: the config keys a run resolves from its problem's data ("auto" written as the value used): a
+#: run of another problem data version resolved them from other data
+DATA_RESOLVED_KEYS = (("problem", "reg"), ("problem", "form"))
+
+
+def _stale_run_of(path: str, meta: dict, cfg: dict) -> bool:
+    """Whether the folder holds a run of this config made with other draws (``stale_versions``)
+    whose config differs only in the keys resolved from the data: the same config, whose
+    "auto" values another dadao's data gave other numbers (it runs again, as a stale run)."""
+    if not stale_versions(meta):
+        return False
+    try:  # the folder's resolved config, read back as a config file is
+        before = config.load(os.path.join(path, rundir.CONFIG))
+    except (DadaoError, OSError):
+        return False
+
+    def without_data_keys(c):
+        c = copy.deepcopy(c)
+        for section, key in DATA_RESOLVED_KEYS:
+            (c.get(section) or {}).pop(key, None)
+        return c
+
+    return config.config_hash(without_data_keys(before)) == config.config_hash(
+        without_data_keys(cfg))

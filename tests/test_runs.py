@@ -186,3 +186,38 @@ def test_without_the_launcher_a_launched_process_runs_alone(small_config, tmp_pa
     result = runs.run_config(small_config, sets=["run.t_max=10"], out=str(tmp_path / "w"),
                              launcher=False)
     assert result.status == "completed" and result.meta["engine"] == "inprocess"
+
+
+def test_a_stale_run_whose_auto_values_came_from_other_data_runs_again(tmp_path):
+    """A logistic config with reg = "auto" resolves reg from its data: a run of problem data
+    version 1 recorded another reg, so another config hash. It is the same config, made with
+    other draws: it runs again (stale), while a folder of a really different config is still
+    refused."""
+    from dadao.errors import DadaoWarning, UsageError
+
+    path = tmp_path / "log.toml"
+    path.write_text('[graph]\nfamily = "cycle"\nn = 8\n[problem]\nkind = "logistic"\n'
+                    'dim = 3\nsamples_per_node = 10\n[algorithm]\nname = "dadao"\n'
+                    '[run]\nt_max = 5.0\n')
+    out = tmp_path / "run"
+    runs.run_config(str(path), out=str(out))
+    meta = json.loads((out / "meta.json").read_text())
+    cfg_text = (out / "config.toml").read_text()
+    [line] = [x for x in cfg_text.splitlines() if x.startswith("reg = ")]
+    reg = float(line.split("=")[1])
+    assert reg > 0  # resolved from the data
+    # what an older dadao left: other data (another reg, another hash), another data version
+    (out / "config.toml").write_text(cfg_text.replace(line, f"reg = {reg * 1.5!r}"))
+    meta["config_hash"] = "0123456789"
+    meta["versions"]["problem_data"] = "1"
+    (out / "meta.json").write_text(json.dumps(meta))
+    with pytest.warns(DadaoWarning, match="problem data version 1"):
+        again = runs.run_config(str(path), out=str(out))
+    assert again.status == "completed"
+    other = tmp_path / "other.toml"
+    other.write_text(path.read_text().replace("dim = 3", "dim = 4"))
+    meta = json.loads((out / "meta.json").read_text())
+    meta["versions"]["problem_data"] = "1"
+    (out / "meta.json").write_text(json.dumps(meta))
+    with pytest.raises(UsageError, match="holds a run of another config"):
+        runs.run_config(str(other), out=str(out))
