@@ -26,7 +26,7 @@ reorder messages between a pair of ranks.
 Metrics are sampled on the same time grid as in process: at each sample every rank flows copies
 of its nodes' states to the sample time, computes the partial sums of the metrics over its rows
 and combines them with the others' (``RankSums``: four Allreduce calls of about 3 d numbers);
-those sums are exact in any order (``dadao.sample_metrics``), so every rank has the in-process
+those sums are exact in any order (``dadao.reproducible``), so every rank has the in-process
 metrics bit for bit and no rank holds the (n, d) iterates. The root tells every rank whether to
 go on (divergence stops all ranks at the same sample). The iterates are gathered (``Gatherv``)
 once, at the end, for the result's final iterates.
@@ -847,7 +847,8 @@ class RankEventRun:
         self._primal_rows(self.state[:0], self.tau[:0], self.nodes[:0], 0.0, k, problem.oracle,
                        np.empty((0, d)))
         self.compile_s = wallclock.perf_counter() - t0
-        self._cpu0 = wallclock.process_time()
+        #: the reductions of the samples' metrics (their time is in share()'s sample_s)
+        self.sums = RankSums(comm)
 
     def sample_times(self, t_max, log_every):
         # base.drive asks for the grid just before its timed loop: the rank's CPU time (share's
@@ -909,13 +910,6 @@ class RankEventRun:
                           self.problem.oracle, local)
         self.timing["sample_s"] += wallclock.perf_counter() - t0
         return local
-
-    @property
-    def sums(self) -> RankSums:
-        """The reductions of the samples' metrics (their time is in share()'s sample_s)."""
-        if getattr(self, "_sums", None) is None:
-            self._sums = RankSums(self.comm)
-        return self._sums
 
     def primal_X(self, t):
         """Collective: the primal rows of all nodes at t, (n, d) on the root, None elsewhere."""
@@ -1181,8 +1175,8 @@ def first_shard(comm, n: int):
 
 def with_rank_data(setup, comm, build):
     """Collective: the setup with the problem of this rank's nodes of the run's partition,
-    ``build(shard)`` (the whole problem's numbers, each rank's own data); the summary's nodes
-    are dropped first, so a rank never holds two parts."""
+    ``build(shard)`` (the whole problem's numbers again, each rank's own data), in place of
+    the setup's summary (``summary_of``: no node's data, so a rank never holds two parts)."""
     from dadao.problems.shards import Shard
 
     part, _ = run_partition(comm, root_numbers(comm, setup))

@@ -303,6 +303,12 @@ def root_of(H: np.ndarray) -> np.ndarray:
     return root
 
 
+def keep_curvature_root(problem: Problem, root) -> None:
+    """Give a problem of some nodes its curvature root, computed with the other processes
+    (it cannot build it from its own rows later): the slot of the cached property."""
+    problem.__dict__["_curvature_root"] = root
+
+
 def total_hessian(o, n: int, sums=LOCAL) -> np.ndarray:
     """sum_i H_i (d, d) over the n nodes of a QUADRATIC oracle (this process's rows, combined
     through ``sums``)."""
@@ -321,8 +327,8 @@ def _quadratic_value(o, const, x, n: int, sums=LOCAL) -> float:
     return float(column_sums((values,), n, sums)[0])
 
 
-def _solve_quadratic(o, n: int, sums=LOCAL):
-    Hs = total_hessian(o, n, sums)
+def _solve_quadratic(o, Hs, n: int, sums=LOCAL):
+    """x* of a QUADRATIC oracle from the total Hessian Hs = sum_i H_i."""
     cs = column_sums((o.c,), n, sums)
     x = scipy.linalg.solve(Hs, cs, assume_a="pos")
     r = cs - Hs @ x  # one step of iterative refinement
@@ -510,7 +516,8 @@ def build_problem(name, oracle, *, params, const=None, field=None, local=None, n
     )
     try:
         if o.kind == QUADRATIC:
-            x = _solve_quadratic(o, n, sums)
+            total = total_hessian(o, n, sums)
+            x = _solve_quadratic(o, total, n, sums)
         elif o.kind == LEAST_SQUARES:
             x = _solve_least_squares_rows(o)
         else:
@@ -535,9 +542,6 @@ def build_problem(name, oracle, *, params, const=None, field=None, local=None, n
         kappa=L / mu, x_star=x, f_star=f_star, params=dict(params), const=const,
         x_star_error_bound=rel, nodes=nodes,
     )
-    if nodes is not None:
-        # a rank cannot build the root from its own rows later: its sum is taken now, together
-        # (the cached property's slot; the same bits as the whole problem's lazy root)
-        problem.__dict__["_curvature_root"] = (root_of(total_hessian(o, n, sums))
-                                               if d <= CURVATURE_MAX_DIM else None)
+    if nodes is not None:  # the same bits as the whole problem's lazy root
+        keep_curvature_root(problem, root_of(total) if d <= CURVATURE_MAX_DIM else None)
     return problem

@@ -55,10 +55,11 @@ SHARDED_KINDS = ("quadratic", "averaging")
 def summary_of(problem):
     """The problem without any node's data: its constants, x*, f*, curvature root and params
     (what a run is prepared with before each rank knows its nodes); ``nodes`` is empty."""
+    from .base import keep_curvature_root
     from .oracle import oracle_of_nodes
 
     n = problem.n
     summary = dataclasses.replace(problem, oracle=oracle_of_nodes(problem.oracle, [], n),
                                   const=problem.const[:0], nodes=np.zeros(0, dtype=np.int64))
-    summary.__dict__["_curvature_root"] = problem.curvature_root
+    keep_curvature_root(summary, problem.curvature_root)
     return summary
