@@ -12,8 +12,10 @@ JSON header (``HEADER``) for the scalars, so loading a checkpoint never runs cod
 ``FORMAT`` is bumped whenever the layout changes; a checkpoint of another format, config or
 engine is refused rather than half-used, and so is one of another schedule
 (``dadao.events.SCHEDULE_VERSION``, in every checkpoint's header): its clock positions would
-go on with other events than the run it started; or of another problem data version
-(``dadao.problems.streams.PROBLEM_DATA_VERSION``): its states would go on on other data.
+go on with other events than the run it started; or of a problem data version that drew
+the run's problem kind otherwise (``dadao.problems.streams.PROBLEM_DATA_VERSION`` and
+``data_changed``: a version that changed libsvm problems only leaves a quadratic run's
+checkpoint good): its states would go on on other data.
 """
 
 from __future__ import annotations
@@ -26,7 +28,7 @@ import numpy as np
 
 from dadao import events
 from dadao.atomic import write_atomic
-from dadao.problems.streams import PROBLEM_DATA_VERSION
+from dadao.problems.streams import PROBLEM_DATA_VERSION, data_changed
 
 FORMAT = 1
 HEADER = "__header__"
@@ -46,8 +48,13 @@ def save(path: str, header: dict, arrays: dict) -> None:
     write_atomic(path, buf.getvalue())
 
 
-def load(path: str) -> tuple[dict, dict]:
-    """(header, arrays) of the checkpoint at ``path``; CheckpointError if it is not one."""
+#: a problem kind that no version changed alone: only a change of every kind touches it
+_NO_KIND = ""
+
+
+def load(path: str, kind: str | None = None) -> tuple[dict, dict]:
+    """(header, arrays) of the checkpoint at ``path``; CheckpointError if it is not one, or
+    not one to go on from (``check_header``)."""
     try:
         with np.load(path, allow_pickle=False) as archive:
             header = json.loads(bytes(archive[HEADER]).decode())
@@ -55,6 +62,15 @@ def load(path: str) -> tuple[dict, dict]:
     except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile,
             UnicodeDecodeError) as exc:
         raise CheckpointError(f"unreadable checkpoint ({type(exc).__name__}: {exc})") from None
+    check_header(header, kind)
+    return header, arrays
+
+
+def check_header(header: dict, kind: str | None = None) -> None:
+    """CheckpointError for a checkpoint of another format or schedule, or whose problem data
+    version drew a ``kind`` problem (the run's [problem] kind, ``dadao.rundir`` gives it)
+    otherwise than this dadao (``data_changed``); ``kind`` None: a version that changed every
+    kind only."""
     if header.get("format") != FORMAT:
         raise CheckpointError(f"checkpoint format {header.get('format')!r}, this dadao reads "
                               f"{FORMAT}")
@@ -64,11 +80,11 @@ def load(path: str) -> tuple[dict, dict]:
                               f"version {events.SCHEDULE_VERSION} (other events for the same "
                               f"seed)")
     data = header.get("problem_data", 1)   # version 1 wrote none
-    if data != PROBLEM_DATA_VERSION:
+    if data_changed(data, _NO_KIND if kind is None else kind):
+        problem = "problem" if kind is None else f"{kind} problem"
         raise CheckpointError(f"a checkpoint of problem data version {data!r}, this dadao "
                               f"draws version {PROBLEM_DATA_VERSION} (other data for the same "
-                              f"problem seed)")
-    return header, arrays
+                              f"{problem} seed)")
 
 
 def prefixed(prefix: str, arrays: dict) -> dict:

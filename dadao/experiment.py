@@ -99,7 +99,7 @@ def _build_setup(cfg: dict, group=None) -> Setup:
     n = (graph[0] if isinstance(graph, list) else graph).number_of_nodes()
     algorithm = get_algorithm(cfg["algorithm"]["name"])
     conjugate = bool(getattr(algorithm, "needs_conjugate", False))
-    comm = _rank_data_comm(cfg, algorithm, group)
+    comm = _rank_data_comm(cfg, algorithm, group, n)
     ranks = 1 if comm is None else comm.size
     require_problem_memory(cfg["problem"], n, algorithm, held=-(-n // ranks))
     if comm is None:
@@ -108,8 +108,8 @@ def _build_setup(cfg: dict, group=None) -> Setup:
         from dadao.engines import mpi
         from dadao.problems.shards import summary_of
 
-        problem = summary_of(build_problem(cfg["problem"], n, conjugate=conjugate,
-                                           shard=mpi.first_shard(comm, n)))
+        problem = mpi.collectively(comm, lambda: summary_of(build_problem(
+            cfg["problem"], n, conjugate=conjugate, shard=mpi.first_shard(comm, n))))
     for key, value in problem.params.items():
         if key in cfg["problem"] and cfg["problem"][key] == AUTO:
             cfg["problem"][key] = value
@@ -132,13 +132,16 @@ def _build_setup(cfg: dict, group=None) -> Setup:
     if comm is None:
         return setup
     del problem  # the summary: the rank's own nodes' problem replaces it
-    return mpi.with_rank_data(setup, comm, lambda shard: build_problem(
-        cfg["problem"], n, conjugate=conjugate, shard=shard))
+    return mpi.collectively(comm, lambda: mpi.with_rank_data(setup, comm, lambda shard: (
+        build_problem(cfg["problem"], n, conjugate=conjugate, shard=shard))))
 
 
-def _rank_data_comm(cfg: dict, algorithm, group):
-    """The communicator of the ranks when each builds its own nodes' data, else None."""
+def _rank_data_comm(cfg: dict, algorithm, group, n: int):
+    """The communicator of the ranks when each builds its own nodes' data, else None (also
+    with more ranks than nodes: the engine's check refuses that job in its own words)."""
     if group is None or getattr(group, "size", 1) < 2 or cfg["run"]["engine"] != "mpi":
+        return None
+    if group.size > n:
         return None
     from dadao.engines import mpi
 

@@ -71,7 +71,7 @@ def column_bounds(X, out):
 
 
 @numba.njit(cache=True, inline="always")
-def _fold(v, bound, width, folds, column):
+def fold_value(v, bound, width, folds, column):
     """Add v to the FOLDS folds folds[:, column] of a sum whose values are bounded by
     ``bound`` (module docstring); a non-finite bound: the plain sum, in folds[0]."""
     if not math.isfinite(bound):
@@ -94,7 +94,7 @@ def fold_columns(X, bounds, width, folds):
     m, k = X.shape
     for i in range(m):
         for j in range(k):
-            _fold(X[i, j], bounds[j], width, folds, j)
+            fold_value(X[i, j], bounds[j], width, folds, j)
 
 
 def column_sums(blocks, count: int, sums=LOCAL) -> np.ndarray:
@@ -113,6 +113,29 @@ def column_sums(blocks, count: int, sums=LOCAL) -> np.ndarray:
     folds = np.zeros((FOLDS, ends[-1]))
     for X, a, b in zip(blocks, ends[:-1], ends[1:]):
         fold_columns(X, bounds[a:b], width, folds[:, a:b])
+    folds = sums.sum(folds)
+    out = folds[0].copy()
+    for k in range(1, FOLDS):
+        out += folds[k]
+    return out
+
+
+def streamed_column_sums(blocks, width: int, count: int, sums=LOCAL) -> np.ndarray:
+    """``column_sums`` of rows that are made a block at a time and never held together:
+    ``blocks()`` yields this process's rows as 2-D arrays of ``width`` columns, the same ones
+    each time it is called (twice: once for the bounds, once for the folds). Memory: one
+    block, plus FOLDS + 1 numbers per column. The same bits as ``column_sums`` of the
+    concatenated rows."""
+    bounds = np.zeros(width)
+    block_bounds = np.empty(width)
+    for X in blocks():
+        column_bounds(np.ascontiguousarray(X, dtype=np.float64), block_bounds)
+        np.maximum(bounds, block_bounds, out=bounds)
+    bounds = sums.max(bounds)
+    folds = np.zeros((FOLDS, width))
+    fold = fold_width(count)
+    for X in blocks():
+        fold_columns(np.ascontiguousarray(X, dtype=np.float64), bounds, fold, folds)
     folds = sums.sum(folds)
     out = folds[0].copy()
     for k in range(1, FOLDS):

@@ -317,13 +317,18 @@ def write_error(exc: OSError, path: str, name: str | None, *, exit_code: int,
     return OutputError(f"{what}: {exc.strerror or exc}{kept}", file=path, exit_code=exit_code)
 
 
+def kind_of_config(cfg: dict) -> str | None:
+    """The [problem] kind of a run's config (whose data version a checkpoint must match)."""
+    return (cfg.get("problem") or {}).get("kind")
+
+
 def read_checkpoint(path: str, cfg: dict, setup) -> tuple[DriveState, int, dict]:
     """(DriveState, trace.csv bytes, header) of the checkpoint in ``path``, checked against the
     run it is to resume; RunDirError if it is not this run's, or is inconsistent with its
     trace."""
     file = os.path.join(path, CHECKPOINT)
     try:
-        header, arrays = checkpoint.load(file)
+        header, arrays = checkpoint.load(file, kind_of_config(cfg))
     except checkpoint.CheckpointError as exc:
         raise RunDirError(f"{exc}; run again without --resume", file=file) from None
     if header.get("config_hash") != config_hash(cfg) or header.get("engine") != setup.engine:
@@ -379,7 +384,7 @@ def read_rank_checkpoint(path: str, cfg: dict, rank: int, generation: int) -> Dr
     rows and the divergence scale are the root's alone)."""
     file = rank_checkpoint(path, rank)
     try:
-        header, arrays = checkpoint.load(file)
+        header, arrays = checkpoint.load(file, kind_of_config(cfg))
     except checkpoint.CheckpointError as exc:
         raise RunDirError(f"{exc}; run again without --resume", file=file) from None
     if (header.get("config_hash") != config_hash(cfg) or header.get("rank") != rank

@@ -45,6 +45,7 @@ from dadao import config, engines, experiment, rundir, runlock, signals
 from dadao.engines import base
 from dadao.engines.base import Group
 from dadao.errors import DadaoError, DadaoWarning, RankError, RunInterrupted, UsageError
+from dadao.problems.streams import data_changed
 from dadao.versions import versions
 
 #: exit code of each final status (an interrupted run: 128 + the signal, 130 for Ctrl-C)
@@ -210,18 +211,39 @@ def _open_directory(config_path, setup, group, flags, command, reporter) -> _Ope
 
 #: the versions of how a run draws its random numbers (``dadao.versions``), with the version a
 #: meta.json that does not record one was made with: a run of another version of either is not
-#: the result of its config and seed any more
+#: the result of its config and seed any more (of the problem data: a version that changed the
+#: run's problem kind, ``dadao.problems.streams.data_changed``)
 DRAW_VERSIONS = {"schedule": ("event schedule", "1"), "problem_data": ("problem data", "1")}
+
+
+def problem_kind(meta: dict) -> str | None:
+    """The [problem] kind of the run of a meta.json (its problem record, or the params in it);
+    None when it records none."""
+    problem = meta.get("problem")
+    if not isinstance(problem, dict):
+        return None
+    params = problem.get("params")
+    kind = problem.get("kind") or (params.get("kind") if isinstance(params, dict) else None)
+    return kind if isinstance(kind, str) else None
 
 
 def stale_versions(meta: dict) -> list[str]:
     """What a finished run drew otherwise than this dadao does: "event schedule version 1 (this
-    dadao: 2)", ...; empty when it is the result of its config and seed."""
+    dadao: 2)", ...; empty when it is the result of its config and seed. A problem data version
+    counts when a version since then changed the run's problem kind (a quadratic run of a
+    version that changed libsvm problems only is still the result of its config)."""
     recorded = meta.get("versions") or {}
     now = versions()
+    kind = problem_kind(meta)
+
+    def stale(key, before):
+        old = recorded.get(key, before)
+        if key == "problem_data":
+            return data_changed(old, kind)
+        return str(old) != now[key]
+
     return [f"{what} version {recorded.get(key, before)} (this dadao: {now[key]})"
-            for key, (what, before) in DRAW_VERSIONS.items()
-            if str(recorded.get(key, before)) != now[key]]
+            for key, (what, before) in DRAW_VERSIONS.items() if stale(key, before)]
 
 
 def same_draws(meta: dict) -> bool:

@@ -55,11 +55,13 @@ def root_suboptimality(root, xbar, x_star):
     return 0.5 * subopt
 
 
-def metrics(X: np.ndarray, problem, sums=LOCAL) -> tuple[float, float, float]:
+def metrics(X: np.ndarray, problem, sums=LOCAL, nodes=None) -> tuple[float, float, float]:
     """(dist_to_opt, suboptimality, consensus) of the iterates of ``problem`` whose rows X
-    (m, d) this process holds: all n of them with ``sums`` = LOCAL, else this rank's, the
-    ranks combining their partial sums through ``sums`` (``max`` and ``sum`` of an array,
-    across ranks). Collective across those ranks; the same bits on every one."""
+    (m, d) this process holds: all n of them with ``sums`` = LOCAL, else this rank's (those
+    of ``nodes``, increasing), the ranks combining their partial sums through ``sums``
+    (``max`` and ``sum`` of an array, across ranks). Collective across those ranks; the same
+    bits on every one. A suboptimality summed over nodes (no root) adds the terms of
+    ``nodes`` here (default: every node the problem holds)."""
     X = np.ascontiguousarray(X, dtype=np.float64)
     n, d = problem.n, problem.dim
     dist_rows = np.empty((X.shape[0], 1))
@@ -74,6 +76,7 @@ def metrics(X: np.ndarray, problem, sums=LOCAL) -> tuple[float, float, float]:
     if root is not None:
         subopt = root_suboptimality(root, xbar, problem.x_star)
     else:
-        subopt = (problem.suboptimality(xbar) if np.all(np.isfinite(xbar))
+        # xbar is the same on every rank: all of them take part in the sums, or none
+        subopt = (problem.suboptimality(xbar, sums, nodes) if np.all(np.isfinite(xbar))
                   else float("nan"))
     return float(dist), float(subopt), float(consensus)

@@ -33,15 +33,16 @@ TIMED_COLUMNS = COLUMNS + (WALL_TIME,)
 LINE_END = "\r\n"
 
 
-def metrics(X: np.ndarray, problem, sums=None) -> tuple[float, float, float]:
+def metrics(X: np.ndarray, problem, sums=None, nodes=None) -> tuple[float, float, float]:
     """(dist_to_opt, suboptimality, consensus) of the iterates X (n, d); see module docstring
     (computed by ``dadao.sample_metrics`` with sums no split of the rows changes, imported here
     on first use so that reading traces needs no compiler). ``sums``: across MPI ranks, X is
-    this rank's rows and ``sums`` combines the ranks' partial sums (collective)."""
+    this rank's rows (those of ``nodes``) and ``sums`` combines the ranks' partial sums
+    (collective)."""
     from dadao.reproducible import LOCAL
     from dadao.sample_metrics import metrics as compiled
 
-    return compiled(X, problem, LOCAL if sums is None else sums)
+    return compiled(X, problem, LOCAL if sums is None else sums, nodes)
 
 
 def events_of(meta: dict) -> int:

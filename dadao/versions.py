@@ -1,5 +1,6 @@
 """Versions of Python, dadao, its event schedule (``dadao.events.SCHEDULE_VERSION``), its problem
-data (``dadao.problems.streams.PROBLEM_DATA_VERSION``) and every requirement of dadao, for run metadata (one source).
+data (``dadao.problems.streams.PROBLEM_DATA_VERSION``; which problem kinds each version changed:
+``DATA_CHANGES`` there) and every requirement of dadao, for run metadata (one source).
 
 The requirements are read from the installed package's metadata, so a dependency added to
 pyproject.toml is reported without touching this file.

@@ -266,6 +266,52 @@ def test_a_checkpoint_of_another_schedule_or_data_version_is_refused_in_one_line
     code = cli.main(["run", str(out), "--resume"])
     err = capsys.readouterr().err.strip().splitlines()
     assert code == 2 and len(err) == 1
+    now = events.SCHEDULE_VERSION if key == "schedule" else PROBLEM_DATA_VERSION
     assert err[0].startswith(f"dadao run: error: {out / rundir.CHECKPOINT}: a checkpoint of "
-                             f"{what} version 1, this dadao draws version 2")
+                             f"{what} version 1, this dadao draws version {now}")
+    assert rundir.read_meta(str(out))["status"] == "interrupted"
+
+
+def _libsvm_config(tmp_path) -> str:
+    """SMALL_CONFIG on a 40-sample LIBSVM file (logistic, reg = "auto")."""
+    data = tmp_path / "d.svm"
+    data.write_text("".join(f"{k % 2} 1:{(k * 7) % 11 - 5} 2:{(k * 3) % 5 + 0.5} "
+                            f"3:{k % 4}\n" for k in range(40)))
+    return SMALL_CONFIG.replace('kind = "least_squares"\ndim = 3\nsamples_per_node = 20',
+                                f'kind = "libsvm"\npath = "{data}"')
+
+
+@pytest.mark.parametrize("kind", ["least_squares", "libsvm"])
+def test_a_checkpoint_of_data_version_2_is_refused_only_for_the_kinds_version_3_changed(
+        kind, write_config, tmp_path, monkeypatch, capsys):
+    """Problem data version 3 changed libsvm problems only: a least-squares checkpoint of
+    version 2 goes on (the uninterrupted trace, with the warning of other versions), a libsvm
+    one is refused in one line naming both versions, exit 2, nothing overwritten."""
+    path = write_config(SMALL_CONFIG if kind == "least_squares" else _libsvm_config(tmp_path))
+    whole = runs.run_config(path, out=str(tmp_path / "whole"))
+    out = tmp_path / "cut"
+    with monkeypatch.context() as m:
+        stop_at_window(m, 3)
+        runs.run_config(path, out=str(out), checkpoint_every=1e-9)
+    header, arrays = checkpoint.load(str(out / rundir.CHECKPOINT))
+    assert PROBLEM_DATA_VERSION == 3
+    header["problem_data"] = 2
+    header["versions"]["problem_data"] = "2"
+    text = json.dumps(header).encode()
+    np.savez(out / rundir.CHECKPOINT, __header__=np.frombuffer(text, dtype=np.uint8), **arrays)
+    checkpoint.load(str(out / rundir.CHECKPOINT))  # without the kind: the caller checks it
+    checkpoint.load(str(out / rundir.CHECKPOINT), "quadratic")
+    with pytest.raises(checkpoint.CheckpointError, match="version 2, this dadao draws version 3"):
+        checkpoint.load(str(out / rundir.CHECKPOINT), "libsvm")
+    if kind == "least_squares":
+        with pytest.warns(DadaoWarning, match="written by other versions"):
+            resumed = runs.run_config(path, out=str(out), resume=True)
+        same_trace(whole.trace, resumed.trace)
+        return
+    code = cli.main(["run", str(out), "--resume"])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert code == 2 and len(err) == 1
+    assert err[0] == (f"dadao run: error: {out / rundir.CHECKPOINT}: a checkpoint of problem "
+                      f"data version 2, this dadao draws version 3 (other data for the same "
+                      f"libsvm problem seed); run again without --resume")
     assert rundir.read_meta(str(out))["status"] == "interrupted"

@@ -12,6 +12,7 @@ from dadao.trace import COLUMNS
 from dadao import rundir, runs
 from dadao.engines.inprocess import InProcess
 from dadao.errors import ConfigError, RunArgumentError, UsageError
+from dadao.versions import versions
 
 
 class Recorder(runs.Reporter):
@@ -94,7 +95,8 @@ def test_a_run_of_another_event_schedule_or_problem_data_is_not_done(small_confi
             meta["versions"][key] = old
         (out / "meta.json").write_text(json.dumps(meta))
         assert state(str(out)) == ("stale", False)
-        with pytest.warns(DadaoWarning, match=f"{what} version 1 \\(this dadao: 2\\)"):
+        now = versions()[key]  # schedule 2, problem data 3
+        with pytest.warns(DadaoWarning, match=f"{what} version 1 \\(this dadao: {now}\\)"):
             again = runs.run_config(small_config, out=str(out))
         assert again.status == "completed"
         assert again.trace.columns["dist_to_opt"].tolist() == \
@@ -221,3 +223,87 @@ def test_a_stale_run_whose_auto_values_came_from_other_data_runs_again(tmp_path)
     (out / "meta.json").write_text(json.dumps(meta))
     with pytest.raises(UsageError, match="holds a run of another config"):
         runs.run_config(str(other), out=str(out))
+
+
+def _libsvm_config(tmp_path) -> str:
+    """A libsvm logistic config (reg = "auto") on an 8-cycle, with its 40-sample file."""
+    data = tmp_path / "d.svm"
+    data.write_text("".join(f"{k % 2} 1:{(k * 7) % 11 - 5} 2:{(k * 3) % 5 + 0.5} "
+                            f"3:{k % 4}\n" for k in range(40)))
+    path = tmp_path / "svm.toml"
+    path.write_text(f'[graph]\nfamily = "cycle"\nn = 8\n[problem]\nkind = "libsvm"\n'
+                    f'path = "{data}"\nseed = 1\n[algorithm]\nname = "dadao"\n'
+                    f'[run]\nt_max = 5.0\n')
+    return str(path)
+
+
+def test_a_data_version_counts_only_for_the_kinds_it_changed(small_config, tmp_path):
+    """Problem data version 3 changed libsvm problems only (their default reg): a least-squares
+    run of version 2 is still the result of its config (done, nothing said), a libsvm run of
+    version 2 is not (it runs again, saying why); a run that records no kind counts as any."""
+    from dadao.errors import DadaoWarning
+    from dadao.sweeps.cells import state
+
+    assert versions()["problem_data"] == "3"
+    out = tmp_path / "ls"
+    runs.run_config(small_config, out=str(out))
+    meta = json.loads((out / "meta.json").read_text())
+    assert runs.problem_kind(meta) == "least_squares"
+    meta["versions"]["problem_data"] = "2"
+    (out / "meta.json").write_text(json.dumps(meta))
+    assert state(str(out)) == ("completed", False) and runs.stale_versions(meta) == []
+    assert runs.run_config(small_config, out=str(out)).status == "done"
+    assert runs.stale_versions({**meta, "problem": {}}) == [
+        "problem data version 2 (this dadao: 3)"]
+    for old in ("1", "4", "two"):  # before the keyed streams; a newer dadao's; not a version
+        assert runs.stale_versions({**meta, "versions": {**meta["versions"],
+                                                         "problem_data": old}})
+    config = _libsvm_config(tmp_path)
+    out = tmp_path / "svm"
+    first = runs.run_config(config, out=str(out))
+    meta = json.loads((out / "meta.json").read_text())
+    assert runs.problem_kind(meta) == "libsvm"
+    meta["versions"]["problem_data"] = "2"
+    (out / "meta.json").write_text(json.dumps(meta))
+    assert state(str(out)) == ("stale", False)
+    with pytest.warns(DadaoWarning, match=r"problem data version 2 \(this dadao: 3\)"):
+        again = runs.run_config(config, out=str(out))
+    assert again.status == "completed"
+    assert again.trace.columns["dist_to_opt"].tolist() == \
+        first.trace.columns["dist_to_opt"].tolist()
+    assert runs.run_config(config, out=str(out)).status == "done"
+
+
+def test_a_libsvm_run_of_data_version_2_with_another_default_reg_runs_again(tmp_path):
+    """What a libsvm logistic run of version 2 left: another default reg in its config (so
+    another config hash), made from other data: it runs again; a logistic run of version 2
+    with another reg is a run of another config (version 3 did not change logistic data)."""
+    from dadao.errors import DadaoWarning, UsageError
+
+    def older(out, factor):
+        """The folder as version 2 would have left it: reg x factor, another hash."""
+        meta = json.loads((out / "meta.json").read_text())
+        text = (out / "config.toml").read_text()
+        [line] = [x for x in text.splitlines() if x.startswith("reg = ")]
+        reg = float(line.split("=")[1])
+        assert reg > 0
+        (out / "config.toml").write_text(text.replace(line, f"reg = {reg * factor!r}"))
+        meta["config_hash"] = "0123456789"
+        meta["versions"]["problem_data"] = "2"
+        (out / "meta.json").write_text(json.dumps(meta))
+
+    config = _libsvm_config(tmp_path)
+    out = tmp_path / "svm"
+    runs.run_config(config, out=str(out))
+    older(out, 1.0 + 1e-15)
+    with pytest.warns(DadaoWarning, match="problem data version 2"):
+        assert runs.run_config(config, out=str(out)).status == "completed"
+    path = tmp_path / "log.toml"
+    path.write_text('[graph]\nfamily = "cycle"\nn = 8\n[problem]\nkind = "logistic"\n'
+                    'dim = 3\nsamples_per_node = 10\nseed = 2\n[algorithm]\nname = "dadao"\n'
+                    '[run]\nt_max = 5.0\n')
+    out = tmp_path / "log"
+    runs.run_config(str(path), out=str(out))
+    older(out, 1.5)
+    with pytest.raises(UsageError, match="holds a run of another config"):
+        runs.run_config(str(path), out=str(out))

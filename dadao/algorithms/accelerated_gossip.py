@@ -76,9 +76,9 @@ def on_delayed_message(s, k, own, peer, e):
         s[0, m] += 0.5 * (peer[m] - own[m])
 
 
-def init_state(n: int, d: int, x0=None, problem=None) -> np.ndarray:
+def init_state(n: int, d: int, x0=None, problem=None, nodes=None) -> np.ndarray:
     """x_i = xt_i = a_i (xt = x, else the mean of x is not conserved); x0 is refused."""
-    return start_state(n, 2, d, local_minimisers(problem), rows=(X, XT))
+    return start_state(n, 2, d, local_minimisers(problem, nodes), rows=(X, XT))
 
 
 #: uniform rates of total n/2, as randomized gossip

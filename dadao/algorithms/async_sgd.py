@@ -76,7 +76,7 @@ message = primal = copy_x
 on_message = gossip_average
 
 
-def init_state(n: int, d: int, x0=None, problem=None) -> np.ndarray:
+def init_state(n: int, d: int, x0=None, problem=None, nodes=None) -> np.ndarray:
     """x = x0 (zero by default)."""
     return start_state(n, 1, d, x0)
 

@@ -45,8 +45,10 @@ class AsyncAlgorithm:
     the engine only to algorithms with ``needs_resistances``. Constants refuse problems the
     method cannot solve (``dadao.problems.ProblemError``, one line naming ``problem.kind``).
 
-    ``init_state(n, d, x0, problem)`` returns the (n, S, d) initial state; row i may depend only
-    on x0[i] and node i's own f_i.
+    ``init_state(n, d, x0, problem, nodes=None)`` returns the (n, S, d) initial state; row i
+    may depend only on x0[i] and node i's own f_i, so it can be built for some nodes alone:
+    ``nodes`` (n of them; x0 then holds their rows) gives the rows of those nodes only (an MPI
+    rank's).
     """
 
     name: str

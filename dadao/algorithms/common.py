@@ -102,15 +102,18 @@ def require_averaging(problem, name: str) -> None:
                            f"(f_i = 1/2 ||x - a_i||^2); got {kind!r}", field="problem.kind")
 
 
-def local_minimisers(problem) -> np.ndarray:
-    """(n, d): row i is argmin f_i = grad f_i^*(0), node i's own data (a_i for averaging); of a
-    problem of some nodes (an MPI rank's), the rows of those nodes (the others 0)."""
-    if problem.nodes is None:
+def local_minimisers(problem, nodes=None) -> np.ndarray:
+    """(len(nodes), d): row k is argmin f_i = grad f_i^*(0) = H_i^{-1} c_i of node i =
+    nodes[k], from its own data (a_i for averaging); ``nodes`` default: all n (of a problem of
+    some nodes, an MPI rank's: nodes it holds)."""
+    if nodes is None and problem.nodes is None:
         return problem.conjugate_gradients(np.zeros((problem.n, problem.dim)))
     o = problem.oracle
-    out = np.zeros((problem.n, problem.dim))
-    out[problem.nodes] = np.einsum("nij,nj->ni", o.Hinv, o.c)  # as conjugate_gradients at 0
-    return out
+    nodes = np.arange(problem.n) if nodes is None else np.asarray(nodes, dtype=np.int64)
+    rows = o.rows[nodes] if o.rows.size else nodes
+    if np.any(rows < 0):
+        raise ValueError("local_minimisers: a node whose data this problem does not hold")
+    return np.einsum("nij,nj->ni", o.Hinv[rows], o.c[rows])  # as conjugate_gradients at 0
 
 
 def half_n_rates(edges, n: int) -> np.ndarray:

@@ -114,7 +114,7 @@ def primal(s, k, oracle, i, out):
     local_conjugate_gradient(oracle, i, s[1], out)
 
 
-def init_state(n: int, d: int, x0=None, problem=None) -> np.ndarray:
+def init_state(n: int, d: int, x0=None, problem=None, nodes=None) -> np.ndarray:
     """y = z = 0 (the dual start; sum_i y_i = sum_i z_i = 0 is then kept by every update).
 
     x0 is not used: the primal start is x_i = grad f_i^*(0), node i's own minimiser.

@@ -253,7 +253,7 @@ def on_message(s, k, own, peer, e):
 primal = copy_x
 
 
-def init_state(n: int, d: int, x0=None, problem=None) -> np.ndarray:
+def init_state(n: int, d: int, x0=None, problem=None, nodes=None) -> np.ndarray:
     """x = x0 (zero by default; a (d,) vector for all nodes or (n, d) per node); all else 0."""
     return start_state(n, 6, d, x0, rows=(X,))
 

@@ -49,9 +49,9 @@ message = primal = copy_x
 on_message = gossip_average
 
 
-def init_state(n: int, d: int, x0=None, problem=None) -> np.ndarray:
+def init_state(n: int, d: int, x0=None, problem=None, nodes=None) -> np.ndarray:
     """x_i = a_i (node i's minimiser of f_i); x0 is refused by the engine."""
-    return start_state(n, 1, d, local_minimisers(problem))
+    return start_state(n, 1, d, local_minimisers(problem, nodes))
 
 
 #: uniform rates of total n/2: each node averages once per unit time on average

@@ -332,7 +332,7 @@ def sample_metrics(run, problem, t) -> tuple[float, float, float] | None:
     else from the gathered iterates (None off the root). The same numbers either way."""
     rows = getattr(run, "local_rows", None)
     if rows is not None:
-        return metrics(rows(t), problem, run.sums)
+        return metrics(rows(t), problem, run.sums, getattr(run, "nodes", None))
     X = run.primal_X(t)
     return metrics(X, problem) if run.is_root else (None, None, None)
 

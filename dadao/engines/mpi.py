@@ -185,8 +185,9 @@ def agree_on_error(comm, exc: BaseException | None) -> None:
                     kind=name, exit_code=code)
 
 
-def abort(comm, exc: BaseException, on_failure=None) -> None:
-    """Report ``exc`` in one line (rank, host, error) and end the whole job: MPI_Abort."""
+def abort(comm, exc: BaseException, on_failure=None, code: int = 1) -> None:
+    """Report ``exc`` in one line (rank, host, error) and end the whole job: MPI_Abort with
+    exit code ``code``."""
     error = f"{type(exc).__name__}: {exc}".splitlines()[0]
     line = f"dadao: rank {comm.rank} of {comm.size} on {socket.gethostname()} failed: {error}"
     try:
@@ -197,7 +198,38 @@ def abort(comm, exc: BaseException, on_failure=None) -> None:
         # MPI_Abort ends every process at once, launchers included, and MPICH's Hydra can drop
         # output it has not forwarded yet: give it the line before pulling the plug
         wallclock.sleep(ABORT_GRACE_S)
-        comm.Abort(1)
+        comm.Abort(code)
+
+
+#: how long a rank whose part of a collective build failed waits for every other rank to fail
+#: too (an error they share) before it ends the job: the others may be waiting in a sum
+BUILD_FAILURE_GRACE_S = 20.0
+
+
+def collectively(comm, work):
+    """work(), in which the ranks of ``comm`` meet in collectives (the sums of a problem built
+    in shards), without a hang when it fails on some ranks only.
+
+    An error met by every rank (the problem's numbers are the same everywhere, so are most
+    errors about them) is raised as it is, and the ranks agree on it as on any error before
+    the run (one line, its exit code, nothing written). An error of some ranks only would
+    leave the others waiting in a collective forever: once BUILD_FAILURE_GRACE_S have passed
+    without every rank failing too, the failing rank ends the job (``abort``, its line, the
+    error's exit code)."""
+    settle = comm.Dup()  # collective, while no rank can have failed yet
+    try:
+        result = work()
+    except BaseException as exc:  # noqa: BLE001: a rank alone must not leave the others waiting
+        request = settle.Ibarrier()
+        deadline = wallclock.monotonic() + BUILD_FAILURE_GRACE_S
+        while not request.Test():
+            if wallclock.monotonic() > deadline:
+                abort(comm, exc, code=getattr(exc, "exit_code", 1))
+            wallclock.sleep(0.005)
+        settle.Free()
+        raise
+    settle.Free()
+    return result
 
 
 # ---------------------------------------------------------------------------------------------
@@ -820,12 +852,11 @@ class RankEventRun:
         self.own_row = np.where(self.cut, self.row[own], -1).astype(np.int64)
         touching = np.flatnonzero(first | second)
         self.clocks = args.clocks(subset=np.concatenate([self.nodes, n + touching]))
-        # every node's start, then the rank's rows: a method's start may read any of its
-        # nodes' data (local minimisers), which a rows view would copy (the whole data, without
-        # shards); the state of every node is 8 n d S bytes, the data's n d^2 for a quadratic
-        full = algo.init_state(n, d, args.x0, problem)
-        self.state = np.ascontiguousarray(full[self.nodes], dtype=np.float64)
-        del full
+        # the rank's own rows only: a node's start depends on its own data alone
+        x0 = args.x0 if args.x0 is None or np.ndim(args.x0) == 1 else args.x0[self.nodes]
+        self.state = np.ascontiguousarray(
+            algo.init_state(len(self.nodes), d, x0, problem, nodes=self.nodes),
+            dtype=np.float64)
         self.tau = np.zeros(len(self.nodes))
         self.counts_ = np.zeros(3, dtype=np.int64)
         self.msg_own, self.msg_peer = np.empty(d), np.empty(d)
@@ -1146,18 +1177,15 @@ DATA_CHOICES = ("auto", "whole", "per_rank")
 def rank_data(cfg: dict, algorithm, ranks: int) -> bool:
     """Whether each rank builds the data of its own nodes only: ``[mpi] data`` "per_rank", or
     "auto" across several ranks, for an asynchronous method (a synchronous method's constants
-    read every node's data) on a problem of ``SHARDED_KINDS``. "per_rank" where neither holds
-    is refused, naming the reason."""
+    read every node's data) on a problem that can be built in shards (``shard_refusal``).
+    "per_rank" where either fails is refused, naming the reason."""
     from dadao.errors import ConfigError
-    from dadao.problems.shards import SHARDED_KINDS
+    from dadao.problems.shards import shard_refusal
     from dadao.setup import is_synchronous
 
     choice = ((cfg.get("mpi") or {}).get("data", "auto"))
-    kind = cfg["problem"]["kind"]
-    why = None
-    if kind not in SHARDED_KINDS:
-        why = f"a {kind} problem is built whole (per rank: {', '.join(SHARDED_KINDS)})"
-    elif is_synchronous(algorithm):
+    why = shard_refusal(cfg["problem"])
+    if why is None and is_synchronous(algorithm):
         why = f"{algorithm.name} is synchronous: its constants read every node's data"
     if choice == "per_rank" and why is not None:
         raise ConfigError(f"per_rank: {why}", field="mpi.data")
@@ -1175,13 +1203,15 @@ def first_shard(comm, n: int):
 
 def with_rank_data(setup, comm, build):
     """Collective: the setup with the problem of this rank's nodes of the run's partition,
-    ``build(shard)`` (the whole problem's numbers again, each rank's own data), in place of
-    the setup's summary (``summary_of``: no node's data, so a rank never holds two parts)."""
+    ``build(shard)`` (each rank's own data, with the numbers of the setup's summary: nothing
+    is solved again), in place of the setup's summary (``summary_of``: no node's data, so a
+    rank never holds two parts)."""
     from dadao.problems.shards import Shard
 
     part, _ = run_partition(comm, root_numbers(comm, setup))
     nodes = part.nodes_of(comm.rank)
-    return dataclasses.replace(setup, problem=build(Shard(setup.n, nodes, RankSums(comm))))
+    shard = Shard(setup.n, nodes, RankSums(comm), numbers=setup.problem)
+    return dataclasses.replace(setup, problem=build(shard))
 
 
 def _config_fields() -> dict:
@@ -1190,8 +1220,9 @@ def _config_fields() -> dict:
 
     return {"data": Field(
         "str", "auto", "which problem data a rank builds: \"per_rank\" (its own nodes' only: "
-        "quadratic and averaging problems, asynchronous methods), \"whole\" (every node's, on "
-        "every rank), \"auto\" (per rank where it applies)", choices=DATA_CHOICES),
+        "asynchronous methods; every problem kind, logistic up to dim 4096), \"whole\" (every "
+        "node's, on every rank), \"auto\" (per rank where it applies, on 2 ranks or more)",
+        choices=DATA_CHOICES),
         "partition": Field(
         "str", "auto", "how nodes are split over the ranks: \"metis\" (METIS on node weights "
         "= expected events, edge weights = gossip rates; the pymetis wheel), \"blocks\" "

@@ -169,6 +169,11 @@ class SyncRun:
     def sums(self):
         return self.layout.sums
 
+    @property
+    def nodes(self):
+        """The nodes of ``local_rows`` (None: every node, in one process)."""
+        return getattr(self.layout, "nodes", None)
+
     def primal_X(self, t):
         """The primal rows of every node (on the root) at the last completed iteration."""
         return self.layout.gather(self.local_rows(t))

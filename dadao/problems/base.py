@@ -14,13 +14,15 @@ which computes every constant from the data (never guessed):
 from dataclasses import dataclass, field
 from functools import cached_property
 
+import numba
 import numpy as np
 import scipy.linalg
 from scipy.special import expit
 
 from dadao.errors import ProblemError
-from dadao.reproducible import LOCAL, column_sums
-from .oracle import KIND_NAMES, LEAST_SQUARES, QUADRATIC, Oracle
+from dadao.reproducible import LOCAL, column_sums, streamed_column_sums
+from .oracle import (KIND_NAMES, LEAST_SQUARES, LOGISTIC, QUADRATIC, Oracle, sigmoid_neg, local_gradient,
+                     local_value)
 
 X_STAR_RTOL = 1e-10
 KAPPA_MAX = 1e12  # beyond this a problem is not strongly convex in double precision
@@ -57,6 +59,10 @@ class Problem:
     #: problem's but whose data are those nodes' only (``const`` too: one entry per node held);
     #: what needs every node's data (``local_values``, ``f``, ...) is refused
     nodes: np.ndarray | None = field(default=None, repr=False)
+    #: (R,) with R the curvature root (or None: it has none) when it was computed with the
+    #: other processes: a problem of some nodes cannot build it from its own rows later. None:
+    #: built from the data on first use (``_curvature_root``)
+    shared_root: tuple | None = field(default=None, repr=False)
 
     @property
     def has_conjugate(self) -> bool:
@@ -125,15 +131,22 @@ class Problem:
         x = np.asarray(x, dtype=np.float64)
         if x.shape != (self.dim,):
             raise ValueError(f"expected a point of shape ({self.dim},), got {x.shape}")
+        if self.oracle.kind != QUADRATIC:  # the sum f* and f(x) - f* are taken with
+            self._require_every_node()
+            return rows_value(self.oracle, x, self.n)
         return float(self.local_values(np.broadcast_to(x, (self.n, self.dim))).sum())
 
-    def suboptimality(self, x) -> float:
+    def suboptimality(self, x, sums=LOCAL, nodes=None) -> float:
         """f(x) - f* at one point x (d,), without cancellation where f is quadratic.
 
         Quadratic and least-squares f: f(x) - f* = 1/2 e^T (sum_i H_i) e with e = x - x*, since
         grad f(x*) = 0; this keeps full relative accuracy down to 1e-30 and below, where
         f(x) - f* loses everything below ~1e-16 |f*| (|f*| ~ 1e7 on the paper's reference run).
-        Logistic: f(x) - f*, whose terms are O(1) per node.
+        Logistic: f(x) - f*, whose terms are O(1) per node. Without the d x d root (logistic,
+        least squares above CURVATURE_MAX_DIM) the sum over nodes is reproducible: this
+        process adds the terms of ``nodes`` (default: every node it holds) and ``sums``
+        combines them with the other processes' (collective; the same bits on every process,
+        at any split of the nodes).
         """
         x = np.asarray(x, dtype=np.float64)
         if x.shape != (self.dim,):
@@ -144,14 +157,12 @@ class Problem:
         if root is not None:
             r = root @ e
             return float(0.5 * (r @ r))
-        self._require_every_node()
-        if o.kind == QUADRATIC:
-            return float(0.5 * np.einsum("nij,i,j->", o.H, e, e))
+        if o.kind == LOGISTIC:
+            return rows_value(o, x, self.n, sums, nodes) - self.f_star
         if o.kind == LEAST_SQUARES:
-            z = o.A @ e
-            m = np.diff(o.offsets)
-            return float(np.sum(self._per_node_sum(z * z) / m) + 0.5 * o.reg.sum() * (e @ e))
-        return self.f(x) - self.f_star
+            return rows_curvature(o, e, self.n, sums, nodes)
+        self._require_every_node()
+        return float(0.5 * np.einsum("nij,i,j->", o.H, e, e))
 
     @property
     def curvature_root(self):
@@ -170,22 +181,16 @@ class Problem:
         along the smallest eigenvalue is computed to a rounding of |e|, the others add
         eps^2 kappa relative at most. Built on the first call: a problem whose suboptimality
         is never sampled pays nothing."""
+        if self.shared_root is not None:
+            return self.shared_root[0]
         o = self.oracle
         if o.kind not in (QUADRATIC, LEAST_SQUARES) or self.dim > CURVATURE_MAX_DIM:
             return None
+        self._require_every_node()  # a problem of some nodes got its root when it was built
         if o.kind == QUADRATIC:
             H = total_hessian(o, self.n)
         else:
-            self._require_every_node()
-            # sum_i (2/m_i) A_i^T A_i + (sum_i reg_i) I, a group of whole nodes at a time
-            off = o.offsets
-            weight = 2.0 / np.diff(off)
-            H = np.zeros((self.dim, self.dim))
-            for i0, i1 in self._node_groups():
-                lo, hi = off[i0], off[i1]
-                w = np.repeat(weight[i0:i1], np.diff(off[i0 : i1 + 1]))
-                H += o.A[lo:hi].T @ (w[:, None] * o.A[lo:hi])
-            H[np.diag_indices(self.dim)] += o.reg.sum()
+            H = rows_hessian(o, np.zeros(self.dim), self.n)
         return root_of(H)
 
     def local_gradients(self, X) -> np.ndarray:
@@ -285,11 +290,6 @@ def local_constants(oracle: Oracle):
 # the central solution
 
 
-def _full_gradient(problem, x):
-    """grad f(x) = sum_i grad f_i(x)."""
-    return problem.local_gradients(np.broadcast_to(x, (problem.n, problem.dim))).sum(axis=0)
-
-
 # The QUADRATIC problems' global numbers are sums over nodes of per-node numbers, taken as
 # reproducible sums (``dadao.reproducible``): the same bits from every node's data in one process
 # as from each MPI rank's nodes combined through ``sums`` (``build_problem(nodes=...)``).
@@ -301,12 +301,6 @@ def root_of(H: np.ndarray) -> np.ndarray:
     root = np.sqrt(np.clip(w, 0.0, None))[:, None] * V.T
     root.flags.writeable = False
     return root
-
-
-def keep_curvature_root(problem: Problem, root) -> None:
-    """Give a problem of some nodes its curvature root, computed with the other processes
-    (it cannot build it from its own rows later): the slot of the cached property."""
-    problem.__dict__["_curvature_root"] = root
 
 
 def total_hessian(o, n: int, sums=LOCAL) -> np.ndarray:
@@ -378,23 +372,270 @@ def _solve_least_squares_dual(A, bs, w, r):
     return x - (g - 2.0 * (A.T @ (w * scipy.linalg.cho_solve(cf, w * (A @ g))))) / r
 
 
-def _solve_logistic(problem):
-    """Damped Newton from 0 on f = sum f_i, until ||grad f|| <= 1e-13 ||grad f(0)|| or stalled."""
-    d = problem.dim
+# The rows oracles' (LEAST_SQUARES, LOGISTIC) global numbers: sums over nodes of each node's
+# value, gradient and Hessian at a common point, node by node in compiled loops (a node's
+# numbers do not depend on where its rows lie in memory, nor on which other nodes are held:
+# BLAS may block its sums by alignment) and reproducible across the nodes, as for QUADRATIC.
+
+#: entries of the per-node Hessians made at a time by ``rows_hessian`` (8 MB)
+HESSIAN_BLOCK_ENTRIES = 1 << 20
+#: Newton steps of ``_solve_rows`` (least squares: the first is exact up to rounding, the others
+#: refine it with the residual computed from the rows)
+NEWTON_STEPS = 200
+
+
+def _by_row(o):
+    """The oracle called by row (its ``rows`` map dropped): row r is the r-th node held."""
+    return o._replace(rows=o.rows[:0])
+
+
+def rows_of(o, nodes=None) -> np.ndarray:
+    """The rows of ``nodes`` in the oracle's arrays (int64); None: every row it holds."""
+    if nodes is None:
+        return np.arange(o.offsets.shape[0] - 1 if o.kind != QUADRATIC else o.c.shape[0],
+                         dtype=np.int64)
+    nodes = np.asarray(nodes, dtype=np.int64)
+    return o.rows[nodes] if o.rows.size else nodes
+
+
+@numba.njit(cache=True)
+def _node_gradients(oracle, x, rows, out):
+    """out[k] = grad f at x of the node held in row rows[k]."""
+    for k in range(rows.shape[0]):
+        local_gradient(oracle, rows[k], x, out[k])
+
+
+@numba.njit(cache=True)
+def _node_values(oracle, x, rows, out):
+    """out[k] = f at x of the node held in row rows[k]."""
+    for k in range(rows.shape[0]):
+        out[k] = local_value(oracle, rows[k], x)
+
+
+@numba.njit(cache=True)
+def _node_curvatures(oracle, e, rows, out):
+    """out[k] = (1/m) ||A e||^2 + (reg/2) ||e||^2 of the least-squares node in row rows[k]:
+    f_i(x* + e) - f_i(x*) - grad f_i(x*)^T e, exactly, without f_i's cancellation."""
+    A = oracle.A
+    d = e.shape[0]
+    sq = 0.0
+    for p in range(d):
+        sq += e[p] * e[p]
+    for k in range(rows.shape[0]):
+        r = rows[k]
+        lo = oracle.offsets[r]
+        hi = oracle.offsets[r + 1]
+        v = 0.0
+        for j in range(lo, hi):
+            z = 0.0
+            for p in range(d):
+                z += A[j, p] * e[p]
+            v += z * z
+        out[k] = v / (hi - lo) + 0.5 * oracle.reg[r] * sq
+
+
+@numba.njit(cache=True)
+def _node_hessian_products(oracle, v, rows, out):
+    """out[k] = (2/m) A^T (A v) + reg v: the Hessian of the least-squares node in row rows[k]
+    times v, summed over its rows in order."""
+    A = oracle.A
+    d = v.shape[0]
+    for k in range(rows.shape[0]):
+        r = rows[k]
+        lo = oracle.offsets[r]
+        hi = oracle.offsets[r + 1]
+        o = out[k]
+        for p in range(d):
+            o[p] = 0.0
+        for j in range(lo, hi):
+            z = 0.0
+            for p in range(d):
+                z += A[j, p] * v[p]
+            for p in range(d):
+                o[p] += z * A[j, p]
+        scale = 2.0 / (hi - lo)
+        reg = oracle.reg[r]
+        for p in range(d):
+            o[p] = scale * o[p] + reg * v[p]
+
+
+@numba.njit(cache=True)
+def _node_hessians(oracle, x, r0, out):
+    """out[k] (d, d) = the Hessian at x of the f of the node held in row r0 + k:
+    (2/m) sum a a^T + reg I (least squares), (1/m) sum s(1 - s) a a^T + reg I with
+    s = sigmoid(a^T x) (logistic), summed over the node's rows in order."""
+    A = oracle.A
+    d = A.shape[1]
+    for k in range(out.shape[0]):
+        H = out[k]
+        for p in range(d):
+            for q in range(d):
+                H[p, q] = 0.0
+        lo = oracle.offsets[r0 + k]
+        hi = oracle.offsets[r0 + k + 1]
+        for j in range(lo, hi):
+            if oracle.kind == 1:
+                w = 2.0
+            else:
+                z = 0.0
+                for p in range(d):
+                    z += A[j, p] * x[p]
+                w = sigmoid_neg(z) * sigmoid_neg(-z)
+            for p in range(d):
+                wp = w * A[j, p]
+                for q in range(p, d):
+                    H[p, q] += wp * A[j, q]
+        scale = 1.0 / (hi - lo)
+        reg = oracle.reg[r0 + k]
+        for p in range(d):
+            H[p, p] = scale * H[p, p] + reg
+            for q in range(p + 1, d):
+                v = scale * H[p, q]
+                H[p, q] = v
+                H[q, p] = v
+
+
+def rows_value(o, x, n: int, sums=LOCAL, nodes=None) -> float:
+    """f(x) = sum_i f_i(x) of a rows oracle: the terms of ``nodes`` (default: every node held)
+    on this process, the others' combined through ``sums``."""
+    rows = rows_of(o, nodes)
+    values = np.empty((len(rows), 1))
+    _node_values(_by_row(o), np.ascontiguousarray(x, dtype=np.float64), rows, values[:, 0])
+    return float(column_sums((values,), n, sums)[0])
+
+
+def rows_curvature(o, e, n: int, sums=LOCAL, nodes=None) -> float:
+    """f(x* + e) - f* = sum_i (1/m_i) ||A_i e||^2 + (reg_i/2) ||e||^2 of a least-squares
+    oracle (``_node_curvatures``; ``nodes`` and ``sums`` as for ``rows_value``)."""
+    rows = rows_of(o, nodes)
+    values = np.empty((len(rows), 1))
+    _node_curvatures(_by_row(o), np.ascontiguousarray(e, dtype=np.float64), rows, values[:, 0])
+    return float(column_sums((values,), n, sums)[0])
+
+
+def rows_gradient(o, x, n: int, sums=LOCAL) -> np.ndarray:
+    """grad f(x) = sum_i grad f_i(x) of a rows oracle."""
+    rows = rows_of(o)
+    G = np.empty((len(rows), o.A.shape[1]))
+    _node_gradients(_by_row(o), np.ascontiguousarray(x, dtype=np.float64), rows, G)
+    return column_sums((G,), n, sums)
+
+
+def rows_hessian_product(o, v, n: int, sums=LOCAL) -> np.ndarray:
+    """(sum_i Hessian f_i) v of a least-squares rows oracle, O(n d) memory."""
+    rows = rows_of(o)
+    out = np.empty((len(rows), o.A.shape[1]))
+    _node_hessian_products(_by_row(o), np.ascontiguousarray(v, dtype=np.float64), rows, out)
+    return column_sums((out,), n, sums)
+
+
+def rows_hessian(o, x, n: int, sums=LOCAL) -> np.ndarray:
+    """sum_i Hessian f_i(x) (d, d) of a rows oracle, the nodes' Hessians made a block at a time
+    (``streamed_column_sums``): O(d^2) memory beyond the data, never O(n d^2)."""
+    held, d = o.offsets.shape[0] - 1, o.A.shape[1]
+    plain = _by_row(o)
+    x = np.ascontiguousarray(x, dtype=np.float64)
+    step = max(1, HESSIAN_BLOCK_ENTRIES // max(d * d, 1))
+    buffer = np.empty((min(step, held), d, d))
+
+    def blocks():
+        for r0 in range(0, held, step):
+            out = buffer[: min(step, held - r0)]
+            _node_hessians(plain, x, r0, out)
+            yield out.reshape(len(out), d * d)
+
+    return streamed_column_sums(blocks, d * d, n, sums).reshape(d, d)
+
+
+def _solve_rows(o, n: int, sums=LOCAL):
+    """x* of a rows oracle whose Hessian fits in memory (d <= CURVATURE_MAX_DIM), from the sums
+    over nodes alone (``rows_value``, ``rows_gradient``, ``rows_hessian``: the same bits on
+    every process of ``sums``), by Newton's method from 0 (damped for logistic losses), until
+    ||grad f|| stops falling or is below 1e-13 ||grad f(0)||; ``build_problem`` certifies it.
+
+    Least squares: the Hessian is constant, factored once; the first step solves the normal
+    equations, each further one is a step of iterative refinement whose residual is the
+    gradient computed from the rows, so the accuracy is that of the rows, not of the normal
+    equations (which square the condition number)."""
+    d = o.A.shape[1]
     x = np.zeros(d)
-    g = _full_gradient(problem, x)
-    g0 = np.linalg.norm(g)
-    fx = problem.f(x)
-    if g0 == 0.0:
+    g = rows_gradient(o, x, n, sums)
+    if not np.any(g):
         return x
+    if o.kind == LOGISTIC:
+        return _damped_newton(o, n, sums, x, g)
+    factor = scipy.linalg.cho_factor(rows_hessian(o, x, n, sums))
+    best = np.inf
+    for _ in range(NEWTON_STEPS):
+        x_new = x - scipy.linalg.cho_solve(factor, g)
+        g_new = rows_gradient(o, x_new, n, sums)
+        norm = float(np.linalg.norm(g_new))
+        if not norm < best:  # refinement has reached the rounding of the rows
+            break
+        x, g = x_new, g_new
+        if not norm < 0.5 * best:
+            break
+        best = norm
+    return x
+
+
+#: conjugate-gradient steps of one pass of ``_solve_rows_cg``, and its passes at most
+CG_STEPS = 2000
+CG_PASSES = 4
+
+
+def _solve_rows_cg(o, n: int, modulus: float, sums=LOCAL):
+    """x* of a least-squares rows oracle of any dimension, from sums over nodes alone, or None
+    when it cannot be certified (``build_problem``'s certificate, modulus = sum_i mu_i).
+
+    Conjugate gradients on H x = c, H v = sum_i (Hessian f_i) v (``rows_hessian_product``),
+    c = -grad f(0): O(n d) memory, never d x d. A pass runs until its recurred residual is
+    below 1e-13 ||c|| (or CG_STEPS); then the gradient is computed from the rows, and a new
+    pass starts from x on that residual until it is certified and stops falling. Every
+    vector is the same on every process of ``sums``: so is x."""
+    x = np.zeros(o.A.shape[1])
+    c = -rows_gradient(o, x, n, sums)
+    scale = float(np.linalg.norm(c))
+    if scale == 0.0:
+        return x
+    r, best, certified = c, np.inf, False
+    for _ in range(CG_PASSES):
+        p = r.copy()
+        rr = float(r @ r)
+        for _ in range(CG_STEPS):
+            Hp = rows_hessian_product(o, p, n, sums)
+            curvature = float(p @ Hp)
+            if not curvature > 0.0:
+                break
+            alpha = rr / curvature
+            x = x + alpha * p
+            r = r - alpha * Hp
+            rr_new = float(r @ r)
+            if np.sqrt(rr_new) <= 1e-13 * scale:
+                break
+            p = r + (rr_new / rr) * p
+            rr = rr_new
+        g = rows_gradient(o, x, n, sums)
+        norm = float(np.linalg.norm(g))
+        certified = norm / modulus <= X_STAR_RTOL * max(float(np.linalg.norm(x)), 1e-300)
+        if certified and not norm < 0.5 * best:
+            return x
+        best = min(best, norm)
+        r = -g
+    return x if certified else None
+
+
+def _damped_newton(o, n, sums, x, g):
+    """Damped Newton on a logistic f = sum f_i from x (gradient g) until ||grad f|| <= 1e-13
+    of its start or stalled (three steps that do not lower it)."""
+    fx = rows_value(o, x, n, sums)
+    g0 = np.linalg.norm(g)
     stalls = 0
-    for _ in range(200):
+    for _ in range(NEWTON_STEPS):
         gn = np.linalg.norm(g)
         if gn <= 1e-13 * g0:
             break
-        X = np.broadcast_to(x, (problem.n, d))
-        H = problem.local_hessians(X).sum(axis=0)
-        step = scipy.linalg.solve(H, -g, assume_a="pos")
+        step = scipy.linalg.solve(rows_hessian(o, x, n, sums), -g, assume_a="pos")
         t = 1.0
         # Newton decrement^2 = -g.step: once it is below the rounding of f, an Armijo test only
         # compares noise (and accepts steps too small to matter, stalling the solve above 1e-10):
@@ -402,7 +643,7 @@ def _solve_logistic(problem):
         flat = -(g @ step) <= 1e-10 * max(1.0, abs(fx))
         while not flat:
             x_new = x + t * step
-            f_new = problem.f(x_new)
+            f_new = rows_value(o, x_new, n, sums)
             if f_new <= fx + 1e-4 * t * (g @ step):
                 break
             t *= 0.5
@@ -411,13 +652,11 @@ def _solve_logistic(problem):
                 break
         if flat:  # near the optimum f is flat to rounding: judge the full step by the gradient
             x_new = x + step
-            f_new = problem.f(x_new)
-        g_new = _full_gradient(problem, x_new)
+            f_new = rows_value(o, x_new, n, sums)
+        g_new = rows_gradient(o, x_new, n, sums)
         if np.linalg.norm(g_new) >= gn:
             stalls += 1
-            if stalls >= 3:
-                break
-            if t < 1e-12:
+            if stalls >= 3 or t < 1e-12:
                 break
         else:
             stalls = 0
@@ -448,7 +687,7 @@ def conditioning_advice(params: dict, field: str | None = None) -> tuple[str, st
 
 
 def build_problem(name, oracle, *, params, const=None, field=None, local=None, nodes=None,
-                  n=None, sums=LOCAL):
+                  n=None, sums=LOCAL, numbers=None):
     """Compute constants and x* of an oracle and return the Problem.
 
     ``local``: (L_local, mu_local), the (n,) smoothness and strong-convexity constants of the
@@ -459,7 +698,12 @@ def build_problem(name, oracle, *, params, const=None, field=None, local=None, n
     nodes of an n-node problem only, called by node id (``oracle_of_nodes``), and the other
     nodes are held by the other processes of ``sums`` (``dadao.reproducible``), which call this
     together: every one gets the constants, x* and f* of the whole problem, bit for bit, and the
-    Problem of its nodes (``Problem.nodes``). QUADRATIC oracles only.
+    Problem of its nodes (``Problem.nodes``). x* of a rows oracle: Newton on the total Hessian
+    up to CURVATURE_MAX_DIM (``_solve_rows``); above, for least squares, conjugate gradients
+    (``_solve_rows_cg``; the dual or stacked solve of every node's rows where they fail),
+    and a logistic problem of some nodes needs d <= CURVATURE_MAX_DIM.
+    ``numbers``: the whole problem's numbers computed before (a ``summary_of`` of the same
+    problem): they are taken as they are, and nothing is solved again.
 
     Raises ProblemError if the problem is not strongly convex, if its condition number L/mu is
     above KAPPA_MAX, or if the central solver cannot certify x* to 1e-10 relative accuracy; the
@@ -473,13 +717,15 @@ def build_problem(name, oracle, *, params, const=None, field=None, local=None, n
         held, d = o.offsets.shape[0] - 1, o.A.shape[1]
     if nodes is None:
         n = held
-    elif o.kind != QUADRATIC:
-        raise ValueError("a problem of some nodes only is built for QUADRATIC oracles")
+    elif o.kind == LOGISTIC and d > CURVATURE_MAX_DIM:
+        raise ValueError(f"a logistic problem of some nodes only needs d <= {CURVATURE_MAX_DIM}")
     if const is None:
         const = np.zeros(held if o.kind == QUADRATIC else 0)
     const = np.array(const, dtype=np.float64)
     const.flags.writeable = False
     key, advice = conditioning_advice(params, field)
+    if numbers is not None:
+        return _with_numbers(numbers, o, const, nodes, params)
 
     if local is None:
         L_local, mu_local = local_constants(o)
@@ -508,25 +754,26 @@ def build_problem(name, oracle, *, params, const=None, field=None, local=None, n
     L_local.flags.writeable = False
     mu_local.flags.writeable = False
 
-    # A provisional Problem gives the numpy oracles to the solvers.
-    proto = Problem(
-        name=name, n=n, dim=d, oracle=o, L_local=L_local, mu_local=mu_local, L=L, mu=mu,
-        kappa=L / mu, x_star=np.zeros(d), f_star=0.0, params=dict(params), const=const,
-        x_star_error_bound=np.inf,
-    )
     try:
         if o.kind == QUADRATIC:
             total = total_hessian(o, n, sums)
             x = _solve_quadratic(o, total, n, sums)
-        elif o.kind == LEAST_SQUARES:
-            x = _solve_least_squares_rows(o)
+        elif o.kind == LEAST_SQUARES and d > CURVATURE_MAX_DIM:
+            x = _solve_rows_cg(o, n, float(mu_local.sum()), sums)
+            if x is None and nodes is not None:
+                raise ProblemError(
+                    f"conjugate gradients from the ranks' sums could not certify x* of {name} "
+                    f"to {X_STAR_RTOL:g}; set mpi.data = \"whole\" (the dual solve reads every "
+                    f"node's rows) or {advice}", field="mpi.data")
+            if x is None:
+                x = _solve_least_squares_rows(o)
         else:
-            x = _solve_logistic(proto)
+            x = _solve_rows(o, n, sums)
     except (np.linalg.LinAlgError, ValueError) as e:
         raise ProblemError(f"the central solver failed on {name} ({e}); {advice}",
                            field=key) from None
 
-    g = _quadratic_gradient(o, x, n, sums) if o.kind == QUADRATIC else _full_gradient(proto, x)
+    g = _quadratic_gradient(o, x, n, sums) if o.kind == QUADRATIC else rows_gradient(o, x, n, sums)
     bound = float(np.linalg.norm(g) / mu_local.sum())
     xn = float(np.linalg.norm(x))
     rel = bound / xn if xn > 0 else bound
@@ -536,12 +783,31 @@ def build_problem(name, oracle, *, params, const=None, field=None, local=None, n
             f"{L / mu:.3g} is too ill-conditioned for double precision (certified bound "
             f"{rel:.2g}); {advice}", field=key)
     x.flags.writeable = False
-    f_star = _quadratic_value(o, const, x, n, sums) if o.kind == QUADRATIC else proto.f(x)
-    problem = Problem(
+    f_star = (_quadratic_value(o, const, x, n, sums) if o.kind == QUADRATIC
+              else rows_value(o, x, n, sums))
+    shared_root = None
+    if nodes is not None:  # the same bits as the whole problem's lazy root
+        root = None
+        if d <= CURVATURE_MAX_DIM and o.kind == QUADRATIC:
+            root = root_of(total)
+        elif d <= CURVATURE_MAX_DIM and o.kind == LEAST_SQUARES:
+            root = root_of(rows_hessian(o, np.zeros(d), n, sums))
+        shared_root = (root,)
+    return Problem(
         name=name, n=n, dim=d, oracle=o, L_local=L_local, mu_local=mu_local, L=L, mu=mu,
         kappa=L / mu, x_star=x, f_star=f_star, params=dict(params), const=const,
-        x_star_error_bound=rel, nodes=nodes,
+        x_star_error_bound=rel, nodes=nodes, shared_root=shared_root,
     )
-    if nodes is not None:  # the same bits as the whole problem's lazy root
-        keep_curvature_root(problem, root_of(total) if d <= CURVATURE_MAX_DIM else None)
-    return problem
+
+
+def _with_numbers(numbers: Problem, oracle, const, nodes, params) -> Problem:
+    """The Problem of ``oracle`` (some nodes' data) with the whole problem's numbers of
+    ``numbers`` (a ``summary_of`` built before), its curvature root included."""
+    if not (numbers.oracle.kind == oracle.kind and numbers.params == dict(params)):
+        raise ValueError("the numbers given are those of another problem")
+    return Problem(
+        name=numbers.name, n=numbers.n, dim=numbers.dim, oracle=oracle,
+        L_local=numbers.L_local, mu_local=numbers.mu_local, L=numbers.L, mu=numbers.mu,
+        kappa=numbers.kappa, x_star=numbers.x_star, f_star=numbers.f_star,
+        params=dict(params), const=const, x_star_error_bound=numbers.x_star_error_bound,
+        nodes=nodes, shared_root=(numbers.curvature_root,))

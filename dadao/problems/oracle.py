@@ -91,7 +91,7 @@ def _log1pexp_neg(z):
 
 
 @numba.njit(cache=True, inline="always")
-def _sigmoid_neg(z):
+def sigmoid_neg(z):
     """sigmoid(-z) = 1 / (1 + exp(z)) without overflow."""
     if z > 0.0:
         e = math.exp(-z)
@@ -161,7 +161,7 @@ def local_gradient(oracle, i, x, out):
             z = 0.0
             for p in range(d):
                 z += A[k, p] * x[p]
-            w = -b[k] * _sigmoid_neg(b[k] * z)
+            w = -b[k] * sigmoid_neg(b[k] * z)
             for p in range(d):
                 out[p] += w * A[k, p]
         scale = 1.0 / (hi - lo)

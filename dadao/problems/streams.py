@@ -14,9 +14,15 @@ follow those of the clocks (0-2, ``dadao.events``) and of the timing model (3-8,
 ``dadao.timing.streams``), so no problem stream is a clock's even when the problem seed equals
 the run seed.
 
-``PROBLEM_DATA_VERSION`` names this construction: version 1 drew a whole problem from one
-numpy Generator, node after node (so node i's data depended on every node before it); a run
-recorded with another version is not the result of its config any more (``dadao.runs``).
+``PROBLEM_DATA_VERSION`` names this construction, and ``DATA_CHANGES`` what each version
+changed: version 1 drew a whole problem from one numpy Generator, node after node (so node i's
+data depended on every node before it), and version 2 (the keyed streams) changed every kind;
+version 3 changed the libsvm kind only (its default logistic reg, 0.1 lambda_max(X^T X)/(4 M),
+is taken from reproducible sums over the samples instead of numpy's spectral norm of X, so an
+MPI rank that reads its own nodes' samples gets it: other bits, so another resolved
+``problem.reg``). A run or checkpoint recorded with another version is not the result of its
+config any more when a version since then changed its kind (``data_changed``; ``dadao.runs``,
+``dadao.checkpoint``); one of another kind is.
 """
 
 from __future__ import annotations
@@ -26,7 +32,11 @@ import numpy as np
 from dadao.counter_rng import (CounterStream, family_words, normals_of, permutation_of,
                                uniforms_of)
 
-PROBLEM_DATA_VERSION = 2
+PROBLEM_DATA_VERSION = 3
+#: each version's change from the one before: the problem kinds whose data (or whose values
+#: resolved from the data, as a default reg) it changed; EVERY_KIND: all of them
+EVERY_KIND = "*"
+DATA_CHANGES = {2: EVERY_KIND, 3: ("libsvm",)}
 NODE_DATA_KEY = 9     # (9, i, f): node i's draws for its field f
 SHARED_DATA_KEY = 10  # (10, f): the draws of field f that all nodes share
 
@@ -61,3 +71,24 @@ def shared_stream(seed: int, field: int) -> CounterStream:
 def all_nodes(n: int) -> np.ndarray:
     """0 .. n - 1 as the int64 array of nodes a whole problem is built for."""
     return np.arange(int(n), dtype=np.int64)
+
+
+def data_changed(version, kind) -> bool:
+    """Whether a problem of ``kind`` (a [problem] kind; None: unknown) recorded with problem
+    data version ``version`` (an int or its string, as meta.json and checkpoints keep it) has
+    other data, or other values resolved from its data, under ``PROBLEM_DATA_VERSION``: a
+    version after it changed that kind (``DATA_CHANGES``). A version this dadao does not know
+    (a newer one, or not a version) counts as changed."""
+    text = str(version)
+    if not text.isdigit():
+        return True
+    old = int(text)
+    if old == PROBLEM_DATA_VERSION:
+        return False
+    if not 1 <= old < PROBLEM_DATA_VERSION:
+        return True
+    for later in range(old + 1, PROBLEM_DATA_VERSION + 1):
+        kinds = DATA_CHANGES[later]
+        if kinds == EVERY_KIND or kind is None or kind in kinds:
+            return True
+    return False

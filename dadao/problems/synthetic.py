@@ -16,8 +16,8 @@ from dadao import memory
 from ._checks import check_choice, check_float, check_int, resolve_seed
 from .base import KAPPA_MAX, ProblemError, build_problem
 from .oracle import LEAST_SQUARES, LOGISTIC, QUADRATIC, make_oracle
-from .shards import held_nodes
-from .streams import (all_nodes, node_normals, node_subsets, node_uniforms,
+from .shards import every_node, everywhere, fewest, held_nodes, shard_arguments
+from .streams import (node_normals, node_subsets, node_uniforms,
                       shared_stream)
 
 # Largest n d^2 for which a rows-form least-squares oracle also stores Hinv (the conjugate).
@@ -139,10 +139,8 @@ def _quadratic_problem(name, H, c, const, params, *, Hinv=None, local=None, conj
     # H and Hinv were built for this problem alone
     oracle = make_oracle(QUADRATIC, H=H, c=c, Hinv=Hinv, take=("H", "Hinv"),
                          rows=None if shard is None else shard.rows())
-    if shard is None:
-        return build_problem(name, oracle, params=params, const=const, local=local)
     return build_problem(name, oracle, params=params, const=const, local=local,
-                         nodes=shard.nodes, n=shard.n, sums=shard.sums)
+                         **shard_arguments(shard))
 
 
 def quadratic(n, dim, *, kappa=10.0, seed=None, conjugate=True, shard=None):
@@ -230,13 +228,15 @@ def rows_problem(name, A_list, b_list, *, loss, reg, params, form="auto"):
     offsets = np.concatenate([[0], np.cumsum(m)])
     A = np.ascontiguousarray(np.concatenate(A_list, axis=0), dtype=np.float64)
     b = np.concatenate(b_list)
-    return _stacked_rows_problem(
+    return stacked_rows_problem(
         name, A, b, offsets, loss=loss, reg=reg, params=params, form=form
     )
 
 
-def _stacked_rows_problem(name, A, b, offsets, *, loss, reg, params, form, conjugate=True):
-    """rows_problem of the stacked data: node i holds the rows offsets[i]:offsets[i+1] of A, b.
+def stacked_rows_problem(name, A, b, offsets, *, loss, reg, params, form, conjugate=True,
+                          shard=None):
+    """rows_problem of the stacked data: node i holds the rows offsets[i]:offsets[i+1] of A, b
+    (``shard``: the r-th node of the shard holds the r-th block of rows).
 
     A (M, d) must be C-contiguous float64 and owned by the caller, who gives it up: a rows-form
     oracle keeps A itself, frozen, instead of make_oracle's copy (at d = 1e5 that copy would
@@ -244,14 +244,15 @@ def _stacked_rows_problem(name, A, b, offsets, *, loss, reg, params, form, conju
     """
     if not (A.dtype == np.float64 and A.ndim == 2 and A.flags.c_contiguous):
         raise ValueError("rows data must be a C-contiguous float64 matrix")
-    n = offsets.shape[0] - 1
+    held = offsets.shape[0] - 1
+    n = held if shard is None else shard.n
     d = A.shape[1]
     m = np.diff(offsets)
-    A_list = [A[offsets[i] : offsets[i + 1]] for i in range(n)]
-    b_list = [b[offsets[i] : offsets[i + 1]] for i in range(n)]
+    A_list = [A[offsets[i] : offsets[i + 1]] for i in range(held)]
+    b_list = [b[offsets[i] : offsets[i + 1]] for i in range(held)]
     if loss == "logistic" and reg is None:
         lmax = np.array([np.linalg.norm(Ai, 2) ** 2 for Ai in A_list])
-        reg = LOGISTIC_REG_FACTOR * float(np.mean(lmax / (4.0 * m)))
+        reg = LOGISTIC_REG_FACTOR * float(np.mean(every_node(lmax / (4.0 * m), shard)))
         if reg == 0.0:
             raise ProblemError(f"{name}: every feature is zero; set reg > 0", field="problem.reg")
     elif reg is None:
@@ -260,13 +261,14 @@ def _stacked_rows_problem(name, A, b, offsets, *, loss, reg, params, form, conju
     params = dict(params, reg=reg)
     form = check_choice("form", form, ("auto", "quadratic", "rows"))
     if loss == "least_squares":
-        if form == "quadratic" or (form == "auto" and d <= 2 * m.min()):
+        if form == "quadratic" or (form == "auto" and d <= 2 * fewest(m, shard)):
             params["form"] = "quadratic"
             H = np.stack([(2.0 / mi) * (Ai.T @ Ai) for Ai, mi in zip(A_list, m)])
             H += reg * np.eye(d)
             c = np.stack([(2.0 / mi) * (Ai.T @ bi) for Ai, bi, mi in zip(A_list, b_list, m)])
             const = np.array([bi @ bi / mi for bi, mi in zip(b_list, m)])
-            return _quadratic_problem(name, H, c, const, params, conjugate=conjugate)
+            return _quadratic_problem(name, H, c, const, params, conjugate=conjugate,
+                                      shard=shard)
         params["form"] = "rows"
         kind = LEAST_SQUARES
     else:
@@ -275,20 +277,21 @@ def _stacked_rows_problem(name, A, b, offsets, *, loss, reg, params, form, conju
     if kind == LEAST_SQUARES and conjugate and n * d * d <= HINV_MAX_ENTRIES:
         H = np.stack([(2.0 / mi) * (Ai.T @ Ai) for Ai, mi in zip(A_list, m)]) + reg * np.eye(d)
         Hinv = _spd_inverse(0.5 * (H + np.swapaxes(H, 1, 2)))
+        if not everywhere(Hinv is not None, shard):
+            Hinv = None  # a node held elsewhere has none: no node has a conjugate
         if Hinv is not None:
             c = np.stack([(2.0 / mi) * (Ai.T @ bi) for Ai, bi, mi in zip(A_list, b_list, m)])
             extra = {"c": c, "Hinv": Hinv}
     del A_list, b_list
-    oracle = make_oracle(
-        kind, A=np.zeros((0, d)), b=b, offsets=offsets, reg=np.full(n, reg), **extra
-    )
+    oracle = make_oracle(kind, A=np.zeros((0, d)), b=b, offsets=offsets, reg=np.full(held, reg),
+                         rows=None if shard is None else shard.rows(), **extra)
     A.flags.writeable = False
     oracle = oracle._replace(A=A)
-    return build_problem(name, oracle, params=params)
+    return build_problem(name, oracle, params=params, **shard_arguments(shard))
 
 
 def least_squares(n, dim, *, samples_per_node=100, reg=0.0, seed=None, form="auto",
-                  conjugate=True):
+                  conjugate=True, shard=None):
     """Linear regression, f_i(x) = (1/m) ||A_i x - b_i||^2 + (reg/2) ||x||^2, m = samples_per_node.
 
     Heterogeneous data as in the DADAO authors' code (sklearn.make_regression per node, without
@@ -296,7 +299,8 @@ def least_squares(n, dim, *, samples_per_node=100, reg=0.0, seed=None, form="aut
     (0 elsewhere); b_i = s_i (A_i w_i + 10 N(0, 1)) with a per-node slope s_i ~ U(0.01, 5).
     With n = 300, m = 100, dim = 2 (the paper's reference run) mu ~ 1.2 and L ~ 3.
     form: "auto" | "quadratic" | "rows", the oracle representation (see rows_problem).
-    ``conjugate`` False: no H_i^{-1} (see ``quadratic``).
+    ``conjugate`` False: no H_i^{-1} (see ``quadratic``). ``shard``: build the nodes of a
+    ``Shard`` only (rows form: d <= CURVATURE_MAX_DIM).
 
     Streams of node i: field 0 the rows A_i (m dim normals, row-major), field 1 the support of
     w_i (the first min(10, dim) of a permutation of dim words), field 2 its values (uniforms),
@@ -310,14 +314,16 @@ def least_squares(n, dim, *, samples_per_node=100, reg=0.0, seed=None, form="aut
         raise ProblemError(
             f"least squares with dim = {dim} >= samples_per_node = {m} is not strongly"
             " convex; set reg > 0 or samples_per_node > dim", field="problem.dim")
-    _require_memory("least_squares", n, dim, m, form if isinstance(form, str) else "auto")
+    nodes = held_nodes(n, shard)
+    _require_memory("least_squares", len(nodes), dim, m,
+                    form if isinstance(form, str) else "auto")
     seed = resolve_seed(seed)
-    A, b = least_squares_rows(all_nodes(n), dim, samples_per_node=m, seed=seed)
-    offsets = np.arange(n + 1, dtype=np.int64) * m
+    A, b = least_squares_rows(nodes, dim, samples_per_node=m, seed=seed)
+    offsets = np.arange(len(nodes) + 1, dtype=np.int64) * m
     params = {"kind": "least_squares", "n": n, "dim": dim, "samples_per_node": m, "seed": seed}
-    return _stacked_rows_problem(
+    return stacked_rows_problem(
         "least_squares", A, b, offsets, loss="least_squares", reg=reg, params=params, form=form,
-        conjugate=conjugate)
+        conjugate=conjugate, shard=shard)
 
 
 def least_squares_rows(nodes, dim, *, samples_per_node, seed):
@@ -350,7 +356,7 @@ def _row_blocks(count: int, entries_per_node: int):
     return [slice(a, min(count, a + step)) for a in range(0, count, step)]
 
 
-def logistic(n, dim, *, samples_per_node=100, reg=None, seed=None):
+def logistic(n, dim, *, samples_per_node=100, reg=None, seed=None, shard=None):
     """Logistic regression with heterogeneous nodes, labels in {-1, +1}.
 
     Node i: features A_i = s_i (N(0, I) + 0.5 u_i) with a feature scale s_i log-uniform in
@@ -358,6 +364,7 @@ def logistic(n, dim, *, samples_per_node=100, reg=None, seed=None):
     (||w_0|| = 3, v_i ~ N(0, I)); labels drawn from the logistic model P(b = 1) =
     sigmoid(a^T w_i), then 5% flipped. reg=None: reg = 0.1 * mean_i lambda_max(A_i^T A_i)/(4 m)
     (kappa typically 15-40). L_i = lambda_max(A_i^T A_i)/(4 m) + reg, mu_i = reg.
+    ``shard``: build the nodes of a ``Shard`` only (d <= CURVATURE_MAX_DIM).
 
     Streams of node i: field 0 the scale s_i (one uniform), field 1 the Gaussian part of A_i
     (m dim normals), field 2 the shift u_i, field 3 v_i (dim normals each), field 4 the
@@ -368,13 +375,14 @@ def logistic(n, dim, *, samples_per_node=100, reg=None, seed=None):
     m = check_int("samples_per_node", samples_per_node)
     if reg is not None:
         reg = check_float("reg", reg, minimum=0.0, strict=True)
-    _require_memory("logistic", n, dim, m)
+    nodes = held_nodes(n, shard)
+    _require_memory("logistic", len(nodes), dim, m)
     seed = resolve_seed(seed)
-    A, b = logistic_rows(all_nodes(n), dim, samples_per_node=m, seed=seed)
+    A, b = logistic_rows(nodes, dim, samples_per_node=m, seed=seed)
     params = {"kind": "logistic", "n": n, "dim": dim, "samples_per_node": m, "seed": seed}
-    offsets = np.arange(n + 1, dtype=np.int64) * m
-    return _stacked_rows_problem("logistic", A, b, offsets, loss="logistic", reg=reg,
-                                 params=params, form="auto")
+    offsets = np.arange(len(nodes) + 1, dtype=np.int64) * m
+    return stacked_rows_problem("logistic", A, b, offsets, loss="logistic", reg=reg,
+                                 params=params, form="auto", shard=shard)
 
 
 def logistic_rows(nodes, dim, *, samples_per_node, seed):

@@ -8,6 +8,7 @@ from __future__ import annotations
 import csv
 import json
 import os
+import re
 import subprocess
 import sys
 
@@ -143,8 +144,9 @@ n = 40
 seed = 1
 [problem]
 kind = "{kind}"
-dim = 4
+dim = {dim}
 seed = 3
+{extra}
 [algorithm]
 name = "{algorithm}"
 [rates]
@@ -156,15 +158,41 @@ seed = 0
 """
 
 
-@pytest.mark.parametrize("kind, algorithm, P", [("quadratic", "dadao", 2),
-                                                ("quadratic", "continuized", 3),
-                                                ("averaging", "randomized_gossip", 2)])
-def test_ranks_that_build_their_own_nodes_data_give_the_in_process_trace(tmp_path, kind,
-                                                                         algorithm, P):
+#: rows-form least squares (d > 2 m) and logistic: x* by Newton on sums across the ranks
+ROWS_LEAST_SQUARES = "samples_per_node = 3\nreg = 0.5"
+LOGISTIC_ROWS = "samples_per_node = 20"
+
+
+def write_libsvm_case(tmp_path) -> str:
+    """The [problem] lines of a logistic LIBSVM problem (no dim: the file's) on a file of 110
+    samples of 4 features, written in ``tmp_path``: 40 nodes of 2 or 3 samples each."""
+    rng = np.random.default_rng(5)
+    X = rng.standard_normal((110, 4))
+    X[rng.uniform(size=X.shape) < 0.2] = 0.0
+    y = (X @ np.array([1.0, -2.0, 0.5, 1.5]) + 0.5 * rng.standard_normal(110) > 0).astype(int)
+    data = tmp_path / "d.svm"
+    data.write_text("".join(
+        f"{label} " + " ".join(f"{j + 1}:{float(v)!r}" for j, v in enumerate(row) if v) + "\n"
+        for row, label in zip(X, y)))
+    return f'path = "{data}"'
+
+
+@pytest.mark.parametrize("kind, dim, extra, algorithm, P", [
+    ("quadratic", 4, "", "dadao", 2),
+    ("averaging", 4, "", "randomized_gossip", 2),
+    ("least_squares", 7, ROWS_LEAST_SQUARES, "continuized", 2),
+    ("logistic", 4, LOGISTIC_ROWS, "dadao", 3),
+    ("libsvm", None, None, "dadao", 2)])
+def test_ranks_that_build_their_own_nodes_data_give_the_in_process_trace(tmp_path, kind, dim,
+                                                                         extra, algorithm, P):
     """[mpi] data = "auto": each rank draws its own nodes' data only (the problem's numbers
-    from sums across the ranks), and the trace is the in-process one, bit for bit."""
+    from sums across the ranks; a LIBSVM file: each rank parses its nodes' samples only), and
+    the trace is the in-process one, bit for bit."""
     config = tmp_path / "c.toml"
-    config.write_text(SHARDED_CONFIG.format(kind=kind, algorithm=algorithm))
+    template = SHARDED_CONFIG
+    if kind == "libsvm":  # the file's own dimension
+        template, extra = template.replace("dim = {dim}\n", ""), write_libsvm_case(tmp_path)
+    config.write_text(template.format(kind=kind, dim=dim, extra=extra, algorithm=algorithm))
     serial = subprocess.run([sys.executable, "-m", "dadao", "run", config, "--out",
                              tmp_path / "serial"], capture_output=True, text=True, timeout=TIMEOUT)
     assert serial.returncode == 0, serial.stderr
@@ -178,6 +206,8 @@ def test_ranks_that_build_their_own_nodes_data_give_the_in_process_trace(tmp_pat
     assert [r["data_nodes"] for r in ranks] == [r["nodes"] for r in ranks]
     assert sum(r["data_nodes"] for r in ranks) == 40
     assert all(r["peak_resident_bytes"] > 0 for r in ranks)
+    if (kind, algorithm) != ("quadratic", "dadao"):
+        return
     whole = dadao_mpi(2, "run", config, "--engine", "mpi", "--set", "mpi.data=whole",
                       "--out", tmp_path / "whole")
     assert whole.returncode == 0, whole.stderr
@@ -186,14 +216,18 @@ def test_ranks_that_build_their_own_nodes_data_give_the_in_process_trace(tmp_pat
     assert [r["data_nodes"] for r in ranks] == [40, 40]
 
 
-def test_per_rank_data_where_it_does_not_apply_is_one_line_exit_2(tmp_path):
+@pytest.mark.parametrize("kind, dim, algorithm, why", [
+    ("logistic", 5000, "dadao", "logistic problem above dim = 4,096 is built whole"),
+    ("quadratic", 4, "msda", "msda is synchronous")])
+def test_per_rank_data_where_it_does_not_apply_is_one_line_exit_2(tmp_path, kind, dim,
+                                                                  algorithm, why):
     config = tmp_path / "c.toml"
-    config.write_text(SHARDED_CONFIG.format(kind="logistic", algorithm="dadao")
+    config.write_text(SHARDED_CONFIG.format(kind=kind, dim=dim, extra="", algorithm=algorithm)
                       + '[mpi]\ndata = "per_rank"\n')
     proc = dadao_mpi(2, "run", config, "--engine", "mpi", "--out", tmp_path / "out")
     lines = [x for x in proc.stderr.splitlines() if x.strip()]
     assert proc.returncode == 2 and len(lines) == 1, proc.stderr
-    assert "mpi.data" in lines[0] and "logistic problem is built whole" in lines[0]
+    assert "mpi.data" in lines[0] and why in lines[0]
     assert not (tmp_path / "out" / "trace.csv").exists()
 
 
@@ -354,3 +388,21 @@ def test_sweep_refuses_a_bad_config_before_running(tmp_path):
     # mpi4py.futures ends the job with MPI_Abort(2), which MPICH reports on a line of its own
     errors = [line for line in proc.stderr.splitlines() if line.startswith("sweep_mpi")]
     assert len(errors) == 1 and "run.t_max" in errors[0] and not out.exists()
+
+
+@pytest.mark.parametrize("who", ["one", "all"])
+def test_a_collective_build_that_fails_on_some_ranks_ends_the_job_instead_of_hanging(who):
+    """A rank whose part of a problem built in shards fails, while the others wait for it in a
+    sum of the ranks, ends the job after the grace (MPI_Abort with the error's exit code 2,
+    its line on stderr); an error met by every rank is raised on every rank as it is."""
+    proc = mpiexec(3, ROOT / "tests" / "helpers" / "collective_failure.py", who, timeout=120)
+    assert proc.returncode == 2, (proc.stdout, proc.stderr)
+    if who == "all":
+        # the launcher may interleave the ranks' lines
+        said = re.findall(r"rank (\d) raised: problem: the data of this rank's nodes is bad",
+                          proc.stdout)
+        assert sorted(said) == ["0", "1", "2"], proc.stdout
+    else:
+        assert "completed" not in proc.stdout
+        assert ("dadao: rank 1 of 3" in proc.stderr
+                and "ProblemError: problem: the data of this rank's nodes is bad" in proc.stderr)
