@@ -644,8 +644,9 @@ def reading(records, cores) -> str:
                      f"sample {b['sample_s'] - o['sample_s'] / r['P']:+.2f} s and rest "
                      f"{rest_of(b) - rest_of(o) / r['P']:+.2f} s")
             if "metrics_s" in probe:
-                text += (f" (the rest holds the root's metrics, "
-                         f"{probe['metrics_s'] * one['samples']:.2f} s whatever P)")
+                text += (f" (the rest holds the metrics, "
+                         f"{probe['metrics_s'] * one['samples']:.2f} s in one process, "
+                         "each rank computing its own nodes' part of their sums)")
             text += "."
             items.append(text)
         text = (f"P = 1: the event loop takes {o['events_s'] / one['wall_time_s']:.0%} of the "
@@ -655,14 +656,13 @@ def reading(records, cores) -> str:
                 "the edges touching them, cut edges on both sides)")
         if "metrics_s" in probe:
             serial = probe["metrics_s"] * one["samples"]
-            text += (f"; the root's metrics take {num(probe['metrics_s'] * 1e3)} ms per sample "
+            text += (f"; the metrics take {num(probe['metrics_s'] * 1e3)} ms per sample "
                      f"(measured separately on the final iterates), {serial:.2f} s over the "
                      f"{one['samples']} samples, of a rest of {rest_of(o):.2f} s (the remainder "
-                     "is not timed apart: the root's other per-sample work, e.g. putting the "
-                     "gathered rows in node order, and the collectives on the counts): a part "
-                     "that no number of ranks shrinks (the other ranks wait for it at the next "
-                     f"collective), which bounds the speed-up at "
-                     f"{num(one['wall_time_s'] / serial)} (Amdahl)")
+                     "is not timed apart: the collectives on the counts, Python overhead); at "
+                     "P ranks each rank computes the sums over its own nodes, so this part "
+                     "shrinks with P, except the suboptimality through the d x d root (d <= "
+                     "4096), which every rank computes from the mean xbar)")
         items.insert(0, text + ".")
         if ref and ref["t_max"] == one["t_max"]:
             ratio = ref["wall_time_s"] / one["wall_time_s"]
@@ -761,8 +761,8 @@ def document(records, cores, args, started) -> str:
         "`Gatherv` (it also counts the gather of the final iterates just after the timed run: "
         "one more than the samples), *schedule* = drawing the rank's event schedule "
         "(`clocks.windows` of `dadao.events`, Python per clock and window; `schedule_s`); "
-        "*rest* = wall time minus events, exchange, sample and schedule (the root's metrics, "
-        "the ranks waiting for them at each sample's collectives, Python overhead). The "
+        "*rest* = wall time minus events, exchange, sample and schedule (the metrics: each "
+        "rank's part of their sums and the collectives that combine them, Python overhead). The "
         "in-process engine does not time its parts: its rows show only *schedule*, marked ~ "
         "because it is an estimate (the same draws replayed after the run, without the event "
         "loop). Figures labelled *measured separately* come from short probes each worker runs "

@@ -166,8 +166,8 @@ def render(args, results, same: bool) -> list[str]:
                                                  "NOT equal: a bug."),
             "",
             "What a rank holds besides its nodes' data: the interpreter and the compiled "
-            "kernels, the graph and the rates (O(n + |E|)), its clocks, and while the run "
-            "starts the method's initial state of every node (docs/mpi.md). The budget is "
+            "kernels, the graph and the rates (O(n + |E|)), its clocks and its own nodes' "
+            "state (docs/mpi.md). The budget is "
             "checked before "
             "anything is drawn against dadao.memory's estimate (3 x 8 n d^2 bytes for a "
             "quadratic problem, n the nodes a rank builds), less what the process already "
