@@ -224,10 +224,13 @@ def _nonzeros(A, s, nz):
 
 
 @numba.njit(cache=True)
-def _gram_bounds(A, out):
-    """out[t] = max(out[t], max_s |a_p a_q|) over the rows a of A, t = (p, q) of the upper
-    triangle (``column_bounds`` of the per-sample outer products, whose zeros change no
-    maximum: only the products of nonzero entries are made)."""
+def _gram_pass(A, bounds, width, folds):
+    """One pass over the products a_p a_q of the nonzero entries of each row a of A, t = (p, q)
+    of the upper triangle. ``width`` 0 (the first pass): bounds[t] = max(bounds[t], |a_p a_q|)
+    (``column_bounds`` of the per-sample outer products, whose zeros change no maximum); else
+    folds[:, t] += the folds of a_p a_q under the agreed bounds (``fold_columns``; a zero adds
+    nothing to a fold). The same bits as the dense outer products, M nnz^2 / 2 work instead of
+    M d^2 / 2; each product is one rounding, wherever the rows lie in memory."""
     d = A.shape[1]
     nz = np.empty(d, dtype=np.int64)
     for s in range(A.shape[0]):
@@ -238,28 +241,13 @@ def _gram_bounds(A, out):
             for v in range(u, k):
                 q = nz[v]
                 t = _upper_index(p, q, d)
-                b = bound_of(ap * A[s, q])
-                if b > out[t]:
-                    out[t] = b
-
-
-@numba.njit(cache=True)
-def _gram_folds(A, bounds, width, folds):
-    """folds[:, t] += the folds of a_p a_q over the rows a of A (``fold_columns`` of the
-    per-sample outer products; a zero adds nothing to a fold, so only the products of nonzero
-    entries are folded: the same bits, M nnz^2 / 2 work instead of M d^2 / 2). Each product is
-    one rounding: the same bits wherever the rows lie in memory."""
-    d = A.shape[1]
-    nz = np.empty(d, dtype=np.int64)
-    for s in range(A.shape[0]):
-        k = _nonzeros(A, s, nz)
-        for u in range(k):
-            p = nz[u]
-            ap = A[s, p]
-            for v in range(u, k):
-                q = nz[v]
-                t = _upper_index(p, q, d)
-                fold_value(ap * A[s, q], bounds[t], width, folds, t)
+                product = ap * A[s, q]
+                if width == 0:
+                    b = bound_of(product)
+                    if b > bounds[t]:
+                        bounds[t] = b
+                else:
+                    fold_value(product, bounds[t], width, folds, t)
 
 
 def sample_gram(A: np.ndarray, count: int, sums=LOCAL) -> np.ndarray:
@@ -274,10 +262,10 @@ def sample_gram(A: np.ndarray, count: int, sums=LOCAL) -> np.ndarray:
     d = A.shape[1]
     width = d * (d + 1) // 2
     bounds = np.zeros(width)
-    _gram_bounds(A, bounds)
-    bounds = sums.max(bounds)
     folds = np.zeros((FOLDS, width))
-    _gram_folds(A, bounds, fold_width(count), folds)
+    _gram_pass(A, bounds, 0, folds)
+    bounds = sums.max(bounds)
+    _gram_pass(A, bounds, fold_width(count), folds)
     folds = sums.sum(folds)
     upper = folds[0].copy()  # combined as streamed_column_sums combines them
     for k in range(1, FOLDS):

@@ -21,6 +21,8 @@ from dadao.problems.streams import shared_stream
 from dadao.reproducible import streamed_column_sums
 from helpers.thread_ranks import on_thread_ranks
 
+from .test_shards import splits, assert_the_whole_problems_numbers
+
 # the module (the package's attribute of that name is the constructor)
 libsvm_module = importlib.import_module("dadao.problems.libsvm")
 
@@ -75,13 +77,6 @@ def maker(path, case):
     return lambda shard=None: libsvm(path, case["n"], shard=shard, **args)
 
 
-def _splits(n, rng):
-    yield [np.arange(n)], [0]
-    yield np.array_split(np.arange(n), 2), [1, 0]
-    yield [np.sort(p) for p in np.array_split(rng.permutation(n), 3)], [2, 0, 1]
-    yield [np.arange(r, n, 4) for r in range(4)], [3, 1, 0, 2]
-
-
 def node_rows(o, r):
     """(A, b) of the node in row r of a rows oracle."""
     lo, hi = o.offsets[r], o.offsets[r + 1]
@@ -98,21 +93,12 @@ def test_shards_of_a_libsvm_file_build_the_whole_problem_on_every_rank(name, fil
     if rows_form:
         assert m.max() - m.min() == 1  # unequal chunks
     rng = np.random.default_rng(0)
-    for parts, order in _splits(whole.n, rng):
+    for parts, order in splits(whole.n, rng):
         shards = on_thread_ranks(len(parts), order,
                                  lambda r, sums: make(Shard(whole.n, parts[r], sums)))
         for part, P in zip(parts, shards):
             assert np.array_equal(P.nodes, part)
-            assert (P.L, P.mu, P.kappa, P.f_star, P.x_star_error_bound) == (
-                whole.L, whole.mu, whole.kappa, whole.f_star, whole.x_star_error_bound)
-            assert np.array_equal(P.x_star, whole.x_star)
-            assert np.array_equal(P.L_local, whole.L_local)
-            assert np.array_equal(P.mu_local, whole.mu_local)
-            assert P.params == whole.params  # the default reg included
-            if whole.curvature_root is None:
-                assert P.curvature_root is None
-            else:
-                assert np.array_equal(P.curvature_root, whole.curvature_root)
+            assert_the_whole_problems_numbers(P, whole)
             o, w = P.oracle, whole.oracle
             if rows_form:  # exactly the rows of its nodes, the whole problem's bits
                 assert o.offsets.shape == (len(part) + 1,) and o.A.shape[0] == m[part].sum()

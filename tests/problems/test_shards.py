@@ -34,11 +34,27 @@ def held_count(P):
     return o.H.shape[0] if o.kind == 0 else o.offsets.shape[0] - 1
 
 
-def _splits(n, rng):
+def splits(n, rng):
+    """(parts, order): splits of n nodes over 1 to 4 ranks, each combined in an order."""
     yield [np.arange(n)], [0]
     yield np.array_split(np.arange(n), 2), [1, 0]
     yield [np.sort(p) for p in np.array_split(rng.permutation(n), 3)], [2, 0, 1]
     yield [np.arange(r, n, 4) for r in range(4)], [3, 1, 0, 2]
+
+
+def assert_the_whole_problems_numbers(P, whole):
+    """The shard P has the constants, x*, f*, params and curvature root of ``whole``, bit for
+    bit."""
+    assert (P.L, P.mu, P.kappa, P.f_star, P.x_star_error_bound) == (
+        whole.L, whole.mu, whole.kappa, whole.f_star, whole.x_star_error_bound)
+    assert np.array_equal(P.x_star, whole.x_star)
+    assert np.array_equal(P.L_local, whole.L_local)
+    assert np.array_equal(P.mu_local, whole.mu_local)
+    assert P.params == whole.params  # a default reg included
+    if whole.curvature_root is None:
+        assert P.curvature_root is None
+    else:
+        assert np.array_equal(P.curvature_root, whole.curvature_root)
 
 
 @pytest.mark.parametrize("name", list(CASES))
@@ -46,21 +62,13 @@ def test_shards_build_the_whole_problem_on_every_rank(name):
     make = CASES[name]
     whole = make()
     rng = np.random.default_rng(0)
-    for parts, order in _splits(whole.n, rng):
+    for parts, order in splits(whole.n, rng):
         shards = on_thread_ranks(len(parts), order,
                                  lambda r, sums: make(Shard(whole.n, parts[r], sums)))
         for part, P in zip(parts, shards):
             assert np.array_equal(P.nodes, part)
-            assert (P.L, P.mu, P.kappa, P.f_star, P.x_star_error_bound) == (
-                whole.L, whole.mu, whole.kappa, whole.f_star, whole.x_star_error_bound)
-            assert np.array_equal(P.x_star, whole.x_star)
-            assert np.array_equal(P.L_local, whole.L_local)
-            assert np.array_equal(P.mu_local, whole.mu_local)
-            if whole.curvature_root is None:
-                assert P.curvature_root is None
-            else:
-                assert np.array_equal(P.curvature_root, whole.curvature_root)
-            assert P.params == whole.params and P.has_conjugate == whole.has_conjugate
+            assert_the_whole_problems_numbers(P, whole)
+            assert P.has_conjugate == whole.has_conjugate
             assert held_count(P) == len(part)  # its own nodes' data only
             x = np.linspace(-2.0, 1.0, whole.dim)
             for i in part:
@@ -82,7 +90,7 @@ def test_the_suboptimality_summed_over_nodes_is_the_same_at_any_split(name):
     expected = whole.suboptimality(x)
     assert expected > 0
     rng = np.random.default_rng(1)
-    for parts, order in _splits(whole.n, rng):
+    for parts, order in splits(whole.n, rng):
         # a rank of a whole-data run: every node held, its own ones added
         got = on_thread_ranks(len(parts), order,
                               lambda r, sums: whole.suboptimality(x, sums, parts[r]))
@@ -143,7 +151,7 @@ def test_least_squares_above_the_root_dimension_is_solved_by_cg_from_the_shards(
     whole = make()
     assert whole.curvature_root is None and whole.x_star_error_bound <= base.X_STAR_RTOL
     rng = np.random.default_rng(2)
-    for parts, order in _splits(whole.n, rng):
+    for parts, order in splits(whole.n, rng):
         shards = on_thread_ranks(len(parts), order,
                                  lambda r, sums: make(Shard(whole.n, parts[r], sums)))
         for P in shards:
