@@ -17,6 +17,7 @@ import numba
 import numpy as np
 
 from dadao.problems import ProblemError
+from dadao.problems.base import rows_of
 from dadao.rates import uniform_rates
 
 
@@ -109,8 +110,7 @@ def local_minimisers(problem, nodes=None) -> np.ndarray:
     if nodes is None and problem.nodes is None:
         return problem.conjugate_gradients(np.zeros((problem.n, problem.dim)))
     o = problem.oracle
-    nodes = np.arange(problem.n) if nodes is None else np.asarray(nodes, dtype=np.int64)
-    rows = o.rows[nodes] if o.rows.size else nodes
+    rows = rows_of(o, np.arange(problem.n) if nodes is None else nodes)
     if np.any(rows < 0):
         raise ValueError("local_minimisers: a node whose data this problem does not hold")
     return np.einsum("nij,nj->ni", o.Hinv[rows], o.c[rows])  # as conjugate_gradients at 0

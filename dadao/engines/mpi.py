@@ -732,9 +732,10 @@ def rows_view(problem, nodes):
     """The problem as the rows of ``nodes`` see it: node nodes[r] renumbered r, with its data
     bit for bit (``oracle_rows``; of the whole problem or of a rank's shard), its constants and
     the whole problem's L, mu, x*."""
+    from dadao.problems.base import rows_of
     from dadao.problems.oracle import oracle_rows
 
-    rows = nodes if problem.nodes is None else problem.oracle.rows[nodes]
+    rows = rows_of(problem.oracle, nodes)
     const = problem.const[rows] if problem.const.size else problem.const
     return dataclasses.replace(problem, n=len(nodes), oracle=oracle_rows(problem.oracle, nodes),
                                L_local=problem.L_local[nodes], mu_local=problem.mu_local[nodes],

@@ -407,14 +407,14 @@ def _node_gradients(oracle, x, rows, out):
 
 @numba.njit(cache=True)
 def _node_values(oracle, x, rows, out):
-    """out[k] = f at x of the node held in row rows[k]."""
+    """out[k, 0] = f at x of the node held in row rows[k]."""
     for k in range(rows.shape[0]):
-        out[k] = local_value(oracle, rows[k], x)
+        out[k, 0] = local_value(oracle, rows[k], x)
 
 
 @numba.njit(cache=True)
 def _node_curvatures(oracle, e, rows, out):
-    """out[k] = (1/m) ||A e||^2 + (reg/2) ||e||^2 of the least-squares node in row rows[k]:
+    """out[k, 0] = (1/m) ||A e||^2 + (reg/2) ||e||^2 of the least-squares node in row rows[k]:
     f_i(x* + e) - f_i(x*) - grad f_i(x*)^T e, exactly, without f_i's cancellation."""
     A = oracle.A
     d = e.shape[0]
@@ -431,7 +431,7 @@ def _node_curvatures(oracle, e, rows, out):
             for p in range(d):
                 z += A[j, p] * e[p]
             v += z * z
-        out[k] = v / (hi - lo) + 0.5 * oracle.reg[r] * sq
+        out[k, 0] = v / (hi - lo) + 0.5 * oracle.reg[r] * sq
 
 
 @numba.njit(cache=True)
@@ -495,38 +495,35 @@ def _node_hessians(oracle, x, r0, out):
                 H[q, p] = v
 
 
-def rows_value(o, x, n: int, sums=LOCAL, nodes=None) -> float:
-    """f(x) = sum_i f_i(x) of a rows oracle: the terms of ``nodes`` (default: every node held)
-    on this process, the others' combined through ``sums``."""
+def _sum_over_nodes(kernel, o, x, width: int, n: int, sums, nodes=None) -> np.ndarray:
+    """The reproducible sum over nodes of ``kernel``'s (width,) numbers of each node at x:
+    those of ``nodes`` (default: every node held) on this process, the others' combined
+    through ``sums``."""
     rows = rows_of(o, nodes)
-    values = np.empty((len(rows), 1))
-    _node_values(_by_row(o), np.ascontiguousarray(x, dtype=np.float64), rows, values[:, 0])
-    return float(column_sums((values,), n, sums)[0])
+    out = np.empty((len(rows), width))
+    kernel(_by_row(o), np.ascontiguousarray(x, dtype=np.float64), rows, out)
+    return column_sums((out,), n, sums)
+
+
+def rows_value(o, x, n: int, sums=LOCAL, nodes=None) -> float:
+    """f(x) = sum_i f_i(x) of a rows oracle (``nodes`` and ``sums``: ``_sum_over_nodes``)."""
+    return float(_sum_over_nodes(_node_values, o, x, 1, n, sums, nodes)[0])
 
 
 def rows_curvature(o, e, n: int, sums=LOCAL, nodes=None) -> float:
     """f(x* + e) - f* = sum_i (1/m_i) ||A_i e||^2 + (reg_i/2) ||e||^2 of a least-squares
     oracle (``_node_curvatures``; ``nodes`` and ``sums`` as for ``rows_value``)."""
-    rows = rows_of(o, nodes)
-    values = np.empty((len(rows), 1))
-    _node_curvatures(_by_row(o), np.ascontiguousarray(e, dtype=np.float64), rows, values[:, 0])
-    return float(column_sums((values,), n, sums)[0])
+    return float(_sum_over_nodes(_node_curvatures, o, e, 1, n, sums, nodes)[0])
 
 
 def rows_gradient(o, x, n: int, sums=LOCAL) -> np.ndarray:
     """grad f(x) = sum_i grad f_i(x) of a rows oracle."""
-    rows = rows_of(o)
-    G = np.empty((len(rows), o.A.shape[1]))
-    _node_gradients(_by_row(o), np.ascontiguousarray(x, dtype=np.float64), rows, G)
-    return column_sums((G,), n, sums)
+    return _sum_over_nodes(_node_gradients, o, x, o.A.shape[1], n, sums)
 
 
 def rows_hessian_product(o, v, n: int, sums=LOCAL) -> np.ndarray:
     """(sum_i Hessian f_i) v of a least-squares rows oracle, O(n d) memory."""
-    rows = rows_of(o)
-    out = np.empty((len(rows), o.A.shape[1]))
-    _node_hessian_products(_by_row(o), np.ascontiguousarray(v, dtype=np.float64), rows, out)
-    return column_sums((out,), n, sums)
+    return _sum_over_nodes(_node_hessian_products, o, v, o.A.shape[1], n, sums)
 
 
 def rows_hessian(o, x, n: int, sums=LOCAL) -> np.ndarray:

@@ -14,14 +14,16 @@ import pytest
 
 from dadao import memory
 from dadao.errors import ProblemError
-from dadao.problems import libsvm, local_gradient
+from dadao.problems import libsvm
 from dadao.problems.oracle import QUADRATIC
 from dadao.problems.shards import Shard
 from dadao.problems.streams import shared_stream
 from dadao.reproducible import streamed_column_sums
 from helpers.thread_ranks import on_thread_ranks
 
-from .test_shards import splits, assert_the_whole_problems_numbers
+from .test_problems import write_libsvm
+from .test_shards import (assert_the_whole_problems_gradients,
+                          assert_the_whole_problems_numbers, each_shard)
 
 # the module (the package's attribute of that name is the constructor)
 libsvm_module = importlib.import_module("dadao.problems.libsvm")
@@ -30,23 +32,9 @@ libsvm_module = importlib.import_module("dadao.problems.libsvm")
 SAMPLES = 103
 
 
-def write_file(path, n_samples=SAMPLES, dim=5, labels=(0, 1), zero_based=False, seed=0,
-               comments=False):
-    """A random LIBSVM file (about 20% zeros, left out), optionally with comment and blank
-    lines between the samples; returns (X, y) written, in the file's order."""
-    rng = np.random.default_rng(seed)
-    X = rng.standard_normal((n_samples, dim))
-    X[rng.uniform(size=X.shape) < 0.2] = 0.0
-    w = rng.standard_normal(dim)
-    y = np.where(X @ w + 0.3 * rng.standard_normal(n_samples) > 0, labels[1], labels[0])
-    shift = 0 if zero_based else 1
-    with open(path, "w") as fh:
-        for k, (xi, yi) in enumerate(zip(X, y)):
-            if comments and k % 10 == 3:
-                fh.write("# a comment\n\n")
-            feats = " ".join(f"{j + shift}:{float(v)!r}" for j, v in enumerate(xi) if v != 0.0)
-            fh.write(f"{yi} {feats}\n")
-    return X, y
+def write_file(path, n_samples=SAMPLES, dim=5, **options):
+    """``write_libsvm`` of 103 samples x 5 features by default (so the nodes' chunks differ)."""
+    return write_libsvm(path, n_samples, dim, **options)
 
 
 CASES = {
@@ -92,29 +80,20 @@ def test_shards_of_a_libsvm_file_build_the_whole_problem_on_every_rank(name, fil
     m = np.diff(whole.oracle.offsets) if rows_form else None
     if rows_form:
         assert m.max() - m.min() == 1  # unequal chunks
-    rng = np.random.default_rng(0)
-    for parts, order in splits(whole.n, rng):
-        shards = on_thread_ranks(len(parts), order,
-                                 lambda r, sums: make(Shard(whole.n, parts[r], sums)))
-        for part, P in zip(parts, shards):
-            assert np.array_equal(P.nodes, part)
-            assert_the_whole_problems_numbers(P, whole)
-            o, w = P.oracle, whole.oracle
-            if rows_form:  # exactly the rows of its nodes, the whole problem's bits
-                assert o.offsets.shape == (len(part) + 1,) and o.A.shape[0] == m[part].sum()
-                for r, i in enumerate(part):
-                    A, b = node_rows(o, r)
-                    A_whole, b_whole = node_rows(w, i)
-                    assert np.array_equal(A, A_whole) and np.array_equal(b, b_whole)
-            else:
-                assert o.H.shape[0] == len(part)
-                assert np.array_equal(o.H, w.H[part]) and np.array_equal(o.c, w.c[part])
-            x = np.linspace(-2.0, 1.0, whole.dim)
-            for i in part:
-                a, b = np.empty(whole.dim), np.empty(whole.dim)
-                local_gradient(w, i, x, a)
-                local_gradient(o, i, x, b)
-                assert np.array_equal(a, b)
+    for part, P in each_shard(make, whole.n):
+        assert np.array_equal(P.nodes, part)
+        assert_the_whole_problems_numbers(P, whole)
+        o, w = P.oracle, whole.oracle
+        if rows_form:  # exactly the rows of its nodes, the whole problem's bits
+            assert o.offsets.shape == (len(part) + 1,) and o.A.shape[0] == m[part].sum()
+            for r, i in enumerate(part):
+                A, b = node_rows(o, r)
+                A_whole, b_whole = node_rows(w, i)
+                assert np.array_equal(A, A_whole) and np.array_equal(b, b_whole)
+        else:
+            assert o.H.shape[0] == len(part)
+            assert np.array_equal(o.H, w.H[part]) and np.array_equal(o.c, w.c[part])
+        assert_the_whole_problems_gradients(P, whole, part)
 
 
 def test_the_default_reg_is_the_spectral_norm_of_every_sample_at_any_split(tmp_path):

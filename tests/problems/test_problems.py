@@ -41,8 +41,11 @@ LIBSVM_TEXT = """\
 """
 
 
-def write_libsvm(path, n_samples=120, dim=4, zero_based=False, labels=(0, 1), seed=0):
-    """A random dense-ish LIBSVM file with the given label values; returns (X, y) written."""
+def write_libsvm(path, n_samples=120, dim=4, zero_based=False, labels=(0, 1), seed=0,
+                 comments=False):
+    """A random LIBSVM file (about 20% zeros, left out) with the given label values, with
+    ``comments`` a comment and a blank line before every tenth sample from the fourth;
+    returns (X, y) written, in the file's order."""
     rng = np.random.default_rng(seed)
     X = rng.standard_normal((n_samples, dim))
     X[rng.uniform(size=X.shape) < 0.2] = 0.0
@@ -50,7 +53,9 @@ def write_libsvm(path, n_samples=120, dim=4, zero_based=False, labels=(0, 1), se
     y = np.where(X @ w + 0.3 * rng.standard_normal(n_samples) > 0, labels[1], labels[0])
     shift = 0 if zero_based else 1
     with open(path, "w") as fh:
-        for xi, yi in zip(X, y):
+        for k, (xi, yi) in enumerate(zip(X, y)):
+            if comments and k % 10 == 3:
+                fh.write("# a comment\n\n")
             feats = " ".join(f"{j + shift}:{float(v)!r}" for j, v in enumerate(xi) if v != 0.0)
             fh.write(f"{yi} {feats}\n")
     return X, y

@@ -57,25 +57,35 @@ def assert_the_whole_problems_numbers(P, whole):
         assert np.array_equal(P.curvature_root, whole.curvature_root)
 
 
+def each_shard(make, n: int, seed: int = 0):
+    """(nodes, the shard built of them) for every shard of every split of ``splits``, each
+    split's shards built together on thread ranks (``make(shard)``)."""
+    for parts, order in splits(n, np.random.default_rng(seed)):
+        shards = on_thread_ranks(len(parts), order,
+                                 lambda r, sums: make(Shard(n, parts[r], sums)))
+        yield from zip(parts, shards)
+
+
+def assert_the_whole_problems_gradients(P, whole, part):
+    """Each node of ``part`` has the whole problem's gradient, bit for bit, in the shard P."""
+    x = np.linspace(-2.0, 1.0, whole.dim)
+    for i in part:
+        a, b = np.empty(whole.dim), np.empty(whole.dim)
+        local_gradient(whole.oracle, i, x, a)
+        local_gradient(P.oracle, i, x, b)
+        assert np.array_equal(a, b)
+
+
 @pytest.mark.parametrize("name", list(CASES))
 def test_shards_build_the_whole_problem_on_every_rank(name):
     make = CASES[name]
     whole = make()
-    rng = np.random.default_rng(0)
-    for parts, order in splits(whole.n, rng):
-        shards = on_thread_ranks(len(parts), order,
-                                 lambda r, sums: make(Shard(whole.n, parts[r], sums)))
-        for part, P in zip(parts, shards):
-            assert np.array_equal(P.nodes, part)
-            assert_the_whole_problems_numbers(P, whole)
-            assert P.has_conjugate == whole.has_conjugate
-            assert held_count(P) == len(part)  # its own nodes' data only
-            x = np.linspace(-2.0, 1.0, whole.dim)
-            for i in part:
-                a, b = np.empty(whole.dim), np.empty(whole.dim)
-                local_gradient(whole.oracle, i, x, a)
-                local_gradient(P.oracle, i, x, b)
-                assert np.array_equal(a, b)
+    for part, P in each_shard(make, whole.n):
+        assert np.array_equal(P.nodes, part)
+        assert_the_whole_problems_numbers(P, whole)
+        assert P.has_conjugate == whole.has_conjugate
+        assert held_count(P) == len(part)  # its own nodes' data only
+        assert_the_whole_problems_gradients(P, whole, part)
 
 
 @pytest.mark.parametrize("name", ["logistic", "least_squares_rows"])
@@ -150,10 +160,6 @@ def test_least_squares_above_the_root_dimension_is_solved_by_cg_from_the_shards(
     make = CASES["least_squares_rows"]  # d = 7, in rows form
     whole = make()
     assert whole.curvature_root is None and whole.x_star_error_bound <= base.X_STAR_RTOL
-    rng = np.random.default_rng(2)
-    for parts, order in splits(whole.n, rng):
-        shards = on_thread_ranks(len(parts), order,
-                                 lambda r, sums: make(Shard(whole.n, parts[r], sums)))
-        for P in shards:
-            assert np.array_equal(P.x_star, whole.x_star) and P.f_star == whole.f_star
-            assert P.curvature_root is None
+    for _, P in each_shard(make, whole.n, seed=2):
+        assert np.array_equal(P.x_star, whole.x_star) and P.f_star == whole.f_star
+        assert P.curvature_root is None
