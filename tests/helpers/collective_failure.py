@@ -14,7 +14,6 @@ import numpy as np
 from dadao.engines import mpi
 from dadao.errors import ProblemError
 
-mpi.BUILD_FAILURE_GRACE_S = 2.0
 
 
 def build(comm, who):
@@ -26,6 +25,9 @@ def build(comm, who):
 
 def main():
     who = sys.argv[1]
+    # one rank alone: the grace runs out (kept short); every rank: they all reach the
+    # settling barrier within the grace, however loaded the machine (kept long)
+    mpi.BUILD_FAILURE_GRACE_S = 2.0 if who == "one" else 60.0
     comm = mpi.world()
     try:
         mpi.collectively(comm, lambda: build(comm, who))
